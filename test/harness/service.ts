@@ -1,0 +1,61 @@
+// The contract every service of the harness implements.
+import type { Endpoints } from './endpoints.js';
+import { ManagedProcess, tail } from './util.js';
+
+export interface Ctx {
+  /** Fresh directory for this run; each service makes its own subdirectory. */
+  runDir: string;
+  /** Endpoints of the services already started (dependencies come first). */
+  endpoints: Endpoints;
+  /** Start optional extras, such as Temporal's web UI. */
+  withUi: boolean;
+}
+
+/** A started service: restartable on the same ports and data directory. */
+export interface Running<K extends keyof Endpoints = keyof Endpoints> {
+  endpoint: NonNullable<Endpoints[K]>;
+  version: string;
+  logFile: string;
+  /** Stops the server processes, keeping their data. */
+  stop(): Promise<void>;
+  /** Starts them again on the same ports and data, and waits until ready. */
+  start(): Promise<void>;
+}
+
+export interface ServiceDef<K extends keyof Endpoints = keyof Endpoints> {
+  name: K;
+  dependsOn?: (keyof Endpoints)[];
+  start(ctx: Ctx): Promise<Running<K>>;
+}
+
+/** Runs `launch` and `ready`; on failure stops the process and throws with its log tail. */
+export async function launchUntilReady(name: string, logFile: string, launch: () => ManagedProcess, ready: (p: ManagedProcess) => Promise<void>): Promise<ManagedProcess> {
+  const proc = launch();
+  try {
+    await ready(proc);
+    return proc;
+  } catch (err) {
+    await proc.stop(2000);
+    throw new Error(`${name} failed to start: ${(err as Error).message}\n--- last lines of ${logFile} ---\n${tail(logFile)}`);
+  }
+}
+
+/** Helper for the common single-process service. */
+export function singleProcess<K extends keyof Endpoints>(opts: {
+  name: string; version: string; logFile: string; endpoint: NonNullable<Endpoints[K]>;
+  launch: () => ManagedProcess; ready: (p: ManagedProcess) => Promise<void>;
+}): Running<K> & { boot(): Promise<void> } {
+  let proc: ManagedProcess | undefined;
+  const r = {
+    endpoint: opts.endpoint,
+    version: opts.version,
+    logFile: opts.logFile,
+    async stop() { await proc?.stop(); proc = undefined; },
+    async start() {
+      if (proc?.alive) return;
+      proc = await launchUntilReady(opts.name, opts.logFile, opts.launch, opts.ready);
+    },
+    boot() { return r.start(); },
+  };
+  return r;
+}

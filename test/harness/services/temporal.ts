@@ -1,0 +1,37 @@
+// The official `temporal` CLI dev server (SQLite file store), with its web UI on request.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { type ServiceDef, singleProcess } from '../service.js';
+import { ManagedProcess, freePort, waitFor, run } from '../util.js';
+import { tools, versions } from '../tools.js';
+
+export const temporal: ServiceDef<'temporal'> = {
+  name: 'temporal',
+  async start(ctx) {
+    const dir = path.join(ctx.runDir, 'temporal');
+    mkdirSync(dir, { recursive: true });
+    const [port, httpPort, metricsPort, uiPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const cli = tools.temporal();
+    const address = `127.0.0.1:${port}`;
+    const logFile = path.join(dir, 'temporal.log');
+    const uiArgs = ctx.withUi ? ['--ui-port', String(uiPort), '--ui-ip', '127.0.0.1', '--ui-disable-news-fetch'] : ['--headless'];
+    const r = singleProcess<'temporal'>({
+      name: 'temporal', version: `temporal CLI ${versions.TEMPORAL_PYPI_VERSION}`, logFile,
+      endpoint: { address, namespace: 'default', cli, ...(ctx.withUi ? { uiUrl: `http://127.0.0.1:${uiPort}` } : {}) },
+      launch: () => new ManagedProcess({
+        cmd: cli, logFile,
+        args: ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--http-port', String(httpPort),
+          '--metrics-port', String(metricsPort), '--db-filename', path.join(dir, 'temporal.db'), '--log-level', 'warn',
+          ...uiArgs],
+      }),
+      ready: (p) => waitFor('temporal', async () => {
+        await run(cli, ['operator', 'namespace', 'describe', '--namespace', 'default', '--address', address]);
+        return true;
+      }, 60_000, () => p.alive),
+    });
+    await r.boot();
+    // Record the server's own version line, e.g. "temporal version 1.9.1 (Server 1.32.0, UI 2.54.1)".
+    r.version = (await run(cli, ['--version'])).trim();
+    return r;
+  },
+};

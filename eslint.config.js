@@ -9,7 +9,7 @@ const ioModules = ['@temporalio/activity', '@temporalio/client', '@temporalio/wo
   'axios', 'undici', 'ws'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'deploy/**', '**/*.js', '!eslint.config.js'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'deploy/**', '**/*.js', '!eslint.config.js', '**/.*.ts', 'test/lint/fixtures/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -21,7 +21,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts'],
+    files: ['**/workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         paths: builtinModules.flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: 'Workflow code is deterministic: no Node built-ins (use an activity).' })),

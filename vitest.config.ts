@@ -8,6 +8,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // 2 cores run every server too; a few test files at a time is what the machine absorbs.
     maxWorkers: 3,
-    reporters: ['default'],
+    reporters: ['default', './test/harness/summary-reporter.ts'],
   },
 });

@@ -67,7 +67,7 @@ export function endpoints(): Endpoints {
 export function service<K extends ServiceName>(name: K): NonNullable<Endpoints[K]> {
   const e = endpoints()[name];
   if (!e) throw new Error(`service "${name}" is not running in this harness (KOLLECT_SERVICES=${process.env.KOLLECT_SERVICES ?? 'all'})`);
-  return e as NonNullable<Endpoints[K]>;
+  return e;
 }
 
 async function control(action: 'stop' | 'start', name: ServiceName): Promise<void> {

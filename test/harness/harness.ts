@@ -67,7 +67,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const failures: string[] = [];
 
   const startOne = async (def: ServiceDef): Promise<void> => {
-    await Promise.all((def.dependsOn ?? []).map((d) => pending.get(d)));
+    await Promise.all((def.dependsOn ?? []).map((d) => pending.get(d) ?? Promise.resolve()));
     const t0 = Date.now();
     const running = await def.start(ctx);
     const startMs = Date.now() - t0;

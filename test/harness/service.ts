@@ -36,7 +36,7 @@ export async function launchUntilReady(name: string, logFile: string, launch: ()
     return proc;
   } catch (err) {
     await proc.stop(2000);
-    throw new Error(`${name} failed to start: ${(err as Error).message}\n--- last lines of ${logFile} ---\n${tail(logFile)}`);
+    throw new Error(`${name} failed to start: ${(err as Error).message}\n--- last lines of ${logFile} ---\n${tail(logFile)}`, { cause: err });
   }
 }
 

@@ -31,7 +31,7 @@ export async function waitFor(what: string, probe: () => Promise<boolean>, timeo
     }
     await sleep(150);
   }
-  throw new Error(`${what}: not ready after ${timeoutMs} ms${last ? ` (last probe error: ${String(last)})` : ''}`);
+  throw new Error(`${what}: not ready after ${timeoutMs} ms${last ? ` (last probe error: ${last instanceof Error ? last.message : JSON.stringify(last)})` : ''}`);
 }
 
 export async function tcpOpen(port: number, host = '127.0.0.1'): Promise<boolean> {

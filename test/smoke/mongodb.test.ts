@@ -1,30 +1,27 @@
 // Smoke test of the mongodb service: FerretDB (MongoDB wire protocol) reached through the `mongodb` driver.
 import { randomBytes } from 'node:crypto';
 import { MongoClient, type Collection, type Db } from 'mongodb';
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, afterAll } from 'vitest';
 import { service } from '../harness/endpoints.js';
 
 interface Resource { _id: string; kind: string; name: string; attrs: { replicas: number; labels: Record<string, string> }; version: number }
 
 describe('mongodb service (FerretDB)', () => {
   const suffix = randomBytes(4).toString('hex');
-  let client: MongoClient;
-  let db: Db;
-  let resources: Collection<Resource>;
+  let client: MongoClient | undefined;
+  let db: Db | undefined;
 
-  beforeAll(async () => {
-    client = new MongoClient(service('mongodb').url, { serverSelectionTimeoutMS: 5_000, connectTimeoutMS: 5_000 });
-    await client.connect();
-    db = client.db(`kollect_smoke_${suffix}`);
-    resources = db.collection<Resource>('resources');
-  });
-
+  // Connecting inside the test (not in beforeAll) makes an unreachable server a failed test, not a skipped one.
   afterAll(async () => {
     if (!client) return;
-    try { await db?.dropDatabase(); } finally { await client.close(); }
+    try { if (db) await db.dropDatabase(); } finally { await client.close(); }
   });
 
   it('inserts, finds, upserts, updates and deletes documents', async () => {
+    client = new MongoClient(service('mongodb').url, { serverSelectionTimeoutMS: 5_000, connectTimeoutMS: 5_000 });
+    await client.connect();
+    db = client.db(`kollect_smoke_${suffix}`);
+    const resources: Collection<Resource> = db.collection<Resource>('resources');
     expect((await db.command({ ping: 1 })).ok).toBe(1);
 
     const ins = await resources.insertOne({ _id: 'u-1', kind: 'Deployment', name: 'web', attrs: { replicas: 2, labels: { app: 'web' } }, version: 1 });

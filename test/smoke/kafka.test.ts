@@ -50,5 +50,9 @@ describe('kafka service', () => {
     expect(received.headers?.['kollect-kind']?.toString()).toBe('Deployment');
     expect(received.headers?.['kollect-uid']?.toString()).toBe('u-1');
     expect(received.offset).toBe('0');
+
+    await admin.deleteTopics({ topics: [topic], timeout: 10_000 });
+    created = false;
+    expect(await admin.listTopics()).not.toContain(topic);
   });
 });

@@ -21,7 +21,9 @@ export const kafka: ServiceDef<'kafka'> = {
       'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT', 'inter.broker.listener.name=PLAINTEXT',
       `log.dirs=${path.join(dir, 'data')}`, 'num.partitions=1', 'offsets.topic.replication.factor=1',
       'transaction.state.log.replication.factor=1', 'transaction.state.log.min.isr=1', 'share.coordinator.state.topic.replication.factor=1',
-      'share.coordinator.state.topic.min.isr=1', 'group.initial.rebalance.delay.ms=0', 'auto.create.topics.enable=false', '',
+      'share.coordinator.state.topic.min.isr=1', 'group.initial.rebalance.delay.ms=0',
+      // one partition for the internal topics: they are created on first use, and 50 slow that down
+      'offsets.topic.num.partitions=1', 'transaction.state.log.num.partitions=1', 'auto.create.topics.enable=false', '',
     ].join('\n'));
     const log4j = path.join(dir, 'log4j2.properties');
     writeFileSync(log4j, ['rootLogger.level=WARN', 'rootLogger.appenderRef.out.ref=out', 'appender.out.type=Console',
@@ -41,7 +43,11 @@ export const kafka: ServiceDef<'kafka'> = {
       ready: (p) => waitFor('kafka', async () => {
         const admin = new Kafka({ clientId: 'harness-probe', brokers: endpoint.brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
         await admin.connect();
-        try { await admin.describeCluster(); } finally { await admin.disconnect(); }
+        // Ready means a client can use groups: wait until the group coordinator has loaded.
+        try {
+          await admin.describeCluster();
+          await admin.fetchOffsets({ groupId: 'harness-probe', topics: [] });
+        } finally { await admin.disconnect(); }
         return true;
       }, 90_000, () => p.alive),
     });

@@ -10,7 +10,9 @@ export const temporal: ServiceDef<'temporal'> = {
   async start(ctx) {
     const dir = path.join(ctx.runDir, 'temporal');
     mkdirSync(dir, { recursive: true });
-    const [port, httpPort, metricsPort, uiPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const [port, httpPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+    // `npm start` asks for a stable UI port (KOLLECT_TEMPORAL_UI_PORT); tests take any free one.
+    const uiPort = Number(process.env.KOLLECT_TEMPORAL_UI_PORT) || await freePort();
     const cli = tools.temporal();
     const address = `127.0.0.1:${port}`;
     const logFile = path.join(dir, 'temporal.log');

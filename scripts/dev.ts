@@ -16,7 +16,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 if (process.argv.includes('--help')) {
   process.stdout.write('usage: npm start\n  Runs Kollect locally: apiserver + Temporal (with UI) + the operator. Ctrl-C stops it.\n' +
-    '  KOLLECT_HTTP_PORT (default 8080) sets the operator\'s health/metrics port.\n');
+    '  KOLLECT_HTTP_PORT (default 8081) sets the operator\'s health/metrics port.\n');
   process.exit(0);
 }
 

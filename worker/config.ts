@@ -13,7 +13,7 @@ export interface OperatorConfig {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
-  const port = Number(env.KOLLECT_HTTP_PORT ?? '8080');
+  const port = Number(env.KOLLECT_HTTP_PORT ?? '8081');
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new TypeError(`KOLLECT_HTTP_PORT must be a port number 0-65535, got "${env.KOLLECT_HTTP_PORT}"`);
   }

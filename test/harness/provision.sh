@@ -22,7 +22,13 @@ done_or_run() {
   log "$id: building"
   local t0=$SECONDS
   rm -rf "$OUT" && mkdir -p "$OUT"
-  "$fn"
+  # Build output goes to a log beside the cache entry; on failure its tail is printed.
+  local buildlog="$CACHE/$id.build.log"
+  if ! ( set -euo pipefail; "$fn" ) >"$buildlog" 2>&1; then
+    log "$id: FAILED after $((SECONDS - t0))s; last lines of $buildlog:"
+    tail -n 40 "$buildlog" >&2
+    return 1
+  fi
   touch "$OUT/.ok"
   log "$id: done in $((SECONDS - t0))s"
 }

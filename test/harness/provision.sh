@@ -24,7 +24,13 @@ done_or_run() {
   rm -rf "$OUT" && mkdir -p "$OUT"
   # Build output goes to a log beside the cache entry; on failure its tail is printed.
   local buildlog="$CACHE/$id.build.log"
-  if ! ( set -euo pipefail; "$fn" ) >"$buildlog" 2>&1; then
+  # (not inside `if`: bash ignores errexit there, even in a subshell)
+  local rc=0
+  set +e
+  ( set -euo pipefail; "$fn" ) >"$buildlog" 2>&1
+  rc=$?
+  set -e
+  if ((rc != 0)); then
     log "$id: FAILED after $((SECONDS - t0))s; last lines of $buildlog:"
     tail -n 40 "$buildlog" >&2
     return 1

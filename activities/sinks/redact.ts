@@ -1,0 +1,79 @@
+// Credential redaction for everything a sink backend lets out: error messages, log fields,
+// result details. Invariant 7: no credential value ever reaches status, events, logs or errors.
+import { SinkConfigError } from './types.js';
+
+export const REDACTED = '***';
+
+// scheme://userinfo@ — greedy up to the last '@' of the authority, so an unencoded '@' in a
+// password does not leave its tail behind.
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/gi;
+
+/** The URL without its userinfo (`postgres://u:p@h/db` → `postgres://h/db`); unparsable input is scrubbed textually. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.username && !u.password) return url;
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return url.replace(URL_USERINFO, '$1');
+  }
+}
+
+/**
+ * The strings to scrub for a set of credentials: every non-empty value, plus the encodings in
+ * which a library might echo it (URL-encoded, JSON-escaped), plus any `extra` derived secrets
+ * (e.g. a Basic auth token). Longest first, so a value containing another is replaced whole.
+ */
+export function secretValues(credentials: Readonly<Record<string, string>>, extra: readonly string[] = []): string[] {
+  const out = new Set<string>();
+  for (const v of [...Object.values(credentials), ...extra]) {
+    if (typeof v !== 'string' || v.length === 0) continue;
+    out.add(v);
+    out.add(encodeURIComponent(v));
+    out.add(JSON.stringify(v).slice(1, -1));
+  }
+  return [...out].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+}
+
+/** `text` with URL userinfo stripped and every secret replaced by `***`. */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text.replace(URL_USERINFO, '$1');
+  for (const s of secrets) if (s) out = out.split(s).join(REDACTED);
+  return out;
+}
+
+/**
+ * A sink export failed for a reason a retry may fix (server down, conflict, timeout). Its message
+ * is already redacted; `code` is a stable short reason (errno, SQLSTATE, NATS code) for metrics.
+ */
+export class SinkExportError extends Error {
+  override readonly name = 'SinkExportError';
+  constructor(readonly sinkType: string, message: string, readonly code?: string) { super(message); }
+}
+
+function codeOf(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const c = (err as { code?: unknown }).code;
+  return typeof c === 'string' && /^[A-Za-z0-9_.-]{1,40}$/.test(c) ? c : undefined;
+}
+
+function messageOf(err: unknown): string {
+  if (err instanceof SinkConfigError) return err.message.slice(err.field.length + 2);
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
+}
+
+/**
+ * Converts anything thrown inside a backend into an error safe to surface: the message is redacted,
+ * prefixed with `context` (built by the caller from non-secret values), and the original error
+ * (whose stack, cause or fields may hold secrets) is dropped. A SinkConfigError stays one, so the
+ * activity layer can still make it non-retryable.
+ */
+export function redactError(err: unknown, opts: { sinkType: string; context: string; secrets: readonly string[] }): Error {
+  if (err instanceof SinkExportError) return err; // built by us, already redacted
+  const msg = redact(messageOf(err), opts.secrets);
+  if (err instanceof SinkConfigError) return new SinkConfigError(err.field, `${opts.context}: ${msg}`);
+  return new SinkExportError(opts.sinkType, `${opts.context}: ${msg}`, codeOf(err));
+}

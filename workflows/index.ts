@@ -1,4 +1,3 @@
 // The workflows the operator's worker registers. Deterministic code only: the lint rules in
-// eslint.config.js forbid Node built-ins and I/O modules here. The inventory workflow (one per
-// KollectInventory) arrives with the core pipeline.
-export {};
+// eslint.config.js forbid Node built-ins and I/O modules here.
+export { inventoryWorkflow } from './inventory.js';

@@ -41,7 +41,8 @@ export interface HarnessOptions {
 
 export function selected(only?: ServiceName[]): ServiceDef[] {
   const env = process.env.KOLLECT_SERVICES?.split(',').map((s) => s.trim()).filter(Boolean) as ServiceName[] | undefined;
-  const want = new Set<string>(only ?? env ?? ALL.map((s) => s.name));
+  // KOLLECT_SERVICES=none: pure unit tests, no servers.
+  const want = new Set<string>(only ?? (env?.[0] === ('none' as ServiceName) ? [] : env) ?? ALL.map((s) => s.name));
   for (const n of want) if (!ALL.some((s) => s.name === n)) throw new Error(`unknown service "${n}" (known: ${ALL.map((s) => s.name).join(', ')})`);
   // close over dependencies
   let grew = true;

@@ -1,0 +1,64 @@
+// Reading Kollect CRs and Secrets, and writing status, for activities.
+import * as k8s from '@kubernetes/client-node';
+import { GROUP, VERSION } from '../api/constants.js';
+
+export const PLURALS = {
+  KollectProfile: 'kollectprofiles',
+  KollectTarget: 'kollecttargets',
+  KollectInventory: 'kollectinventories',
+  KollectSnapshotSink: 'kollectsnapshotsinks',
+  KollectDatabaseSink: 'kollectdatabasesinks',
+  KollectEventSink: 'kollecteventsinks',
+} as const;
+export type KollectKind = keyof typeof PLURALS;
+
+export const INVENTORY_FINALIZER = 'kollect.dev/inventory';
+
+const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+
+export class Kube {
+  readonly custom: k8s.CustomObjectsApi;
+  readonly core: k8s.CoreV1Api;
+  constructor(readonly kc: k8s.KubeConfig) {
+    this.custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    this.core = kc.makeApiClient(k8s.CoreV1Api);
+  }
+
+  /** The object, or undefined when it does not exist. */
+  async get<T>(kind: KollectKind, namespace: string, name: string): Promise<T | undefined> {
+    try {
+      return (await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURALS[kind], namespace, name })) as T;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async patchStatus(kind: KollectKind, namespace: string, name: string, status: unknown): Promise<void> {
+    await this.custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, plural: PLURALS[kind], namespace, name, body: { status } }, mergePatch);
+  }
+
+  async patchMetadata(kind: KollectKind, namespace: string, name: string, metadata: Record<string, unknown>): Promise<void> {
+    await this.custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURALS[kind], namespace, name, body: { metadata } }, mergePatch);
+  }
+
+  /** The Secret's data, decoded; throws a clear error naming the Secret if it is missing. */
+  async secretData(namespace: string, name: string): Promise<Record<string, string>> {
+    try {
+      const s = await this.core.readNamespacedSecret({ namespace, name });
+      return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+    } catch (err) {
+      if (isNotFound(err)) throw new MissingSecretError(namespace, name);
+      throw err;
+    }
+  }
+}
+
+export class MissingSecretError extends Error {
+  override readonly name = 'MissingSecretError';
+  constructor(readonly namespace: string, readonly secret: string) { super(`Secret ${namespace}/${secret} not found`); }
+}
+
+export function isNotFound(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: number }).code === 404;
+}

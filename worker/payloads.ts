@@ -5,9 +5,9 @@ import { createHash } from 'node:crypto';
 import { gzipSync, gunzipSync } from 'node:zlib';
 import pg from 'pg';
 import { ExternalStorage, StorageDriverClaim, type PayloadCodec, type StorageDriver, type DataConverter, type Payload } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 
-const ProtoPayload = temporal.api.common.v1.Payload;
+const ProtoPayload = proto.temporal.api.common.v1.Payload;
 const GZIP_ENCODING = 'binary/kollect-gzip';
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -1,0 +1,215 @@
+// A KollectProfile compiled once (every CEL expression and JSONPath parsed and checked), then
+// applied to each watched object: filter → attributes or pruned resource → scrub → Row.
+// Nothing here throws on user input: bad specs come back as field-named errors, bad objects
+// and failing expressions as nulls plus counters the watcher reports.
+import { EXPORT_MODES, type ExportMode, type KollectProfileSpec } from '../types.js';
+import type { Row } from '../rows.js';
+import { compileCel, evalBool, type CelProgram } from './cel.js';
+import { liftObject, type JsonObjectMap } from './cel-input.js';
+import { contentHash } from './hash.js';
+import { compileJsonPath, type JsonPathProgram } from './jsonpath.js';
+import { parsePointer, pruneResource, scrub, toPlainJson, type Json, type ResourcePruning } from './prune.js';
+
+export interface FieldError {
+  /** Path in the profile, e.g. `spec.attributes[2].cel`. */
+  field: string;
+  message: string;
+}
+
+export type CompileResult = { ok: true; profile: CompiledProfile } | { ok: false; errors: FieldError[] };
+
+export interface RowContext {
+  /** The KollectTarget collecting the object. */
+  target: string;
+  cluster: string;
+}
+
+export interface ExtractionStats {
+  /** Objects given to toRow. */
+  objects: number;
+  /** Rows produced. */
+  rows: number;
+  /** Objects the filter excluded. */
+  filtered: number;
+  /** Evaluation errors by field (`spec.filter`, `spec.attributes[1].cel`, `object`). */
+  errors: Record<string, number>;
+  /** The most recent error, its message redacted of quoted values. */
+  lastError?: FieldError;
+}
+
+export interface CompiledProfile {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly mode: ExportMode;
+  /** Attribute names, in declaration order (empty in Resource mode). */
+  readonly attributeNames: readonly string[];
+  /** The row for one watched object, or null when the filter excludes it (or it has no name). */
+  toRow(obj: unknown, ctx: RowContext): Row | null;
+  /** Counters since compile (or the last reset). */
+  stats(): ExtractionStats;
+  resetStats(): void;
+}
+
+type Extractor =
+  | { name: string; field: string; kind: 'cel'; program: CelProgram }
+  | { name: string; field: string; kind: 'jsonPath'; program: JsonPathProgram };
+
+// ---------- compile ----------
+
+/** Attribute names become SQL columns and document fields: the CRD's pattern, checked here too. */
+const ATTRIBUTE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+export function compileProfile(spec: KollectProfileSpec): CompileResult {
+  const errors: FieldError[] = [];
+  const err = (field: string, message: string): void => { errors.push({ field, message }); };
+  if (spec === null || typeof spec !== 'object') return { ok: false, errors: [{ field: 'spec', message: 'must be an object' }] };
+
+  if (typeof spec.apiVersion !== 'string' || spec.apiVersion === '') err('spec.apiVersion', 'required, e.g. apps/v1 or v1');
+  if (typeof spec.kind !== 'string' || spec.kind === '') err('spec.kind', 'required, e.g. Deployment');
+
+  const mode = spec.export?.mode ?? 'Attributes';
+  if (!EXPORT_MODES.includes(mode)) err('spec.export.mode', `must be one of ${EXPORT_MODES.join(', ')}`);
+
+  const attributes = spec.attributes ?? [];
+  if (!Array.isArray(attributes)) err('spec.attributes', 'must be a list');
+  else if (mode === 'Resource' && attributes.length > 0) err('spec.attributes', 'not used when export.mode is Resource: the whole object is exported; remove them or use mode Attributes');
+  else if (mode === 'Attributes' && attributes.length === 0) err('spec.attributes', 'list at least one attribute, or set export.mode to Resource');
+
+  const extractors: Extractor[] = [];
+  const seen = new Set<string>();
+  (Array.isArray(attributes) ? attributes : []).forEach((a, i) => {
+    const at = `spec.attributes[${i}]`;
+    if (a === null || typeof a !== 'object') { err(at, 'must be an object with name and cel or jsonPath'); return; }
+    if (typeof a.name !== 'string' || a.name === '') err(`${at}.name`, 'required');
+    else if (!ATTRIBUTE_NAME.test(a.name)) err(`${at}.name`, 'letters, digits and _ only, not starting with a digit, at most 63 characters');
+    else if (seen.has(a.name)) err(`${at}.name`, `duplicate attribute name '${a.name}'`);
+    else seen.add(a.name);
+    const hasCel = a.cel !== undefined && a.cel !== null;
+    const hasPath = a.jsonPath !== undefined && a.jsonPath !== null;
+    if (hasCel === hasPath) { err(at, 'exactly one of cel, jsonPath is required'); return; }
+    if (hasCel) {
+      const c = compileCel(a.cel!);
+      if (!c.ok) err(`${at}.cel`, c.message);
+      else extractors.push({ name: a.name, field: `${at}.cel`, kind: 'cel', program: c.program });
+    } else {
+      const c = compileJsonPath(a.jsonPath!);
+      if (!c.ok) err(`${at}.jsonPath`, c.message);
+      else extractors.push({ name: a.name, field: `${at}.jsonPath`, kind: 'jsonPath', program: c.program });
+    }
+  });
+
+  let filter: CelProgram | undefined;
+  if (spec.filter !== undefined && spec.filter !== null) {
+    const c = compileCel(spec.filter);
+    if (!c.ok) err('spec.filter', c.message);
+    else filter = c.program;
+  }
+
+  const scrubKeys = new Set<string>();
+  const addKeys = (list: unknown, field: string): void => {
+    if (list === undefined || list === null) return;
+    if (!Array.isArray(list)) { err(field, 'must be a list of keys'); return; }
+    list.forEach((k, i) => (typeof k === 'string' && k !== '' ? scrubKeys.add(k) : err(`${field}[${i}]`, 'must be a non-empty string')));
+  };
+  addKeys(spec.scrubKeys, 'spec.scrubKeys');
+  const prune = spec.export?.prune;
+  addKeys(prune?.scrubKeys, 'spec.export.prune.scrubKeys');
+
+  const pointers: string[][] = [];
+  if (prune?.jsonPointers !== undefined && prune.jsonPointers !== null) {
+    if (!Array.isArray(prune.jsonPointers)) err('spec.export.prune.jsonPointers', 'must be a list of RFC 6901 pointers');
+    else prune.jsonPointers.forEach((p, i) => {
+      const tokens = parsePointer(p);
+      if (typeof tokens === 'string') err(`spec.export.prune.jsonPointers[${i}]`, tokens);
+      else pointers.push(tokens);
+    });
+  }
+
+  if (errors.length > 0) return { ok: false, errors };
+  const pruning: ResourcePruning = { defaults: prune?.defaults !== false, pointers, scrubKeys };
+  return { ok: true, profile: new Profile(spec.apiVersion, spec.kind, mode, extractors, filter, scrubKeys, pruning) };
+}
+
+// ---------- apply ----------
+
+class Profile implements CompiledProfile {
+  #stats: ExtractionStats = emptyStats();
+  readonly attributeNames: readonly string[];
+
+  constructor(
+    readonly apiVersion: string,
+    readonly kind: string,
+    readonly mode: ExportMode,
+    private readonly extractors: readonly Extractor[],
+    private readonly filter: CelProgram | undefined,
+    private readonly scrubKeys: ReadonlySet<string>,
+    private readonly pruning: ResourcePruning,
+  ) {
+    this.attributeNames = extractors.map((e) => e.name);
+  }
+
+  toRow(obj: unknown, ctx: RowContext): Row | null {
+    this.#stats.objects++;
+    const plain = toPlainJson(obj);
+    const meta = isObject(plain) && isObject(plain.metadata) ? plain.metadata : undefined;
+    if (!isObject(plain) || !meta || typeof meta.name !== 'string' || meta.name === '') {
+      this.fail('object', 'not a Kubernetes object (metadata.name missing)');
+      return null;
+    }
+    let lifted: JsonObjectMap | undefined;
+    const cel = (): JsonObjectMap => (lifted ??= liftObject(plain));
+
+    if (this.filter) {
+      const r = evalBool(this.filter, cel());
+      if (!r.ok) { this.fail('spec.filter', r.message); this.#stats.filtered++; return null; }
+      if (r.value !== true) { this.#stats.filtered++; return null; }
+    }
+
+    const identity = {
+      apiVersion: typeof plain.apiVersion === 'string' ? plain.apiVersion : this.apiVersion,
+      kind: typeof plain.kind === 'string' ? plain.kind : this.kind,
+      namespace: typeof meta.namespace === 'string' ? meta.namespace : '',
+      name: meta.name,
+    };
+    let attributes: Record<string, unknown>;
+    if (this.mode === 'Resource') {
+      attributes = pruneResource(plain, this.pruning) as Record<string, unknown>;
+    } else {
+      const values: { [k: string]: Json } = {};
+      for (const e of this.extractors) {
+        const r = e.kind === 'cel' ? e.program.eval(cel()) : e.program.eval(plain);
+        if (r.ok) values[e.name] = r.value as Json;
+        else { values[e.name] = null; this.fail(e.field, r.message); }
+      }
+      attributes = scrub(values, this.scrubKeys) as Record<string, unknown>;
+    }
+    this.#stats.rows++;
+    return {
+      target: ctx.target,
+      cluster: ctx.cluster,
+      ...identity,
+      uid: typeof meta.uid === 'string' ? meta.uid : '',
+      attributes,
+      hash: contentHash({ ...identity, attributes }),
+    };
+  }
+
+  stats(): ExtractionStats {
+    return { ...this.#stats, errors: { ...this.#stats.errors } };
+  }
+
+  resetStats(): void {
+    this.#stats = emptyStats();
+  }
+
+  private fail(field: string, message: string): void {
+    this.#stats.errors[field] = (this.#stats.errors[field] ?? 0) + 1;
+    this.#stats.lastError = { field, message };
+  }
+}
+
+const emptyStats = (): ExtractionStats => ({ objects: 0, rows: 0, filtered: 0, errors: {} });
+
+function isObject(v: Json | undefined): v is { [k: string]: Json } {
+  return v !== null && v !== undefined && typeof v === 'object' && !Array.isArray(v);
+}

@@ -1,6 +1,16 @@
 // The Kollect API (group kollect.dev, version v1alpha1): the TypeScript side of the CRDs.
 // This file is the contract every side codes against. The CRD schemas under deploy/crds are
 // generated from these types (scripts/gen-crds.ts), and a test checks that they agree.
+//
+// The JSDoc here is what users read (`kubectl explain`, docs/crds.md) and what the apiserver
+// enforces: a comment's text becomes the field's description, and its tags become schema
+// keywords — @default, @pattern, @minimum, @maxLength, @maxItems, @format, @eachItem (keywords
+// for every item of a list), @x-kubernetes-validations (CEL rules, JSON5) and
+// @x-kubernetes-list-type / @x-kubernetes-list-map-keys. Every `number` is an integer in the CRD.
+// A sink spec's backend block is the field named after its `type` (spec.git for type git): the
+// generator makes that block required for its type and rejects it under any other type.
+// URL rules use reason FieldValueForbidden: the apiserver then leaves the value out of its error,
+// so a URL with a password is not echoed back into clients' logs and events.
 
 export interface ObjectMeta {
   name: string;
@@ -16,135 +26,447 @@ export interface ObjectMeta {
 
 /** Kubernetes-style condition (metav1.Condition). */
 export interface Condition {
+  /**
+   * Type of the condition in CamelCase, e.g. Ready or Synced.
+   * @minLength 1
+   * @maxLength 316
+   * @pattern ^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*[/])?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$
+   */
   type: string;
+  /** Status of the condition: True, False or Unknown. */
   status: 'True' | 'False' | 'Unknown';
+  /**
+   * Machine-readable CamelCase reason for the last transition, e.g. ExportFailed.
+   * @minLength 1
+   * @maxLength 1024
+   * @pattern ^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$
+   */
   reason: string;
+  /**
+   * Human-readable detail of the last transition; never contains credentials.
+   * @maxLength 32768
+   */
   message: string;
+  /**
+   * When the condition last changed from one status to another (RFC 3339).
+   * @format date-time
+   */
   lastTransitionTime: string;
+  /**
+   * metadata.generation of the object the condition was computed from.
+   * @minimum 0
+   */
   observedGeneration?: number;
 }
 
-export interface LocalObjectReference { name: string }
-export interface SecretKeyReference { name: string; key?: string }
+/** Reference to an object in the same namespace. */
+export interface LocalObjectReference {
+  /**
+   * Name of the referenced object, in the same namespace.
+   * @minLength 1
+   * @maxLength 253
+   * @pattern ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$
+   */
+  name: string;
+}
+/** Reference to one key of a Secret in the same namespace. */
+export interface SecretKeyReference {
+  /**
+   * Name of the Secret, in the same namespace.
+   * @minLength 1
+   * @maxLength 253
+   * @pattern ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$
+   */
+  name: string;
+  /**
+   * Key in the Secret's data.
+   * @default ca.crt
+   * @minLength 1
+   * @maxLength 253
+   * @pattern ^[-._a-zA-Z0-9]+$
+   */
+  key?: string;
+}
 
 // ---------- KollectProfile ----------
 
 export const EXPORT_MODES = ['Attributes', 'Resource'] as const;
 export type ExportMode = (typeof EXPORT_MODES)[number];
 
+/**
+ * One named value extracted from every watched object: a CEL expression or a JSONPath.
+ * @x-kubernetes-validations [{rule: "has(self.cel) != has(self.jsonPath)", message: "exactly one of cel or jsonPath must be set"}]
+ */
 export interface ProfileAttribute {
-  /** Column / field name in every sink. */
+  /**
+   * Column / field name in every sink. Unique within the profile; letters, digits and `_`.
+   * @minLength 1
+   * @maxLength 63
+   * @pattern ^[A-Za-z_][A-Za-z0-9_]*$
+   */
   name: string;
-  /** CEL expression; the watched object is bound as `object`. Exactly one of cel, jsonPath. */
+  /**
+   * CEL expression; the watched object is bound as `object`. Exactly one of cel, jsonPath.
+   * Example: `object.spec.template.spec.containers.map(c, c.image)`. Guard optional fields with
+   * has(): `has(object.status) ? object.status.readyReplicas : 0`.
+   * @minLength 1
+   * @maxLength 4096
+   */
   cel?: string;
-  /** JSONPath, kubectl spelling accepted (`{.spec.replicas}`). */
+  /**
+   * JSONPath, kubectl spelling accepted (`{.spec.replicas}`). Exactly one of cel, jsonPath.
+   * @minLength 1
+   * @maxLength 1024
+   */
   jsonPath?: string;
 }
 
+/** What to remove from each object before it is exported (export.mode Resource). */
 export interface ProfilePrune {
-  /** Drop managedFields, resourceVersion, generation, last-applied-configuration, status? (default true). */
+  /**
+   * Drop the fields that are noise in every object: metadata.managedFields,
+   * metadata.resourceVersion, metadata.generation and the
+   * kubectl.kubernetes.io/last-applied-configuration annotation.
+   * @default true
+   */
   defaults?: boolean;
-  /** RFC 6901 pointers to remove. */
+  /**
+   * RFC 6901 pointers to remove, e.g. `/metadata/annotations/example.com~1token` (`~1` is `/`).
+   * @maxItems 64
+   * @eachItem {minLength: 1, maxLength: 1024, pattern: "^(/([^~/]|~[01])*)+$"}
+   * @x-kubernetes-list-type set
+   */
   jsonPointers?: string[];
-  /** Keys removed wherever they appear. */
+  /**
+   * Keys removed wherever they appear in the object, at any depth (e.g. `password`).
+   * @maxItems 64
+   * @eachItem {minLength: 1, maxLength: 253}
+   * @x-kubernetes-list-type set
+   */
   scrubKeys?: string[];
 }
 
+/** What a row holds: the named attributes, or the whole object minus pruning. */
 export interface ProfileExport {
-  /** Attributes (default): the named attributes. Resource: the whole object minus pruning. */
+  /**
+   * Attributes (default): the named attributes. Resource: the whole object minus pruning.
+   * @default Attributes
+   */
   mode?: ExportMode;
+  /** What to remove from the object when mode is Resource. */
   prune?: ProfilePrune;
 }
 
+/**
+ * What to watch and what to extract from each object.
+ * @x-kubernetes-validations [{rule: "(has(self.export) && has(self.export.mode) && self.export.mode == 'Resource') || (has(self.attributes) && size(self.attributes) > 0)", message: "spec.attributes must list at least one attribute unless spec.export.mode is Resource", fieldPath: ".attributes", reason: "FieldValueRequired"}]
+ */
 export interface KollectProfileSpec {
-  /** The watched type, e.g. `apps/v1` or `v1`. */
+  /**
+   * The watched type, e.g. `apps/v1` or `v1`.
+   * @minLength 1
+   * @maxLength 316
+   * @pattern ^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*[/])?v[0-9]+((alpha|beta)[0-9]+)?$
+   */
   apiVersion: string;
+  /**
+   * Kind of the watched type, e.g. `Deployment`; any built-in kind or CRD.
+   * @minLength 1
+   * @maxLength 63
+   * @pattern ^[A-Z][A-Za-z0-9]*$
+   */
   kind: string;
+  /**
+   * Named values extracted from each object; each becomes a column / field in every sink.
+   * Required unless export.mode is Resource. Names are unique.
+   * @maxItems 128
+   * @x-kubernetes-list-type map
+   * @x-kubernetes-list-map-keys ["name"]
+   */
   attributes?: ProfileAttribute[];
-  /** CEL boolean expression; objects for which it is false are not collected. */
+  /**
+   * CEL boolean expression; objects for which it is false are not collected.
+   * @minLength 1
+   * @maxLength 4096
+   */
   filter?: string;
-  /** Keys removed from extracted attributes wherever they appear (secrets, tokens). */
+  /**
+   * Keys removed from extracted attributes wherever they appear (secrets, tokens).
+   * @maxItems 64
+   * @eachItem {minLength: 1, maxLength: 253}
+   * @x-kubernetes-list-type set
+   */
   scrubKeys?: string[];
+  /**
+   * What a row holds: mode Attributes (default) or Resource (the whole object, pruned).
+   * @default {}
+   */
   export?: ProfileExport;
 }
 
-export interface KollectProfileStatus { conditions?: Condition[]; observedGeneration?: number }
+/** Observed state of a KollectProfile, written by the operator. */
+export interface KollectProfileStatus {
+  /**
+   * Latest observations. Ready: the profile's expressions compile and its kind is served.
+   * @maxItems 16
+   * @x-kubernetes-list-type map
+   * @x-kubernetes-list-map-keys ["type"]
+   */
+  conditions?: Condition[];
+  /**
+   * metadata.generation the status describes.
+   * @minimum 0
+   */
+  observedGeneration?: number;
+}
+/**
+ * KollectProfile says which resource type to watch (any group/version/kind, built-in or CRD)
+ * and what to extract from each object: named attributes (CEL or JSONPath), or the whole
+ * object minus noise with export.mode Resource. KollectTargets select objects with it.
+ */
 export interface KollectProfile { apiVersion: 'kollect.dev/v1alpha1'; kind: 'KollectProfile'; metadata: ObjectMeta; spec: KollectProfileSpec; status?: KollectProfileStatus }
 
 // ---------- KollectTarget ----------
 
-export interface LabelSelectorRequirement { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }
-export interface LabelSelector { matchLabels?: Record<string, string>; matchExpressions?: LabelSelectorRequirement[] }
+/**
+ * A label selector requirement: a key, an operator and values.
+ * @x-kubernetes-validations [{rule: "self.operator in ['In', 'NotIn'] ? (has(self.values) && size(self.values) > 0) : (!has(self.values) || size(self.values) == 0)", message: "values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist", fieldPath: ".values"}]
+ */
+export interface LabelSelectorRequirement {
+  /**
+   * The label key the selector applies to.
+   * @minLength 1
+   * @maxLength 317
+   */
+  key: string;
+  /** How the key relates to the values: In, NotIn, Exists or DoesNotExist. */
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  /**
+   * Label values; non-empty for In and NotIn, empty for Exists and DoesNotExist.
+   * @maxItems 64
+   * @eachItem {maxLength: 63}
+   */
+  values?: string[];
+}
+/** A Kubernetes label selector; the requirements are ANDed. Empty selects everything. */
+export interface LabelSelector {
+  /**
+   * Labels an object must carry with exactly these values.
+   * @maxProperties 64
+   */
+  matchLabels?: Record<string, string>;
+  /**
+   * Label selector requirements, all of which must hold.
+   * @maxItems 32
+   */
+  matchExpressions?: LabelSelectorRequirement[];
+}
 
+/** Which objects of the profile's type to collect. */
 export interface KollectTargetSpec {
   /** A KollectProfile in the Target's namespace. */
   profileRef: LocalObjectReference;
-  /** Namespaces to collect from; empty means all namespaces. */
+  /**
+   * Namespaces to collect from; empty means all namespaces.
+   * @maxItems 256
+   * @eachItem {minLength: 1, maxLength: 63, pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"}
+   * @x-kubernetes-list-type set
+   */
   namespaces?: string[];
+  /** Collect only objects whose labels match. */
   labelSelector?: LabelSelector;
-  /** Field selector in the apiserver's syntax, e.g. `metadata.name!=kube-root-ca.crt`. */
+  /**
+   * Field selector in the apiserver's syntax, e.g. `metadata.name!=kube-root-ca.crt`.
+   * @minLength 1
+   * @maxLength 1024
+   */
   fieldSelector?: string;
+  /** While true, the target collects nothing: its watch is stopped. */
   suspend?: boolean;
 }
-export interface KollectTargetStatus { conditions?: Condition[]; observedGeneration?: number; objects?: number }
+/** Observed state of a KollectTarget, written by the operator. */
+export interface KollectTargetStatus {
+  /**
+   * Latest observations. Ready: the profile resolves and the watch on its type is running.
+   * @maxItems 16
+   * @x-kubernetes-list-type map
+   * @x-kubernetes-list-map-keys ["type"]
+   */
+  conditions?: Condition[];
+  /**
+   * metadata.generation the status describes.
+   * @minimum 0
+   */
+  observedGeneration?: number;
+  /**
+   * Objects the target currently selects.
+   * @minimum 0
+   */
+  objects?: number;
+}
+/**
+ * KollectTarget selects which objects of a KollectProfile's type to collect: namespaces,
+ * label selector, field selector. KollectInventories roll targets up and export them.
+ */
 export interface KollectTarget { apiVersion: 'kollect.dev/v1alpha1'; kind: 'KollectTarget'; metadata: ObjectMeta; spec: KollectTargetSpec; status?: KollectTargetStatus }
 
 // ---------- KollectInventory ----------
 
+/** A sink in the inventory's namespace, with an optional per-sink interval. */
 export interface SinkRef {
+  /**
+   * Name of the sink, in the inventory's namespace.
+   * @minLength 1
+   * @maxLength 253
+   * @pattern ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$
+   */
   name: string;
-  /** Minimum time between two exports to this sink (Go duration, e.g. `30s`, `5m`). Defaults to the inventory's. */
+  /**
+   * Minimum time between two exports to this sink (Go duration, e.g. `30s`, `5m`). Defaults to the inventory's.
+   * @maxLength 32
+   * @pattern ^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$
+   */
   exportMinInterval?: string;
 }
 
+/** Which targets roll up together, and which sinks receive the result. */
 export interface KollectInventorySpec {
-  /** KollectTargets in the inventory's namespace whose objects roll up here. */
+  /**
+   * KollectTargets in the inventory's namespace whose objects roll up here.
+   * @minItems 1
+   * @maxItems 64
+   * @x-kubernetes-list-type map
+   * @x-kubernetes-list-map-keys ["name"]
+   */
   targetRefs: LocalObjectReference[];
+  /**
+   * KollectSnapshotSinks (git, gitlab, s3, gcs) in the inventory's namespace that receive every export.
+   * @maxItems 16
+   * @x-kubernetes-list-type map
+   * @x-kubernetes-list-map-keys ["name"]
+   */
   snapshotSinkRefs?: SinkRef[];
+  /**
+   * KollectDatabaseSinks (postgres, mongodb, bigquery) in the inventory's namespace that receive every export.
+   * @maxItems 16
+   * @x-kubernetes-list-type map
+   * @x-kubernetes-list-map-keys ["name"]
+   */
   databaseSinkRefs?: SinkRef[];
+  /**
+   * KollectEventSinks (kafka, nats) in the inventory's namespace that receive every change.
+   * @maxItems 16
+   * @x-kubernetes-list-type map
+   * @x-kubernetes-list-map-keys ["name"]
+   */
   eventSinkRefs?: SinkRef[];
-  /** Minimum time between two exports (Go duration), default `30s`. */
+  /**
+   * Minimum time between two exports (Go duration), default `30s`.
+   * @default 30s
+   * @maxLength 32
+   * @pattern ^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$
+   */
   exportMinInterval?: string;
-  /** Cluster name written into every row; fleets share sinks partitioned by it. */
+  /**
+   * Cluster name written into every row; fleets share sinks partitioned by it. Unset means the
+   * operator's cluster name (`default` unless the operator is configured otherwise).
+   * @minLength 1
+   * @maxLength 63
+   * @pattern ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$
+   */
   cluster?: string;
+  /** While true, the inventory exports nothing to its sinks. */
   suspend?: boolean;
-  /** Upper bound of one export's serialized size in bytes; larger exports fail with a clear error. */
+  /**
+   * Upper bound of one export's serialized size in bytes; larger exports fail with a clear error.
+   * @minimum 1
+   */
   maxExportBytes?: number;
 }
 
 export const SINK_KINDS = ['KollectSnapshotSink', 'KollectDatabaseSink', 'KollectEventSink'] as const;
 export type SinkKind = (typeof SINK_KINDS)[number];
 
+/** Export state of one sink of the inventory. */
 export interface SinkExportStatus {
+  /** Kind of the sink: KollectSnapshotSink, KollectDatabaseSink or KollectEventSink. */
   kind: SinkKind;
+  /** Name of the sink, in the inventory's namespace. */
   name: string;
   /** Sink backend type, e.g. postgres. */
   type?: string;
+  /**
+   * When the last export to this sink started (RFC 3339).
+   * @format date-time
+   */
   lastAttemptTime?: string;
+  /**
+   * When the last successful export to this sink finished (RFC 3339).
+   * @format date-time
+   */
   lastSuccessTime?: string;
   /** Error of the last failed attempt, with credentials redacted; empty after a success. */
   lastError?: string;
+  /**
+   * Rows the sink received in its last successful export.
+   * @minimum 0
+   */
   rowsExported?: number;
+  /**
+   * Failed exports in a row since the last success.
+   * @minimum 0
+   */
   consecutiveFailures?: number;
   /** closed (healthy), open (skipping exports until the cool-down ends), halfOpen (probing). */
   circuit?: 'closed' | 'open' | 'halfOpen';
-  /** Snapshot version the sink holds. */
+  /**
+   * Snapshot version the sink holds.
+   * @minimum 0
+   */
   exportedVersion?: number;
   /** Backend detail of the last success, e.g. a commit SHA. */
   detail?: string;
 }
 
+/** Observed state of a KollectInventory, written by the operator. */
 export interface KollectInventoryStatus {
+  /**
+   * Latest observations. Ready: the targets and sinks resolve and the inventory's workflow
+   * runs. Synced: every sink holds the current snapshot version.
+   * @maxItems 16
+   * @x-kubernetes-list-type map
+   * @x-kubernetes-list-map-keys ["type"]
+   */
   conditions?: Condition[];
+  /**
+   * metadata.generation the status describes.
+   * @minimum 0
+   */
   observedGeneration?: number;
+  /**
+   * Rows in the current snapshot.
+   * @minimum 0
+   */
   rows?: number;
+  /**
+   * Per sink: last attempt, last success, last error, circuit state and exported version.
+   * @x-kubernetes-list-type map
+   * @x-kubernetes-list-map-keys ["kind", "name"]
+   */
   sinkExports?: SinkExportStatus[];
+  /** ID of the Temporal workflow that holds this inventory's snapshot (find its exports in the Temporal UI). */
   workflowId?: string;
 }
+/**
+ * KollectInventory rolls KollectTargets up into one snapshot and exports it to every
+ * referenced sink in parallel, each with its own interval, retries and circuit breaker.
+ * status.sinkExports shows each sink's last success and last error.
+ */
 export interface KollectInventory { apiVersion: 'kollect.dev/v1alpha1'; kind: 'KollectInventory'; metadata: ObjectMeta; spec: KollectInventorySpec; status?: KollectInventoryStatus }
 
 // ---------- Sinks ----------
 
+/** TLS settings for the connection to the backend. */
 export interface TlsConfig {
   /** Secret holding a PEM CA bundle to trust (key default `ca.crt`). */
   caSecretRef?: SecretKeyReference;
@@ -159,44 +481,168 @@ export type EventSinkType = (typeof EVENT_SINK_TYPES)[number];
 
 export const SERIALIZATION_FORMATS = ['yaml', 'json'] as const;
 
+/** A Git repository over HTTPS; credentials come from secretRef (username, password). */
 export interface GitSinkSpec {
-  /** https:// URL of the repository. */
+  /**
+   * https:// URL of the repository.
+   * @minLength 1
+   * @maxLength 2048
+   * @x-kubernetes-validations [{rule: "self.startsWith('https://')", message: "must be an https:// URL", reason: "FieldValueForbidden"}, {rule: "!self.matches('^[a-z]+://[^/@]*:[^/@]*@')", message: "must not contain a password: put credentials in the Secret named by spec.secretRef", reason: "FieldValueForbidden"}]
+   */
   url: string;
+  /**
+   * Branch to commit to.
+   * @default main
+   * @minLength 1
+   * @maxLength 255
+   * @pattern ^[A-Za-z0-9_]([A-Za-z0-9._/-]*[A-Za-z0-9_-])?$
+   * @x-kubernetes-validations [{rule: "!self.contains('..') && !self.contains('//') && !self.endsWith('.lock')", message: "must be a valid git branch name"}]
+   */
   branch?: string;
-  /** Directory inside the repository, default the inventory's `<namespace>/<name>`. */
+  /**
+   * Directory inside the repository, default the inventory's `<namespace>/<name>`.
+   * @minLength 1
+   * @maxLength 1024
+   * @x-kubernetes-validations [{rule: "!self.startsWith('/') && !self.matches('(^|/)[.][.](/|$)')", message: "must be a relative path without .. segments"}]
+   */
   path?: string;
+  /**
+   * Commit author name.
+   * @maxLength 256
+   */
   authorName?: string;
+  /**
+   * Commit author email.
+   * @maxLength 256
+   */
   authorEmail?: string;
 }
+/** A PostgreSQL table; the password comes from secretRef key `password`. */
 export interface PostgresSinkSpec {
-  /** postgres://user@host:port/db (no password: it comes from secretRef key `password`). */
+  /**
+   * postgres://user@host:port/db (no password: it comes from secretRef key `password`).
+   * @minLength 1
+   * @maxLength 2048
+   * @x-kubernetes-validations [{rule: "self.startsWith('postgres://') || self.startsWith('postgresql://')", message: "must be a postgres:// or postgresql:// URL", reason: "FieldValueForbidden"}, {rule: "!self.matches('^[a-z]+://[^/@]*:[^/@]*@')", message: "must not contain a password: put it in the Secret named by spec.secretRef (key password)", reason: "FieldValueForbidden"}]
+   */
   url: string;
+  /**
+   * Table the rows go to; created if missing.
+   * @default kollect_rows
+   * @minLength 1
+   * @maxLength 63
+   * @pattern ^[A-Za-z_][A-Za-z0-9_]*$
+   */
   table?: string;
+  /**
+   * Schema of the table.
+   * @default public
+   * @minLength 1
+   * @maxLength 63
+   * @pattern ^[A-Za-z_][A-Za-z0-9_]*$
+   */
   schema?: string;
+  /** TLS mode: disable, require (encrypted, unverified) or verify-full (verified against tls.caSecretRef). */
   sslMode?: 'disable' | 'require' | 'verify-full';
 }
+/** A NATS JetStream stream; an optional token comes from secretRef key `token`. */
 export interface NatsSinkSpec {
-  /** nats:// or tls:// URL. */
+  /**
+   * nats:// or tls:// URL.
+   * @minLength 1
+   * @maxLength 2048
+   * @x-kubernetes-validations [{rule: "self.startsWith('nats://') || self.startsWith('tls://')", message: "must be a nats:// or tls:// URL", reason: "FieldValueForbidden"}, {rule: "!self.matches('^[a-z]+://[^/@]*:[^/@]*@')", message: "must not contain a password: put credentials in the Secret named by spec.secretRef", reason: "FieldValueForbidden"}]
+   */
   url: string;
+  /**
+   * JetStream stream the events are published to.
+   * @default KOLLECT
+   * @minLength 1
+   * @maxLength 255
+   * @pattern ^[A-Za-z0-9_-]+$
+   */
   stream?: string;
+  /**
+   * First token(s) of every subject the events are published on.
+   * @default kollect
+   * @minLength 1
+   * @maxLength 255
+   * @pattern ^[A-Za-z0-9_-]+([.][A-Za-z0-9_-]+)*$
+   */
   subjectPrefix?: string;
 }
 
 export interface SinkCommonSpec {
   /** Secret with the credentials (keys per type: username/password, token, password). */
   secretRef?: LocalObjectReference;
+  /** TLS settings for the connection to the backend. */
   tls?: TlsConfig;
+  /** While true, nothing is exported to this sink; inventories keep exporting to their other sinks. */
   suspend?: boolean;
-  /** Attempts per export before it counts as failed (default 5). */
+  /**
+   * Attempts per export before it counts as failed (default 5).
+   * @default 5
+   * @minimum 1
+   * @maximum 100
+   */
   maxAttempts?: number;
 }
 
-export interface KollectSnapshotSinkSpec extends SinkCommonSpec { type: SnapshotSinkType; format?: (typeof SERIALIZATION_FORMATS)[number]; git?: GitSinkSpec }
-export interface KollectDatabaseSinkSpec extends SinkCommonSpec { type: DatabaseSinkType; postgres?: PostgresSinkSpec }
-export interface KollectEventSinkSpec extends SinkCommonSpec { type: EventSinkType; nats?: NatsSinkSpec }
+/** Where and how snapshots are written: the backend type and its block. */
+export interface KollectSnapshotSinkSpec extends SinkCommonSpec {
+  /** Backend: git, gitlab, s3 or gcs. Its settings go in the field of the same name (spec.git for git). */
+  type: SnapshotSinkType;
+  /**
+   * Serialization of the exported files.
+   * @default yaml
+   */
+  format?: (typeof SERIALIZATION_FORMATS)[number];
+  /** Settings of type git. */
+  git?: GitSinkSpec;
+}
+/** Which database receives the rows: the backend type and its block. */
+export interface KollectDatabaseSinkSpec extends SinkCommonSpec {
+  /** Backend: postgres, mongodb or bigquery. Its settings go in the field of the same name (spec.postgres for postgres). */
+  type: DatabaseSinkType;
+  /** Settings of type postgres. */
+  postgres?: PostgresSinkSpec;
+}
+/** Which stream receives the change events: the backend type and its block. */
+export interface KollectEventSinkSpec extends SinkCommonSpec {
+  /** Backend: kafka or nats. Its settings go in the field of the same name (spec.nats for nats). */
+  type: EventSinkType;
+  /** Settings of type nats. */
+  nats?: NatsSinkSpec;
+}
 
-export interface SinkStatus { conditions?: Condition[]; observedGeneration?: number }
+/** Observed state of a sink, written by the operator. */
+export interface SinkStatus {
+  /**
+   * Latest observations. Ready: the sink's settings and Secret resolve and its backend is available.
+   * @maxItems 16
+   * @x-kubernetes-list-type map
+   * @x-kubernetes-list-map-keys ["type"]
+   */
+  conditions?: Condition[];
+  /**
+   * metadata.generation the status describes.
+   * @minimum 0
+   */
+  observedGeneration?: number;
+}
+/**
+ * KollectSnapshotSink: a state sink that stores whole snapshots as files (git, gitlab, s3, gcs).
+ * KollectInventories reference it in spec.snapshotSinkRefs.
+ */
 export interface KollectSnapshotSink { apiVersion: 'kollect.dev/v1alpha1'; kind: 'KollectSnapshotSink'; metadata: ObjectMeta; spec: KollectSnapshotSinkSpec; status?: SinkStatus }
+/**
+ * KollectDatabaseSink: a state sink that keeps one row per collected object (postgres,
+ * mongodb, bigquery). KollectInventories reference it in spec.databaseSinkRefs.
+ */
 export interface KollectDatabaseSink { apiVersion: 'kollect.dev/v1alpha1'; kind: 'KollectDatabaseSink'; metadata: ObjectMeta; spec: KollectDatabaseSinkSpec; status?: SinkStatus }
+/**
+ * KollectEventSink: an event sink that receives every change as an upsert or delete event
+ * (kafka, nats). KollectInventories reference it in spec.eventSinkRefs.
+ */
 export interface KollectEventSink { apiVersion: 'kollect.dev/v1alpha1'; kind: 'KollectEventSink'; metadata: ObjectMeta; spec: KollectEventSinkSpec; status?: SinkStatus }
 export type KollectSink = KollectSnapshotSink | KollectDatabaseSink | KollectEventSink;

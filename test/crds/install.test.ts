@@ -1,0 +1,76 @@
+// The generated CRDs on a real apiserver: they install and become Established, `kubectl explain`
+// teaches the API from their descriptions, names/columns/categories work, and the apiserver fills
+// in the defaults.
+import { describe, it, expect, beforeAll } from 'vitest';
+import { parse } from 'yaml';
+import { KINDS } from '../../scripts/gen-crds.js';
+import { kubectl, kubectlOk, installCrds, freshNamespace } from './kubectl.js';
+
+interface CrdStatus { spec: { names: { shortNames: string[]; categories: string[] }; versions: { subresources?: { status?: object }; additionalPrinterColumns?: { name: string }[] }[] }; status: { conditions: { type: string; status: string }[] } }
+
+let ns = '';
+beforeAll(async () => {
+  await installCrds();
+  ns = await freshNamespace('crds-install');
+});
+
+const get = async (kind: string, name: string): Promise<{ spec: Record<string, unknown> }> =>
+  JSON.parse(await kubectlOk(['get', '-n', ns, kind, name, '-o', 'json'])) as { spec: Record<string, unknown> };
+
+describe('the CRDs on a real apiserver', () => {
+  it.each(KINDS.map((k) => [k.kind, k]))('%s is Established, with its short name, category, status subresource and columns', async (_kind, k) => {
+    const crd = JSON.parse(await kubectlOk(['get', 'crd', `${k.plural}.kollect.dev`, '-o', 'json'])) as CrdStatus;
+    expect(crd.status.conditions).toContainEqual(expect.objectContaining({ type: 'Established', status: 'True' }));
+    expect(crd.spec.names.shortNames).toEqual(k.shortNames);
+    expect(crd.spec.names.categories).toEqual(['kollect']);
+    expect(crd.spec.versions[0]?.subresources?.status).toEqual({});
+    expect(crd.spec.versions[0]?.additionalPrinterColumns?.map((c) => c.name)).toEqual(k.columns.map((c) => c.name));
+  });
+
+  it('kubectl explain shows the field descriptions from api/types.ts', async () => {
+    const out = await kubectlOk(['explain', 'kollectinventory.spec.snapshotSinkRefs']);
+    expect(out).toMatch(/KollectSnapshotSinks \(git, gitlab, s3, gcs\) in the inventory's\s+namespace\s+that receive every export/);
+    expect(out).toMatch(/exportMinInterval\s+<string>/);
+    const root = await kubectlOk(['explain', 'kollectprofile']);
+    expect(root).toMatch(/KollectProfile says which resource type to watch/);
+    const attr = await kubectlOk(['explain', 'kollectprofile.spec.attributes.cel']);
+    expect(attr).toMatch(/the watched object is bound as\s+`object`/);
+  });
+
+  it('applies the defaults: exportMinInterval 30s, export.mode Attributes, git branch main, format yaml, postgres table and schema, nats stream and prefix, maxAttempts 5', async () => {
+    await kubectlOk(['apply', '-n', ns, '-f', '-'], [
+      'apiVersion: kollect.dev/v1alpha1\nkind: KollectInventory\nmetadata: {name: defaults}\nspec:\n  targetRefs: [{name: t}]',
+      'apiVersion: kollect.dev/v1alpha1\nkind: KollectProfile\nmetadata: {name: defaults}\nspec: {apiVersion: v1, kind: ConfigMap, attributes: [{name: objname, jsonPath: "{.metadata.name}"}]}',
+      'apiVersion: kollect.dev/v1alpha1\nkind: KollectTarget\nmetadata: {name: defaults}\nspec: {profileRef: {name: defaults}}',
+      'apiVersion: kollect.dev/v1alpha1\nkind: KollectSnapshotSink\nmetadata: {name: defaults}\nspec: {type: git, git: {url: "https://git.example.com/inv.git"}, tls: {caSecretRef: {name: ca}}}',
+      'apiVersion: kollect.dev/v1alpha1\nkind: KollectDatabaseSink\nmetadata: {name: defaults}\nspec: {type: postgres, postgres: {url: "postgres://kollect@db:5432/kollect"}}',
+      'apiVersion: kollect.dev/v1alpha1\nkind: KollectEventSink\nmetadata: {name: defaults}\nspec: {type: nats, nats: {url: "nats://nats:4222"}}',
+    ].join('\n---\n'));
+    expect((await get('kollectinventory', 'defaults')).spec).toMatchObject({ exportMinInterval: '30s' });
+    expect((await get('kollectinventory', 'defaults')).spec.cluster).toBeUndefined();
+    expect((await get('kollectprofile', 'defaults')).spec).toMatchObject({ export: { mode: 'Attributes' } });
+    expect((await get('kollectsnapshotsink', 'defaults')).spec).toMatchObject({ format: 'yaml', maxAttempts: 5, git: { branch: 'main' }, tls: { caSecretRef: { name: 'ca', key: 'ca.crt' } } });
+    expect((await get('kollectdatabasesink', 'defaults')).spec).toMatchObject({ maxAttempts: 5, postgres: { table: 'kollect_rows', schema: 'public' } });
+    expect((await get('kollecteventsink', 'defaults')).spec).toMatchObject({ maxAttempts: 5, nats: { stream: 'KOLLECT', subjectPrefix: 'kollect' } });
+  });
+
+  it('lists everything under the kollect category and by short name, with the printer columns', async () => {
+    const all = await kubectlOk(['get', 'kollect', '-n', ns, '-o', 'name']);
+    for (const k of KINDS) expect(all).toContain(`${k.kind.toLowerCase()}.kollect.dev/defaults`);
+    const inv = await kubectlOk(['get', 'kinv', '-n', ns]);
+    expect(inv.split('\n')[0]).toMatch(/^NAME\s+READY\s+SYNCED\s+ROWS\s+AGE$/);
+    const wide = await kubectlOk(['get', 'kdb', '-n', ns, '-o', 'wide']);
+    expect(wide).toMatch(/defaults\s+postgres\s+.*postgres:\/\/kollect@db:5432\/kollect/);
+  });
+
+  it('takes status through the status subresource, and validates it', async () => {
+    const status = { conditions: [{ type: 'Ready', status: 'True', reason: 'Running', message: 'ok', lastTransitionTime: '2026-01-01T00:00:00Z' }], rows: 7,
+      sinkExports: [{ kind: 'KollectDatabaseSink', name: 'pg', type: 'postgres', circuit: 'closed', exportedVersion: 3 }] };
+    const r = await kubectl(['patch', '-n', ns, 'kollectinventory', 'defaults', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
+    expect(r.stderr).toBe('');
+    const got = parse(await kubectlOk(['get', '-n', ns, 'kinv', 'defaults', '-o', 'yaml'])) as { status: typeof status };
+    expect(got.status).toMatchObject(status);
+    const bad = await kubectl(['patch', '-n', ns, 'kollectinventory', 'defaults', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { sinkExports: [{ kind: 'KollectSink', name: 'x' }] } })]);
+    expect(bad.stderr).toMatch(/status\.sinkExports\[0\]\.kind: Unsupported value: "KollectSink"/);
+  });
+});

@@ -10,6 +10,7 @@ import type { InventoryStatusView } from '../workflows/definitions.js';
 import { Kube, INVENTORY_FINALIZER, MissingSecretError } from './kube.js';
 import { SinkConfigError, type ExportInput, type ExportResult, type SinkBackend } from './sinks/types.js';
 import { noMetrics, type ExportMetrics } from './metrics.js';
+import { redact, secretValues } from './sinks/redact.js';
 
 export interface ActivityDeps {
   kube: Kube;
@@ -93,7 +94,7 @@ export function createActivities(deps: ActivityDeps) {
       return result;
     } catch (err) {
       metrics.observe(input.sink.type, (Date.now() - started) / 1000, false, 0);
-      const message = redact((err as Error).message ?? String(err), credentials);
+      const message = redact((err as Error).message ?? String(err), secretValues(credentials));
       log('export_failed', { inventory: `${input.inventory.namespace}/${input.inventory.name}`, sink: `${input.sink.kind}/${input.sink.name}`, error: message });
       if (err instanceof ApplicationFailure) throw err;
       if (err instanceof SinkConfigError || err instanceof MissingSecretError) throw ApplicationFailure.nonRetryable(message, 'SinkConfigError');
@@ -139,11 +140,4 @@ export function createActivities(deps: ActivityDeps) {
   // One activity type per sink type, so the Temporal UI names the sink each export goes to.
   const perType = Object.fromEntries(Object.keys(backends).map((type) => [exportActivityName(type), exportSink]));
   return { loadInventoryConfig, exportSink, patchInventoryStatus, finalizeInventory, ...perType };
-}
-
-/** Replaces every credential value that appears in a message. */
-export function redact(message: string, credentials: Record<string, string>): string {
-  let out = message;
-  for (const v of Object.values(credentials)) if (v && v.length >= 4) out = out.split(v).join('***');
-  return out.replace(/(\/\/[^/@\s:]+):[^/@\s]+@/g, '$1:***@');
 }

@@ -10,6 +10,8 @@ export interface OperatorConfig {
   kubeconfig: string;
   httpPort: number;
   httpHost: string;
+  /** Postgres URL of the payload claim-check store; empty = compression only. */
+  payloadStoreUrl: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
@@ -28,5 +30,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     kubeconfig: env.KUBECONFIG ?? '',
     httpPort: port,
     httpHost: env.KOLLECT_HTTP_HOST ?? '0.0.0.0',
+    payloadStoreUrl: env.KOLLECT_PAYLOAD_STORE_URL ?? '',
   };
 }

@@ -9,6 +9,10 @@ import { jsonLog } from './log.js';
 import { startHttp } from './http.js';
 import { startWatcher } from '../watcher/index.js';
 import { createActivities } from '../activities/index.js';
+import { Kube } from '../activities/kube.js';
+import { exportMetrics } from '../activities/metrics.js';
+import { sinkBackends, closeAll } from '../activities/sinks/registry.js';
+import { PostgresPayloadStore, kollectDataConverter } from './payloads.js';
 
 export async function runOperator(config: OperatorConfig): Promise<{ stop(): Promise<void>; httpPort: number }> {
   const log = jsonLog('operator');
@@ -21,11 +25,14 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
   if (config.kubeconfig) kc.loadFromFile(config.kubeconfig); else kc.loadFromDefault();
   const watcher = await startWatcher({ kc, log });
 
+  const store = config.payloadStoreUrl ? new PostgresPayloadStore(config.payloadStoreUrl) : undefined;
+  if (!store) log('payload_store_disabled', { hint: 'set KOLLECT_PAYLOAD_STORE_URL to a Postgres URL; large inventories need it' });
+  const dataConverter = kollectDataConverter(store);
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const workflowsPath = fileURLToPath(new URL('../workflows/index' + (import.meta.url.endsWith('.ts') ? '.ts' : '.js'), import.meta.url));
   const worker = await Worker.create({
-    connection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, workflowsPath,
-    activities: createActivities({ log }),
+    connection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, workflowsPath, dataConverter,
+    activities: createActivities({ kube: new Kube(kc), backends: sinkBackends, log, metrics: exportMetrics(registry) }),
   });
   const running = worker.run();
   running.catch((err: unknown) => log('worker_failed', { error: (err as Error).message }));
@@ -46,6 +53,8 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
       worker.shutdown();
       await running.catch(() => undefined);
       await connection.close();
+      await closeAll();
+      await store?.close();
       await http.close();
       log('stopped');
     },

@@ -1,0 +1,35 @@
+// Sends an outbox's signals to the inventory workflows through Temporal. Every signal is a
+// signalWithStart, so the first change (or resync, or deletion) of an inventory starts its
+// workflow, and a workflow that ended is started again by the next signal.
+import { isGrpcServiceError, type Client } from '@temporalio/client';
+import { configChangedSignal, deltaSignal, inventoryDeletedSignal, inventoryWorkflowId, resyncSignal } from '../workflows/definitions.js';
+import type { InventoryRef, OutSignal, SignalSender } from './outbox.js';
+
+/** The workflow type the watcher starts; its one argument is the inventory's namespace and name. */
+export const INVENTORY_WORKFLOW_TYPE = 'inventoryWorkflow';
+
+const GRPC_INVALID_ARGUMENT = 3;
+
+/** Temporal refused the payload itself (blob size limit, bad encoding): resending cannot help. */
+export function isPermanentSignalError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (isGrpcServiceError(e)) return (e.code as number) === GRPC_INVALID_ARGUMENT;
+    if ((e as Error).name === 'PayloadConverterError' || (e as Error).name === 'ValueError') return true;
+  }
+  return false;
+}
+
+export function temporalSender(client: Client, taskQueue: string): SignalSender {
+  return {
+    isPermanent: isPermanentSignalError,
+    async send(ref: InventoryRef, s: OutSignal): Promise<void> {
+      const base = { workflowId: inventoryWorkflowId(ref.namespace, ref.name), taskQueue, args: [{ namespace: ref.namespace, name: ref.name }] };
+      switch (s.kind) {
+        case 'delta': await client.workflow.signalWithStart(INVENTORY_WORKFLOW_TYPE, { ...base, signal: deltaSignal, signalArgs: [s.batch] }); break;
+        case 'resync': await client.workflow.signalWithStart(INVENTORY_WORKFLOW_TYPE, { ...base, signal: resyncSignal, signalArgs: [s.part] }); break;
+        case 'configChanged': await client.workflow.signalWithStart(INVENTORY_WORKFLOW_TYPE, { ...base, signal: configChangedSignal, signalArgs: [] }); break;
+        case 'inventoryDeleted': await client.workflow.signalWithStart(INVENTORY_WORKFLOW_TYPE, { ...base, signal: inventoryDeletedSignal, signalArgs: [] }); break;
+      }
+    },
+  };
+}

@@ -542,7 +542,11 @@ export interface PostgresSinkSpec {
    * @pattern ^[A-Za-z_][A-Za-z0-9_]*$
    */
   schema?: string;
-  /** TLS mode: disable, require (encrypted, unverified) or verify-full (verified against tls.caSecretRef). */
+  /**
+   * TLS mode: disable, require (encrypted, unverified) or verify-full (verified against
+   * tls.caSecretRef). Unset: the URL's `sslmode` parameter, else verify-full when
+   * tls.caSecretRef is set, else disable.
+   */
   sslMode?: 'disable' | 'require' | 'verify-full';
 }
 /** A NATS JetStream stream; an optional token comes from secretRef key `token`. */

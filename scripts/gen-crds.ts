@@ -93,6 +93,10 @@ function inline(s: Definition, defs: Record<string, Definition>, at: string): Sc
     out = { ...base, ...own };
     if (rules.length) out['x-kubernetes-validations'] = rules;
   }
+  // kubectl explain does not print defaults: say them in the description.
+  if (out.description && out.default !== undefined && typeof out.default !== 'object' && !/default/i.test(out.description)) {
+    out.description = `${out.description} Default: \`${String(out.default)}\`.`;
+  }
   if (out.additionalProperties === false) delete out.additionalProperties;
   if (out.type === 'number') out.type = 'integer'; // Kubernetes API conventions: no floats.
   if (out.properties) {

@@ -1,0 +1,125 @@
+// The git sink's repository layout and commit message, as pure functions (no I/O):
+//
+//   <path>/_inventory.<ext>                                  summary (counts), for a quick look
+//   <path>/<target>/<namespace | _cluster>/<kind>-<name>.<ext>   one file per row
+//
+// The sink owns everything under <path>: each export makes the tree exactly this plan.
+import { createHash } from 'node:crypto';
+import type { Row } from '../../api/rows.js';
+import type { InventoryIdentity } from './types.js';
+import { SinkConfigError } from './types.js';
+import { rowDocument, serialize, type Format } from './serialize.js';
+
+/** Directory of cluster-scoped rows; `_` cannot start a namespace name, so it never collides. */
+export const CLUSTER_SCOPED_DIR = '_cluster';
+export const summaryFile = (format: Format): string => `_inventory.${format === 'json' ? 'json' : 'yaml'}`;
+
+const MAX_SEGMENT = 200; // bytes; file systems cap a name at 255
+
+/**
+ * One safe path segment: characters outside [A-Za-z0-9._-] become `_`, a leading `.` becomes
+ * `_` (no `.git`, no hidden files, no `..`), and overlong segments are shortened with a hash.
+ */
+export function pathSegment(s: string): string {
+  let out = s.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\./, '_');
+  if (out === '') out = '_';
+  if (Buffer.byteLength(out) > MAX_SEGMENT) out = `${out.slice(0, MAX_SEGMENT - 13)}-${createHash('sha256').update(s).digest('hex').slice(0, 12)}`;
+  return out;
+}
+
+/**
+ * spec.path with placeholders `{cluster}`, `{inventoryNamespace}`, `{inventoryName}` filled in,
+ * default `<inventoryNamespace>/<inventoryName>`. Must name a directory below the repository root.
+ */
+export function resolveBasePath(path: string | undefined, inv: InventoryIdentity): string {
+  const template = path?.trim() || '{inventoryNamespace}/{inventoryName}';
+  const filled = template.replace(/\{(cluster|inventoryNamespace|inventoryName)\}/g, (_m, key: string) =>
+    pathSegment(key === 'cluster' ? inv.cluster : key === 'inventoryNamespace' ? inv.namespace : inv.name));
+  const segments = filled.split('/').filter((s) => s !== '');
+  if (segments.length === 0) throw new SinkConfigError('spec.git.path', 'must name a directory below the repository root: the sink owns everything under it');
+  for (const seg of segments) {
+    if (seg === '.' || seg === '..' || seg.startsWith('.git') || /[\\:*?"<>|[\]\0]/.test(seg) || /\{[A-Za-z]+\}/.test(seg)) {
+      throw new SinkConfigError('spec.git.path', `invalid segment "${seg}" (no ., .., .git*, wildcards, or unknown {placeholders})`);
+    }
+  }
+  return segments.join('/');
+}
+
+export interface SnapshotPlan {
+  /** Repository-relative path → file content, for every file the sink should hold under base. */
+  files: Map<string, string>;
+  /** The row file paths (the summary excluded). */
+  rowFiles: Set<string>;
+}
+
+/** The exact file tree of a snapshot. Deterministic: same rows (any order) → same files. */
+export function planSnapshot(base: string, rows: readonly Row[], format: Format, inv: InventoryIdentity): SnapshotPlan {
+  const ext = format === 'json' ? 'json' : 'yaml';
+  const sorted = [...rows].sort((a, b) => cmp(a.target, b.target) || cmp(a.namespace, b.namespace) || cmp(a.kind, b.kind) || cmp(a.name, b.name) || cmp(a.uid, b.uid));
+  const files = new Map<string, string>();
+  const rowFiles = new Set<string>();
+  const perTarget: Record<string, number> = {};
+  for (const row of sorted) {
+    const dir = `${base}/${pathSegment(row.target)}/${row.namespace ? pathSegment(row.namespace) : CLUSTER_SCOPED_DIR}`;
+    const stem = `${pathSegment(row.kind.toLowerCase())}-${pathSegment(row.name)}`;
+    let file = `${dir}/${stem}.${ext}`;
+    // Two rows on one path (an object recreated under the same name before the old uid was
+    // reconciled, or names that sanitize alike): the later one in uid order gets its uid appended.
+    if (files.has(file)) file = `${dir}/${stem}~${pathSegment(row.uid)}.${ext}`;
+    files.set(file, serialize(rowDocument(row), format));
+    rowFiles.add(file);
+    perTarget[row.target] = (perTarget[row.target] ?? 0) + 1;
+  }
+  const summary = {
+    inventory: { namespace: inv.namespace, name: inv.name },
+    cluster: inv.cluster,
+    rows: sorted.length,
+    targets: Object.fromEntries(Object.keys(perTarget).sort().map((t) => [t, perTarget[t]])),
+  };
+  files.set(`${base}/${summaryFile(format)}`, serialize(summary, format));
+  return { files, rowFiles };
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+export type FileChange = { status: 'A' | 'M' | 'D'; path: string };
+
+export interface ChangeCounts { added: number; updated: number; removed: number }
+
+/** Counts row-file changes (the summary file is not a row). */
+export function countChanges(changes: readonly FileChange[], base: string, format: Format): ChangeCounts {
+  const summary = `${base}/${summaryFile(format)}`;
+  const counts = { added: 0, updated: 0, removed: 0 };
+  for (const c of changes) {
+    if (c.path === summary) continue;
+    if (c.status === 'A') counts.added++;
+    else if (c.status === 'M') counts.updated++;
+    else counts.removed++;
+  }
+  return counts;
+}
+
+const MAX_LISTED = 20;
+
+/** `kollect: <ns>/<name>: 2 added, 1 updated, 1 removed`, a body listing up to 20 paths, and trailers. */
+export function commitMessage(inv: InventoryIdentity, changes: readonly FileChange[], counts: ChangeCounts, meta: { exportId: string; version: number }): string {
+  const subject = `kollect: ${inv.namespace}/${inv.name}: ${counts.added} added, ${counts.updated} updated, ${counts.removed} removed`;
+  const sorted = [...changes].sort((a, b) => cmp(a.path, b.path));
+  const listed = sorted.slice(0, MAX_LISTED).map((c) => `${c.status} ${c.path}`);
+  if (sorted.length > MAX_LISTED) listed.push(`... and ${sorted.length - MAX_LISTED} more`);
+  const trailers = [`Kollect-Cluster: ${inv.cluster}`, `Kollect-Export-Id: ${meta.exportId}`, `Kollect-Snapshot-Version: ${meta.version}`];
+  return `${subject}\n\n${listed.join('\n')}\n\n${trailers.join('\n')}\n`;
+}
+
+/** Parses `git status --porcelain=v1 -z --no-renames` after `git add -A`: index column A/M/D. */
+export function parsePorcelain(out: string): FileChange[] {
+  const changes: FileChange[] = [];
+  for (const entry of out.split('\0')) {
+    if (entry.length < 4) continue;
+    const x = entry[0];
+    const path = entry.slice(3);
+    if (x === 'A' || x === 'M' || x === 'D') changes.push({ status: x, path });
+    else if (x === 'T') changes.push({ status: 'M', path });
+  }
+  return changes;
+}

@@ -1,0 +1,271 @@
+// Git snapshot sink (KollectSnapshotSink, type git): the snapshot as one file per row in a branch
+// of a repository over HTTPS, one commit per export that changes something. See docs/sinks.md.
+//
+// A working clone per (url, branch) is kept in a cache directory and reset to the remote tip
+// before each export, so the result depends only on the remote and the snapshot (idempotent).
+// Credentials travel as an `http.extraHeader` set through GIT_CONFIG_* variables of each git
+// process: never in the URL, .git/config or a command line (argv is world-readable in /proc).
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import type { GitSinkSpec } from '../../api/types.js';
+import { commitMessage, countChanges, parsePorcelain, planSnapshot, resolveBasePath } from './git-layout.js';
+import { SinkExportError, redactError, redactUrl, secretValues } from './redact.js';
+import type { Format } from './serialize.js';
+import { SinkConfigError, type ExportInput, type ExportResult, type SinkBackend, type SinkContext } from './types.js';
+
+export interface GitBackendOptions {
+  /** Where working clones live; default a fresh directory under os.tmpdir(), removed by close(). */
+  cacheDir?: string;
+  /** A git process with no output for this long is killed (default 120 s). */
+  commandTimeoutMs?: number;
+  /** Push attempts when the remote moved meanwhile (non-fast-forward), default 3. */
+  maxPushAttempts?: number;
+  /** Test seam: runs after the commit, before each push attempt (e.g. to push a racing commit). */
+  beforePush?: (attempt: number) => Promise<void>;
+}
+
+interface Compiled {
+  url: string;
+  branch: string;
+  base: string;
+  author: { name: string; email: string };
+  format: Format;
+  /** `Authorization` header value, when credentials are given. */
+  authHeader?: string;
+}
+
+const DEFAULT_AUTHOR = { name: 'Kollect', email: 'kollect@kollect.dev' };
+/** Username sent with a bare `token`: GitHub's convention, accepted by GitLab and Gitea for tokens. */
+export const TOKEN_USERNAME = 'x-access-token';
+
+function compile(spec: GitSinkSpec, ctx: SinkContext<GitSinkSpec>, input: ExportInput): Compiled {
+  if (!spec || typeof spec.url !== 'string' || spec.url === '') throw new SinkConfigError('spec.git.url', 'is required');
+  let url: URL;
+  try { url = new URL(spec.url); } catch { throw new SinkConfigError('spec.git.url', `not a URL: ${redactUrl(spec.url)}`); }
+  if (url.protocol !== 'https:') throw new SinkConfigError('spec.git.url', `must be https:// (got ${url.protocol}//)`);
+  if (url.username || url.password) throw new SinkConfigError('spec.git.url', 'must not contain credentials: put them in the Secret of spec.secretRef (username/password or token)');
+  const branch = spec.branch?.trim() || 'main';
+  if (!/^(?!-|\/|.*(\.\.|\/\/|@\{|\.lock$|\.lock\/|\/$|\.$))[A-Za-z0-9._/-]+$/.test(branch)) throw new SinkConfigError('spec.git.branch', `invalid branch name "${branch}"`);
+  const { username, password, token } = ctx.credentials;
+  let authHeader: string | undefined;
+  if (token) authHeader = basic(username || TOKEN_USERNAME, token);
+  else if (password) {
+    if (!username) throw new SinkConfigError('spec.secretRef', 'key password needs key username (or use key token)');
+    authHeader = basic(username, password);
+  }
+  return {
+    url: url.toString(), branch, base: resolveBasePath(spec.path, input.inventory),
+    author: { name: spec.authorName?.trim() || DEFAULT_AUTHOR.name, email: spec.authorEmail?.trim() || DEFAULT_AUTHOR.email },
+    format: ctx.format === 'json' ? 'json' : 'yaml', authHeader,
+  };
+}
+
+const basic = (u: string, p: string): string => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
+const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+const REJECTED = /\[rejected\]|non-fast-forward|fetch first|stale info|cannot lock ref|failed to update ref|\[remote rejected\].*(lock|update)/i;
+const NO_REMOTE_BRANCH = /couldn't find remote ref/i;
+
+export class GitBackend implements SinkBackend<GitSinkSpec> {
+  readonly type = 'git';
+  readonly kind = 'KollectSnapshotSink' as const;
+  private root: Promise<string> | undefined;
+  /** One export at a time per working clone: exports to one (url, branch) queue behind each other. */
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly opts: GitBackendOptions = {}) {}
+
+  async export(input: ExportInput, ctx: SinkContext<GitSinkSpec>): Promise<ExportResult> {
+    const secrets = secretValues(ctx.credentials);
+    const context = `git ${typeof ctx.spec?.url === 'string' ? redactUrl(ctx.spec.url) : '(no url)'}`;
+    try {
+      const c = compile(ctx.spec, ctx, input);
+      if (c.authHeader) secrets.unshift(c.authHeader.slice('Basic '.length));
+      const key = sha(`${c.url}\0${c.branch}`).slice(0, 16);
+      return await this.serialized(key, () => this.exportLocked(key, c, input, ctx));
+    } catch (err) {
+      const safe = redactError(err, { sinkType: this.type, context, secrets });
+      ctx.log('sink.git.error', { error: safe.message });
+      throw safe;
+    }
+  }
+
+  async close(): Promise<void> {
+    const root = this.root;
+    this.root = undefined;
+    await Promise.allSettled([...this.queues.values()]);
+    if (root && !this.opts.cacheDir) await rm(await root, { recursive: true, force: true });
+  }
+
+  private async serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.queues.get(key) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.queues.set(key, tail);
+    try { return await run; } finally { if (this.queues.get(key) === tail) this.queues.delete(key); }
+  }
+
+  private cacheRoot(): Promise<string> {
+    this.root ??= (async () => {
+      const dir = this.opts.cacheDir ?? await mkdtemp(path.join(os.tmpdir(), 'kollect-git-'));
+      await mkdir(path.join(dir, 'home'), { recursive: true });
+      return dir;
+    })();
+    return this.root;
+  }
+
+  private async exportLocked(key: string, c: Compiled, input: ExportInput, ctx: SinkContext<GitSinkSpec>): Promise<ExportResult> {
+    const root = await this.cacheRoot();
+    const work = path.join(root, key);
+    const git = await this.client(root, work, c, ctx);
+    const t0 = Date.now();
+    try {
+      const attempts = this.opts.maxPushAttempts ?? 3;
+      for (let attempt = 1; ; attempt++) {
+        const steps: Record<string, number> = {};
+        let ts = Date.now();
+        const step = (name: string) => { const now = Date.now(); steps[name] = now - ts; ts = now; };
+        const exists = await fetchBranch(git, c.branch);
+        step('fetch');
+        await resetTo(git, c.branch, exists);
+        step('reset');
+        const plan = planSnapshot(c.base, input.rows, c.format, input.inventory);
+        await writeTree(git, work, c.base, plan.files);
+        step('write');
+        await git.raw(['add', '-A', '--', `:(literal)${c.base}`]);
+        const changes = parsePorcelain(await git.raw(['status', '--porcelain=v1', '-z', '--no-renames', '--untracked-files=all', '--', `:(literal)${c.base}`]));
+        step('stage');
+        if (changes.length === 0) {
+          ctx.log('sink.git.export', { branch: c.branch, path: c.base, result: 'no change', ms: Date.now() - t0, steps });
+          return { rowsExported: input.rows.length, upserts: 0, deletes: 0, detail: 'no change' };
+        }
+        const counts = countChanges(changes, c.base, c.format);
+        await git.raw(['commit', '--quiet', '--no-verify', '--cleanup=verbatim', '-m', commitMessage(input.inventory, changes, counts, input)]);
+        step('commit');
+        await this.opts.beforePush?.(attempt);
+        try {
+          await git.raw(['push', '--quiet', '--porcelain', 'origin', `HEAD:refs/heads/${c.branch}`]);
+        } catch (err) {
+          const msg = err instanceof Error ? err.message : String(err);
+          if (!REJECTED.test(msg)) throw err;
+          if (attempt >= attempts) throw new SinkExportError(this.type, `git ${redactUrl(c.url)}: push to ${c.branch} rejected ${attempts} times (the branch keeps moving); will retry`, 'non-fast-forward');
+          ctx.log('sink.git.retry', { branch: c.branch, attempt, reason: 'non-fast-forward' });
+          continue;
+        }
+        step('push');
+        const sha7 = (await git.raw(['rev-parse', '--short=7', 'HEAD'])).trim();
+        ctx.log('sink.git.export', { branch: c.branch, path: c.base, commit: sha7, ...counts, ms: Date.now() - t0, steps });
+        return { rowsExported: input.rows.length, upserts: counts.added + counts.updated, deletes: counts.removed, detail: `commit ${sha7}` };
+      }
+    } catch (err) {
+      // A killed or failed git may leave locks or a half-written tree: start from a fresh clone next time.
+      await rm(work, { recursive: true, force: true }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** A git client for the working clone, initialised on first use (no clone: works for an empty remote). */
+  private async client(root: string, work: string, c: Compiled, ctx: SinkContext<GitSinkSpec>): Promise<SimpleGit> {
+    const config: [string, string][] = [
+      ['user.name', c.author.name], ['user.email', c.author.email],
+      ['core.autocrlf', 'false'], ['gc.autoDetach', 'false'], ['advice.detachedHead', 'false'],
+    ];
+    if (ctx.caPem) {
+      const caDir = path.join(root, `ca-${sha(ctx.caPem).slice(0, 12)}`);
+      const caFile = path.join(caDir, 'ca.pem');
+      if (!existsSync(caFile)) { await mkdir(caDir, { recursive: true }); await writeFile(caFile, ctx.caPem); }
+      // sslCAPath at the CA's own directory keeps the system store out: trust exactly this CA.
+      config.push(['http.sslCAInfo', caFile], ['http.sslCAPath', caDir]);
+    }
+    if (c.authHeader) config.push(['http.extraHeader', `Authorization: ${c.authHeader}`]);
+    const home = path.join(root, 'home'); // an empty HOME: no user config, credential helper or hooks
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, XDG_CONFIG_HOME: home, LC_ALL: 'C', LANG: 'C',
+      GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', GIT_ALLOW_PROTOCOL: 'https', GIT_CONFIG_COUNT: String(config.length),
+    };
+    config.forEach(([k, v], i) => { env[`GIT_CONFIG_KEY_${i}`] = k; env[`GIT_CONFIG_VALUE_${i}`] = v; });
+    const fresh = !existsSync(path.join(work, '.git'));
+    if (fresh) await mkdir(work, { recursive: true });
+    const git = simpleGit({
+      baseDir: work, timeout: { block: this.opts.commandTimeoutMs ?? 120_000 }, ...(ctx.signal ? { abort: ctx.signal } : {}),
+      unsafe: { allowUnsafeConfigEnvCount: true }, allowEnvironment: Object.keys(env).filter((k) => k.startsWith('GIT_')),
+    }).env(env);
+    if (fresh) {
+      await git.raw(['init', '--quiet']);
+      await git.raw(['remote', 'add', 'origin', c.url]);
+    }
+    return git;
+  }
+}
+
+/** Fetches the branch tip (shallow); false when the remote has no such branch yet. */
+async function fetchBranch(git: SimpleGit, branch: string): Promise<boolean> {
+  try {
+    await git.raw(['fetch', '--quiet', '--depth=1', '--no-tags', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`]);
+    return true;
+  } catch (err) {
+    if (!NO_REMOTE_BRANCH.test(err instanceof Error ? err.message : String(err))) throw err;
+    await git.raw(['update-ref', '-d', `refs/remotes/origin/${branch}`]).catch(() => undefined);
+    return false;
+  }
+}
+
+/** Makes HEAD, index and working tree exactly the remote tip, or an empty unborn branch. */
+async function resetTo(git: SimpleGit, branch: string, exists: boolean): Promise<void> {
+  if (exists) {
+    await git.raw(['checkout', '--quiet', '--force', '-B', branch, `refs/remotes/origin/${branch}`]);
+  } else {
+    await git.raw(['symbolic-ref', 'HEAD', `refs/heads/${branch}`]);
+    await git.raw(['update-ref', '-d', `refs/heads/${branch}`]).catch(() => undefined);
+    await git.raw(['read-tree', '--empty']);
+  }
+  await git.raw(['clean', '-ffdxq']);
+}
+
+/**
+ * Makes the files under `base` exactly `files`. The working tree equals the index here (just
+ * reset), so the index's blob ids tell which files differ without reading any of them back.
+ */
+async function writeTree(git: SimpleGit, work: string, base: string, files: Map<string, string>): Promise<void> {
+  const held = new Map<string, string>();
+  for (const entry of (await git.raw(['ls-files', '--stage', '-z', '--', `:(literal)${base}`])).split('\0')) {
+    const tab = entry.indexOf('\t'); // <mode> <blob> <stage>\t<path>
+    if (tab > 0) held.set(entry.slice(tab + 1), entry.split(' ')[1]!);
+  }
+  const stale = [...held.keys()].filter((p) => !files.has(p));
+  const writes = [...files].filter(([p, content]) => { const id = held.get(p); return id === undefined || id !== blobId(content, id.length); });
+  await inParallel(stale, (p) => rm(path.join(work, p), { force: true }));
+  for (const dir of new Set(writes.map(([p]) => path.dirname(path.join(work, p))))) await mkdir(dir, { recursive: true });
+  await inParallel(writes, ([p, content]) => writeFile(path.join(work, p), content));
+  if (stale.length) await pruneEmptyDirs(path.join(work, base));
+}
+
+/** The git object id of a blob with this content (sha1, or sha256 for a repository using it). */
+function blobId(content: string, idLength: number): string {
+  const buf = Buffer.from(content);
+  return createHash(idLength === 64 ? 'sha256' : 'sha1').update(`blob ${buf.length}\0`).update(buf).digest('hex');
+}
+
+async function inParallel<T>(items: readonly T[], fn: (item: T) => Promise<unknown>, limit = 32): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => { while (next < items.length) await fn(items[next++]!); };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+async function pruneEmptyDirs(dir: string): Promise<boolean> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => undefined);
+  if (!entries) return false;
+  let empty = true;
+  for (const e of entries) {
+    if (e.isDirectory() && await pruneEmptyDirs(path.join(dir, e.name))) continue;
+    empty = false;
+  }
+  if (empty) await rmdir(dir).catch(() => undefined);
+  return empty;
+}
+
+export const gitBackend = new GitBackend();

@@ -5,15 +5,28 @@
 export function canonicalJson(v: unknown): string {
   if (v === null || v === undefined) return 'null';
   switch (typeof v) {
-    case 'number': return Number.isFinite(v) ? JSON.stringify(v) : 'null';
-    case 'string': case 'boolean': return JSON.stringify(v);
+    case 'string': return JSON.stringify(v);
+    case 'number': return Number.isFinite(v) ? String(v) : 'null';
+    case 'boolean': return v ? 'true' : 'false';
     case 'bigint': return v.toString();
     case 'object': break;
     default: return 'null';
   }
-  if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : canonicalJson(x))).join(',')}]`;
-  const obj = v instanceof Date ? null : (v as Record<string, unknown>);
-  if (!obj) return JSON.stringify(v);
-  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+  if (Array.isArray(v)) {
+    let out = '[';
+    for (let i = 0; i < v.length; i++) out += (i ? ',' : '') + canonicalJson(v[i]);
+    return `${out}]`;
+  }
+  if (v instanceof Date) return JSON.stringify(v);
+  const obj = v as Record<string, unknown>;
+  const keys = Object.keys(obj).sort();
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const x = obj[k];
+    if (x === undefined || typeof x === 'function') continue;
+    out += `${first ? '' : ','}${JSON.stringify(k)}:${canonicalJson(x)}`;
+    first = false;
+  }
+  return `${out}}`;
 }

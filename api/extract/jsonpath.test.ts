@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { query } from 'jsonpath-rfc9535';
 import { compileJsonPath, toRfc9535 } from './jsonpath.js';
+import { compileFast } from './jsonpath-fast.js';
 import { configMap, deployment, node, pod } from './testdata/objects.js';
 
 function jp(path: string, obj: unknown = deployment()): unknown {
@@ -103,5 +105,44 @@ describe('JSONPath attributes', () => {
     const c = compileJsonPath('{.spec.replicas}');
     expect(c.ok && c.program.eval(undefined)).toEqual({ ok: true, value: null });
     expect(c.ok && c.program.eval('not an object')).toEqual({ ok: true, value: null });
+  });
+});
+
+describe('the direct evaluator for common shapes', () => {
+  it('covers member/index chains, wildcards and one-comparison filters, nothing else', () => {
+    expect(compileFast("$.spec.containers[-1]['app.kubernetes.io/name']")).toEqual([
+      { k: 'name', name: 'spec' }, { k: 'name', name: 'containers' }, { k: 'index', i: -1 }, { k: 'name', name: 'app.kubernetes.io/name' },
+    ]);
+    expect(compileFast('$.a[?(@.type=="Ready")].b')).toEqual([{ k: 'name', name: 'a' }, { k: 'filter', path: ['type'], op: '==', lit: 'Ready' }, { k: 'name', name: 'b' }]);
+    expect(compileFast('$.a[?@.n >= 3]')).toEqual([{ k: 'name', name: 'a' }, { k: 'filter', path: ['n'], op: '>=', lit: 3 }]);
+    expect(compileFast('$.a[?(@.x)][*]')).toEqual([{ k: 'name', name: 'a' }, { k: 'filter', path: ['x'] }, { k: 'wild' }]);
+    for (const q of ['$..a', '$.a[0:1]', '$.a[0,1]', "$['a','b']", "$['\\u0041']", '$.a[?@.b && @.c]', '$.a[?@.b < "x"]', '$.a[?length(@) > 1]', '$.a[?(@.b]', '$.a[?"x" == @.b]']) {
+      expect(compileFast(q), q).toBeUndefined();
+    }
+  });
+
+  it('compares singular queries with an index (jsonpath-rfc9535 1.3.0 answers nothing for these)', () => {
+    expect(jp('{.spec.template.spec.containers[?(@.ports[0].containerPort==8080)].name}')).toBe('app');
+    expect(jp('{.spec.template.spec.containers[?(@.ports[-1].containerPort > 9000)].name}')).toBe('sidecar');
+  });
+
+  it('agrees with the library on every fixture', () => {
+    const paths = ['$.spec.replicas', '$.spec.template.spec.containers[0].image', '$.spec.template.spec.containers[-1].name', '$.spec.template.spec.containers[5].name',
+      '$.spec.template.spec.containers[-3].name', "$.metadata.labels['app.kubernetes.io/name']", '$.metadata.labels.missing', '$.spec.replicas.x', '$.spec[0]',
+      '$.status.conditions[1]', '$.metadata', "$.data['config.yaml']", '$.spec.template.spec.containers.length', "$['apiVersion']", '$.status.capacity.cpu',
+      '$.a', '$[0]', '$[-1]', '$.*', '$[*]', '$.metadata.labels.*', '$.spec.template.spec.containers[*].ports[*].containerPort',
+      '$.status.conditions[?(@.type=="Ready")].status', "$.status.conditions[?@.type=='Available'].reason", '$.status.conditions[?(@.status!="True")].type',
+      '$.status.containerStatuses[?(@.restartCount > 3)].name', '$.status.containerStatuses[?(@.restartCount<=0)].name', '$.status.containerStatuses[?@.lastState].name',
+      "$.spec.template.spec.containers[?@.resources['limits']].name",
+      '$.metadata.labels[?(@=="web")]', '$[?(@.a==null)]', '$[?(@==2)]', '$[?@.a]', '$.status.conditions[?(@.missing!=1)].type', '$.status[?(@ == 2)]'];
+    for (const obj of [deployment(), pod(), node(), configMap(), { a: null }, [1, 2, { a: null }, { a: 0 }], { x: { a: 1 } }]) {
+      for (const p of paths) {
+        const c = compileJsonPath(p);
+        expect(c.ok && compileFast(c.program.query), p).toBeTruthy();
+        const lib = query(obj as never, p);
+        const want = lib.length === 0 ? null : lib.length === 1 ? lib[0] : lib;
+        expect(c.ok && c.program.eval(obj), `${p} on ${JSON.stringify(obj).slice(0, 40)}`).toEqual({ ok: true, value: want });
+      }
+    }
   });
 });

@@ -10,6 +10,7 @@
 // CEL's matches() is the linear-time (RE2) way to test a regex.
 import { query } from 'jsonpath-rfc9535';
 import parseJsonPath from 'jsonpath-rfc9535/parser';
+import { compileFast, runFast } from './jsonpath-fast.js';
 
 export type JsonPathOutcome = { ok: true; value: unknown } | { ok: false; message: string };
 
@@ -36,6 +37,7 @@ export function compileJsonPath(source: string): { ok: true; program: JsonPathPr
   }
   const fn = findOutsideStrings(q, /\b(match|search)\s*\(/);
   if (fn) return { ok: false, message: `function ${fn}() is not allowed (regular expressions in JSONPath are not linear-time; use a CEL attribute with matches())` };
+  const fast = compileFast(q);
   return {
     ok: true,
     program: {
@@ -43,7 +45,7 @@ export function compileJsonPath(source: string): { ok: true; program: JsonPathPr
       query: q,
       eval(doc) {
         try {
-          const values = query(doc as Parameters<typeof query>[0], q);
+          const values = fast ? runFast(doc, fast) : query(doc as Parameters<typeof query>[0], q);
           return { ok: true, value: values.length === 0 ? null : values.length === 1 ? values[0] : values };
         } catch (e) {
           return { ok: false, message: (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? 'error' };

@@ -150,6 +150,12 @@ describe('compileCel', () => {
     expect(msg('1 + '.repeat(2000) + '1')).toMatch(/longer than/);
   });
 
+  it('caps macro nesting at three levels', () => {
+    expect(compileCel('object.a.all(x, x.b.all(y, y.c.exists(z, z > 0)))').ok).toBe(true);
+    const deep = compileCel('object.a.all(x, x.b.all(y, y.c.exists(z, z.d.exists(w, w > 0))))');
+    expect(!deep.ok && deep.message).toMatch(/nested deeper than 3/);
+  });
+
   it('accepts comprehension variables, type names and namespaced extension functions', () => {
     for (const e of [`${containers}.map(c, c.ports.map(p, p.containerPort))`, 'type(object.spec) == map', 'strings.quote(object.metadata.name)', 'dyn(object.spec.replicas) > 1', '[1, 2].exists(x, x > 1) && {"a": 1}.all(k, k == "a")']) {
       expect(compileCel(e).ok, e).toBe(true);

@@ -87,11 +87,17 @@ interface AstExpr {
 interface CallExpr { target?: AstExpr; function: string; args: AstExpr[] }
 interface Comprehension { iterVar: string; iterVar2?: string; iterRange?: AstExpr; accuVar: string; accuInit?: AstExpr; loopCondition?: AstExpr; loopStep?: AstExpr; result?: AstExpr }
 
+/**
+ * @bufbuild/cel has no cost limit and evaluation runs on the watcher's event loop; nesting is
+ * what makes a CEL expression expensive (each level multiplies by a list's size), so it is capped.
+ */
+export const MAX_COMPREHENSION_DEPTH = 3;
+
 /** Identifiers an expression may use besides `object` and comprehension variables. */
 const TYPE_IDENTS = new Set(['int', 'uint', 'double', 'bool', 'string', 'bytes', 'list', 'map', 'null_type', 'type', 'dyn', 'google']);
 
 function checkNames(root: AstExpr): string | undefined {
-  const walk = (e: AstExpr | undefined, scope: ReadonlySet<string>): string | undefined => {
+  const walk = (e: AstExpr | undefined, scope: ReadonlySet<string>, depth: number): string | undefined => {
     if (!e) return undefined;
     const { case: kind, value } = e.exprKind;
     switch (kind) {
@@ -101,36 +107,37 @@ function checkNames(root: AstExpr): string | undefined {
         return `undeclared reference to '${name}' (the watched object is 'object')`;
       }
       case 'selectExpr':
-        return walk((value as { operand?: AstExpr }).operand, scope);
+        return walk((value as { operand?: AstExpr }).operand, scope, depth);
       case 'callExpr': {
         const call = value as CallExpr;
         // `strings.quote(x)` parses as a call of quote on the identifier `strings`.
         const ns = qualifiedName(call.target);
-        if (ns && ENV.funcs.find(`${ns}.${call.function}`)) return first(call.args, (x) => walk(x, scope));
+        if (ns && ENV.funcs.find(`${ns}.${call.function}`)) return first(call.args, (x) => walk(x, scope, depth));
         const bad = checkFunction(call);
         if (bad) return bad;
         for (const a of [call.target, ...call.args]) {
-          const r = walk(a, scope);
+          const r = walk(a, scope, depth);
           if (r) return r;
         }
         return undefined;
       }
       case 'listExpr':
-        return first((value as { elements: AstExpr[] }).elements, (x) => walk(x, scope));
+        return first((value as { elements: AstExpr[] }).elements, (x) => walk(x, scope, depth));
       case 'structExpr':
         return first((value as { entries: { mapKey?: AstExpr; keyKind?: { case: string; value: unknown }; value?: AstExpr }[] }).entries, (en) =>
-          walk(en.keyKind?.case === 'mapKey' ? (en.keyKind.value as AstExpr) : undefined, scope) ?? walk(en.value, scope));
+          walk(en.keyKind?.case === 'mapKey' ? (en.keyKind.value as AstExpr) : undefined, scope, depth) ?? walk(en.value, scope, depth));
       case 'comprehensionExpr': {
         const c = value as Comprehension;
         const inner = new Set(scope);
         for (const v of [c.iterVar, c.iterVar2, c.accuVar]) if (v) inner.add(v);
-        return walk(c.iterRange, scope) ?? walk(c.accuInit, scope) ?? walk(c.loopCondition, inner) ?? walk(c.loopStep, inner) ?? walk(c.result, inner);
+        if (depth >= MAX_COMPREHENSION_DEPTH) return `macros (map, filter, exists, all …) nested deeper than ${MAX_COMPREHENSION_DEPTH}: evaluation cost would grow as size^${MAX_COMPREHENSION_DEPTH + 1}`;
+        return walk(c.iterRange, scope, depth) ?? walk(c.accuInit, scope, depth) ?? walk(c.loopCondition, inner, depth + 1) ?? walk(c.loopStep, inner, depth + 1) ?? walk(c.result, inner, depth + 1);
       }
       default:
         return undefined;
     }
   };
-  return walk(root, new Set());
+  return walk(root, new Set(), 0);
 }
 
 function qualifiedName(e: AstExpr | undefined): string | undefined {

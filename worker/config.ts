@@ -10,6 +10,10 @@ export interface OperatorConfig {
   kubeconfig: string;
   httpPort: number;
   httpHost: string;
+  /** Which halves run in this process: both (default), or only the watcher or the worker. */
+  components: { watcher: boolean; worker: boolean };
+  /** Namespaces whose Kollect CRs the watcher serves; empty = all. */
+  watchNamespaces: string[];
   /** Postgres URL of the payload claim-check store; empty = compression only. */
   payloadStoreUrl: string;
 }
@@ -31,5 +35,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     httpPort: port,
     httpHost: env.KOLLECT_HTTP_HOST ?? '0.0.0.0',
     payloadStoreUrl: env.KOLLECT_PAYLOAD_STORE_URL ?? '',
+    components: parseComponents(env.KOLLECT_COMPONENTS ?? 'all'),
+    watchNamespaces: (env.KOLLECT_WATCH_NAMESPACES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
   };
+}
+
+function parseComponents(text: string): OperatorConfig['components'] {
+  const parts = new Set(text.split(',').map((s) => s.trim()));
+  for (const p of parts) {
+    if (!['all', 'watcher', 'worker'].includes(p)) throw new TypeError(`KOLLECT_COMPONENTS must be all, watcher or worker (comma-separated), got "${text}"`);
+  }
+  const all = parts.has('all');
+  return { watcher: all || parts.has('watcher'), worker: all || parts.has('worker') };
 }

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import type { GitSinkSpec } from '../../api/types.js';
 import { commitMessage, countChanges, parsePorcelain, planSnapshot, resolveBasePath } from './git-layout.js';
-import { SinkExportError, redactError, redactUrl, secretValues } from './redact.js';
+import { redact, redactError, redactUrl, secretValues } from './redact.js';
 import type { Format } from './serialize.js';
 import { SinkConfigError, type ExportInput, type ExportResult, type SinkBackend, type SinkContext } from './types.js';
 
@@ -81,7 +81,7 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
 
   async export(input: ExportInput, ctx: SinkContext<GitSinkSpec>): Promise<ExportResult> {
     const secrets = secretValues(ctx.credentials);
-    const context = `git ${typeof ctx.spec?.url === 'string' ? redactUrl(ctx.spec.url) : '(no url)'}`;
+    const context = `git ${typeof ctx.spec?.url === 'string' ? redact(redactUrl(ctx.spec.url), secrets) : '(no url)'}`;
     try {
       const c = compile(ctx.spec, ctx, input);
       if (c.authHeader) secrets.unshift(c.authHeader.slice('Basic '.length));
@@ -152,7 +152,7 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
         } catch (err) {
           const msg = err instanceof Error ? err.message : String(err);
           if (!REJECTED.test(msg)) throw err;
-          if (attempt >= attempts) throw new SinkExportError(this.type, `git ${redactUrl(c.url)}: push to ${c.branch} rejected ${attempts} times (the branch keeps moving); will retry`, 'non-fast-forward');
+          if (attempt >= attempts) throw Object.assign(new Error(`push to ${c.branch} rejected ${attempts} times (the branch keeps moving); will retry`), { code: 'non-fast-forward' });
           ctx.log('sink.git.retry', { branch: c.branch, attempt, reason: 'non-fast-forward' });
           continue;
         }

@@ -62,6 +62,12 @@ describe('redactError', () => {
     expect((e as SinkConfigError).field).toBe('url');
     expect(e.message).toBe(`url: nats: must not embed ${REDACTED}`);
   });
+  it('re-redacts a SinkExportError without prefixing its context twice', () => {
+    const e = redactError(new SinkExportError('nats', 'nats x: token hunter2', 'X'), { sinkType: 'nats', context: 'nats x', secrets });
+    expect(e).toBeInstanceOf(SinkExportError);
+    expect(e.message).toBe(`nats x: token ${REDACTED}`);
+    expect((e as SinkExportError).code).toBe('X');
+  });
   it('handles non-Error throwables', () => {
     expect(redactError('boom hunter2', { sinkType: 'git', context: 'git', secrets }).message).toBe(`git: boom ${REDACTED}`);
   });

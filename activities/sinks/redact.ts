@@ -72,8 +72,8 @@ function messageOf(err: unknown): string {
  * activity layer can still make it non-retryable.
  */
 export function redactError(err: unknown, opts: { sinkType: string; context: string; secrets: readonly string[] }): Error {
-  if (err instanceof SinkExportError) return err; // built by us, already redacted
   const msg = redact(messageOf(err), opts.secrets);
+  if (err instanceof SinkExportError) return new SinkExportError(err.sinkType, msg, err.code); // already has its context
   if (err instanceof SinkConfigError) return new SinkConfigError(err.field, `${opts.context}: ${msg}`);
   return new SinkExportError(opts.sinkType, `${opts.context}: ${msg}`, codeOf(err));
 }

@@ -1,0 +1,281 @@
+// NATS event sink (KollectEventSink, type nats): one JetStream message per changed row, with a
+// dedupe id per (row, version) so a retried export is absorbed by the stream's duplicate window.
+// See docs/sinks.md for the subject scheme, the body and the headers.
+import { createHash } from 'node:crypto';
+import {
+  connect, headers as natsHeaders, nanos, DiscardPolicy, Events, RetentionPolicy, StorageType,
+  type ConnectionOptions, type JetStreamManager, type NatsConnection, type NatsError, type PubAck,
+} from 'nats';
+import type { NatsSinkSpec } from '../../api/types.js';
+import type { Tombstone, VersionedRow } from '../../api/rows.js';
+import { redact, redactError, redactUrl, secretValues } from './redact.js';
+import { SinkConfigError, type ExportInput, type ExportResult, type SinkBackend, type SinkContext } from './types.js';
+
+export interface NatsBackendOptions {
+  /** Initial connect timeout (default 5 s): a down server is a quick, retryable error. */
+  connectTimeoutMs?: number;
+  /** Wait for one publish ack at most this long (default 10 s). */
+  publishTimeoutMs?: number;
+  /** Publishes in flight before awaiting their acks (default 256). */
+  window?: number;
+  /** Duplicate window of a stream this sink creates (default 10 min). */
+  duplicateWindowMs?: number;
+}
+
+export const EVENT_TYPES = ['upsert', 'delete'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+export const HEADER_EVENT_TYPE = 'Kollect-Event-Type';
+
+/** The JSON body of every event. `hash` and `attributes` only on upserts. */
+export interface KollectEvent {
+  type: EventType;
+  cluster: string;
+  inventory: { namespace: string; name: string };
+  target: string;
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  uid: string;
+  version: number;
+  hash?: string;
+  attributes?: Record<string, unknown>;
+  /** Set when the attributes were left out because the event would exceed the server's max_payload. */
+  attributesOmitted?: 'max_payload';
+  exportId: string;
+}
+
+interface Compiled { servers: string[]; display: string; stream: string; prefix: string; tls: boolean }
+
+/** A subject token: `.`, whitespace, `*`, `>` and control characters become `_`; empty becomes `_`. */
+export function subjectToken(s: string): string {
+  const t = s.replace(/[.*>\s\p{Cc}]/gu, '_');
+  return t === '' ? '_' : t;
+}
+
+/** `<prefix>.<cluster>.<inventoryNamespace>.<inventoryName>.<upsert|delete>` */
+export function eventSubject(prefix: string, inv: ExportInput['inventory'], type: EventType): string {
+  return `${prefix}.${subjectToken(inv.cluster)}.${subjectToken(inv.namespace)}.${subjectToken(inv.name)}.${type}`;
+}
+
+/** `Nats-Msg-Id`: one per (row, version), the same on every retry of an export. */
+export function eventId(inv: ExportInput['inventory'], row: { target: string; uid: string; version: number }): string {
+  return `${inv.cluster}/${inv.namespace}/${inv.name}/${row.target}/${row.uid}/${row.version}`;
+}
+
+/** True when a stream bound to `streamSubject` captures every subject matching `ours`. */
+export function subjectCovers(streamSubject: string, ours: string): boolean {
+  const s = streamSubject.split('.');
+  const o = ours.split('.');
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '>') return i < o.length;
+    if (i >= o.length) return false;
+    if (s[i] === '*') { if (o[i] === '>') return false; continue; }
+    if (s[i] !== o[i]) return false;
+  }
+  return s.length === o.length;
+}
+
+function compile(spec: NatsSinkSpec, ctx: SinkContext<NatsSinkSpec>): Compiled {
+  if (!spec || typeof spec.url !== 'string' || spec.url === '') throw new SinkConfigError('spec.nats.url', 'is required');
+  const servers = spec.url.split(',').map((s) => s.trim()).filter(Boolean);
+  let tls = !!ctx.caPem;
+  for (const s of servers) {
+    let u: URL;
+    try { u = new URL(s); } catch { throw new SinkConfigError('spec.nats.url', `not a URL: ${redactUrl(s)}`); }
+    if (u.protocol !== 'nats:' && u.protocol !== 'tls:') throw new SinkConfigError('spec.nats.url', `must be nats:// or tls:// (got ${u.protocol}//)`);
+    if (u.username || u.password) throw new SinkConfigError('spec.nats.url', 'must not contain credentials: put them in the Secret of spec.secretRef (token, or user and password)');
+    if (u.protocol === 'tls:') tls = true;
+  }
+  const stream = spec.stream ?? 'KOLLECT';
+  if (!/^[A-Za-z0-9_-]{1,255}$/.test(stream)) throw new SinkConfigError('spec.nats.stream', `"${stream}" must be letters, digits, _ or -`);
+  const prefix = spec.subjectPrefix ?? 'kollect';
+  const tokens = prefix.split('.');
+  if (tokens.some((t) => t === '' || /[*>\s\p{Cc}]/u.test(t)) || prefix.startsWith('$')) {
+    throw new SinkConfigError('spec.nats.subjectPrefix', `"${prefix}" must be dot-separated tokens without wildcards or spaces, not starting with $`);
+  }
+  const { user, username, password } = ctx.credentials;
+  if (password && !(user || username)) throw new SinkConfigError('spec.secretRef', 'key password needs key user (or use key token)');
+  return { servers, display: servers.map(redactUrl).join(','), stream, prefix, tls };
+}
+
+interface Conn { fingerprint: string; nc: NatsConnection; connected: boolean; streams: Set<string> }
+
+export class NatsBackend implements SinkBackend<NatsSinkSpec> {
+  readonly type = 'nats';
+  readonly kind = 'KollectEventSink' as const;
+  private readonly conns = new Map<string, Promise<Conn>>();
+
+  constructor(private readonly opts: NatsBackendOptions = {}) {}
+
+  async export(input: ExportInput, ctx: SinkContext<NatsSinkSpec>): Promise<ExportResult> {
+    const secrets = secretValues(ctx.credentials);
+    const context = `nats ${typeof ctx.spec?.url === 'string' ? redact(ctx.spec.url.split(',').map((s) => redactUrl(s.trim())).join(','), secrets) : '(no url)'}`;
+    try {
+      const c = compile(ctx.spec, ctx);
+      const conn = await this.connection(c, ctx, secrets);
+      if (!conn.connected) throw Object.assign(new Error('disconnected from the server, reconnecting'), { code: 'DISCONNECT' });
+      const subject = `${c.prefix}.>`;
+      if (!conn.streams.has(`${c.stream}|${subject}`)) {
+        await ensureStream(await conn.nc.jetstreamManager({ timeout: this.opts.publishTimeoutMs ?? 10_000 }), c.stream, subject, this.opts.duplicateWindowMs ?? 600_000, ctx);
+        conn.streams.add(`${c.stream}|${subject}`);
+      }
+      const t0 = Date.now();
+      const r = await this.publish(conn.nc, c, input).catch((err: unknown) => {
+        conn.streams.delete(`${c.stream}|${subject}`); // the stream may be gone: check again next time
+        throw err;
+      });
+      ctx.log('sink.nats.export', { stream: c.stream, upserts: input.changes.upserts.length, deletes: input.changes.deletes.length, duplicates: r.duplicates, ms: Date.now() - t0 });
+      const n = input.changes.upserts.length + input.changes.deletes.length;
+      return {
+        rowsExported: n, upserts: input.changes.upserts.length, deletes: input.changes.deletes.length,
+        detail: `published ${plural(input.changes.upserts.length, 'upsert')}, ${plural(input.changes.deletes.length, 'delete')} to ${c.stream} (${plural(r.duplicates, 'duplicate')})`,
+      };
+    } catch (err) {
+      const safe = redactError(err, { sinkType: this.type, context, secrets });
+      ctx.log('sink.nats.error', { error: safe.message });
+      throw safe;
+    }
+  }
+
+  /** Drains every cached connection (pending publishes are flushed), bounded to 10 s each. */
+  async close(): Promise<void> {
+    const conns = [...this.conns.values()];
+    this.conns.clear();
+    await Promise.allSettled(conns.map(async (p) => {
+      const { nc } = await p;
+      if (nc.isClosed()) return;
+      const timer = new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref());
+      await Promise.race([nc.drain().catch(() => nc.close()), timer]);
+      if (!nc.isClosed()) await nc.close();
+    }));
+  }
+
+  /** The cached connection for these servers; replaced when closed or when the credentials changed. */
+  private async connection(c: Compiled, ctx: SinkContext<NatsSinkSpec>, secrets: readonly string[]): Promise<Conn> {
+    const { token, user, username, password } = ctx.credentials;
+    const fingerprint = createHash('sha256').update(JSON.stringify([token ?? null, user ?? username ?? null, password ?? null, ctx.caPem ?? null, c.tls])).digest('hex');
+    const key = c.servers.join(',');
+    const cached = this.conns.get(key);
+    if (cached) {
+      const conn = await cached.catch(() => undefined);
+      if (conn && !conn.nc.isClosed() && conn.fingerprint === fingerprint) return conn;
+      if (this.conns.get(key) === cached) this.conns.delete(key);
+      if (conn && !conn.nc.isClosed()) await conn.nc.close().catch(() => undefined);
+    }
+    const opts: ConnectionOptions = {
+      servers: c.servers, name: 'kollect', timeout: this.opts.connectTimeoutMs ?? 5_000,
+      // A cached connection heals itself when the server returns; exports meanwhile fail fast.
+      maxReconnectAttempts: -1, reconnectTimeWait: 2_000, pingInterval: 30_000,
+    };
+    if (token) opts.token = token;
+    else if (password) { opts.user = user ?? username; opts.pass = password; }
+    if (c.tls) opts.tls = ctx.caPem ? { ca: ctx.caPem } : {};
+    const log = ctx.log;
+    const p = connect(opts).then((nc) => {
+      const conn: Conn = { fingerprint, nc, connected: true, streams: new Set() };
+      void (async () => {
+        for await (const s of nc.status()) {
+          if (s.type === Events.Disconnect) conn.connected = false;
+          else if (s.type === Events.Reconnect) conn.connected = true;
+          if (s.type === Events.Disconnect || s.type === Events.Reconnect || s.type === Events.Error) {
+            log('sink.nats.status', { servers: c.display, status: s.type, data: typeof s.data === 'string' ? redactError(s.data, { sinkType: 'nats', context: 'status', secrets }).message : undefined });
+          }
+        }
+      })().catch(() => undefined);
+      return conn;
+    });
+    this.conns.set(key, p);
+    try {
+      return await p;
+    } catch (err) {
+      if (this.conns.get(key) === p) this.conns.delete(key);
+      const code = (err as NatsError).code;
+      const msg = (err as Error).message;
+      // redactError (in export) scrubs this message; the code names the reason for metrics.
+      throw Object.assign(new Error(`connect: ${code && code !== msg ? `${code} ` : ''}${msg}`), { code });
+    }
+  }
+
+  private async publish(nc: NatsConnection, c: Compiled, input: ExportInput): Promise<{ duplicates: number }> {
+    const js = nc.jetstream({ timeout: this.opts.publishTimeoutMs ?? 10_000 });
+    const inv = input.inventory;
+    const maxPayload = nc.info?.max_payload ?? 1 << 20;
+    const encoder = new TextEncoder();
+    const items: { type: EventType; row: VersionedRow | Tombstone }[] = [
+      ...input.changes.upserts.map((row) => ({ type: 'upsert' as const, row })),
+      ...input.changes.deletes.map((row) => ({ type: 'delete' as const, row })),
+    ];
+    const window = this.opts.window ?? 256;
+    let duplicates = 0;
+    for (let i = 0; i < items.length; i += window) {
+      const acks = items.slice(i, i + window).map(({ type, row }): Promise<PubAck> => {
+        const event = toEvent(type, row, input);
+        let data = encoder.encode(JSON.stringify(event));
+        if (data.length > maxPayload - 1024 && event.attributes) {
+          // Never truncate silently: drop the attributes, say so, keep the hash for a state-sink lookup.
+          delete event.attributes;
+          event.attributesOmitted = 'max_payload';
+          data = encoder.encode(JSON.stringify(event));
+        }
+        const h = natsHeaders();
+        h.set(HEADER_EVENT_TYPE, type);
+        return js.publish(eventSubject(c.prefix, inv, type), data, { msgID: eventId(inv, row), headers: h });
+      });
+      // Wait for the whole window before throwing, so no ack is left unobserved.
+      const settled = await Promise.allSettled(acks);
+      for (const s of settled) {
+        if (s.status === 'rejected') throw s.reason;
+        if (s.value.duplicate) duplicates++;
+      }
+    }
+    return { duplicates };
+  }
+}
+
+function toEvent(type: EventType, row: VersionedRow | Tombstone, input: ExportInput): KollectEvent {
+  const e: KollectEvent = {
+    type, cluster: input.inventory.cluster, inventory: { namespace: input.inventory.namespace, name: input.inventory.name },
+    target: row.target, apiVersion: row.apiVersion, kind: row.kind, namespace: row.namespace, name: row.name, uid: row.uid,
+    version: row.version, exportId: input.exportId,
+  };
+  if (type === 'upsert') {
+    const r = row as VersionedRow;
+    e.hash = r.hash;
+    e.attributes = r.attributes;
+  }
+  return e;
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+const isApiError = (err: unknown, errCode: number): boolean => (err as NatsError | undefined)?.api_error?.err_code === errCode;
+const STREAM_NOT_FOUND = 10059;
+const STREAM_NAME_IN_USE = 10058;
+
+/** Creates the stream if absent (never deletes or rewrites one); checks an existing one captures our subjects. */
+async function ensureStream(jsm: JetStreamManager, stream: string, subject: string, duplicateWindowMs: number, ctx: SinkContext<NatsSinkSpec>): Promise<void> {
+  let info;
+  try {
+    info = await jsm.streams.info(stream);
+  } catch (err) {
+    if (!isApiError(err, STREAM_NOT_FOUND)) throw err;
+    try {
+      await jsm.streams.add({
+        name: stream, subjects: [subject], storage: StorageType.File, retention: RetentionPolicy.Limits,
+        discard: DiscardPolicy.Old, duplicate_window: nanos(duplicateWindowMs),
+      });
+      ctx.log('sink.nats.stream_created', { stream, subject });
+      return;
+    } catch (addErr) {
+      if (!isApiError(addErr, STREAM_NAME_IN_USE)) throw addErr; // another worker created it first
+      info = await jsm.streams.info(stream);
+    }
+  }
+  const subjects = info.config.subjects ?? [];
+  if (!subjects.some((s) => subjectCovers(s, subject))) {
+    throw new SinkConfigError('spec.nats.stream', `stream ${stream} exists with subjects [${subjects.join(', ')}], which do not capture ${subject}; add it to the stream or choose another stream or subjectPrefix`);
+  }
+}
+
+export const natsBackend = new NatsBackend();

@@ -1,0 +1,291 @@
+// Postgres database sink (KollectDatabaseSink, type postgres): the snapshot as rows of one table,
+// keyed per ADR-0402 by (inventory_namespace, inventory_name, target_name, source_uid).
+// See docs/sinks.md for the table, the migrations and the reconciliation rules.
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import type { VersionedRow } from '../../api/rows.js';
+import type { PostgresSinkSpec } from '../../api/types.js';
+import { redact, redactError, redactUrl, secretValues } from './redact.js';
+import { SinkConfigError, type ExportInput, type ExportResult, type SinkBackend, type SinkContext } from './types.js';
+
+export interface PostgresBackendOptions {
+  /** Connections per pool (one pool per distinct URL), default 4. */
+  poolMax?: number;
+  /** Give up connecting after this long (default 5 s): a down server is a quick, retryable error. */
+  connectTimeoutMs?: number;
+  /** Server-side statement timeout (default 120 s). */
+  statementTimeoutMs?: number;
+  /** Rows per upsert statement (default 2000). */
+  batchSize?: number;
+}
+
+type SslMode = NonNullable<PostgresSinkSpec['sslMode']>;
+const SSL_MODES: readonly SslMode[] = ['disable', 'require', 'verify-full'];
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+/** First key of every advisory lock Kollect takes (`KOLL`), so they cannot collide with an application's. */
+const LOCK_CLASS = 0x4b4f4c4c;
+
+interface Compiled {
+  /** Pool identity: the URL as configured (it carries no password), TLS mode and user. */
+  key: string;
+  /** The URL without userinfo, for messages and logs. */
+  url: string;
+  conn: { host: string; port: number; user: string; database: string };
+  sslMode: SslMode;
+  schema: string;
+  table: string;
+}
+
+export const MIGRATIONS_TABLE = 'kollect_schema_migrations';
+
+const q = (ident: string): string => `"${ident.replace(/"/g, '""')}"`;
+const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+function compile(spec: PostgresSinkSpec, ctx: SinkContext<PostgresSinkSpec>): Compiled {
+  if (!spec || typeof spec.url !== 'string' || spec.url === '') throw new SinkConfigError('spec.postgres.url', 'is required');
+  let u: URL;
+  try { u = new URL(spec.url); } catch { throw new SinkConfigError('spec.postgres.url', `not a URL: ${redactUrl(spec.url)}`); }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') throw new SinkConfigError('spec.postgres.url', `must be postgres:// (got ${u.protocol}//)`);
+  if (u.password) throw new SinkConfigError('spec.postgres.url', 'must not contain a password: put it in the Secret of spec.secretRef, key password');
+  let urlSsl: string | undefined;
+  for (const [k, v] of u.searchParams) {
+    if (k === 'sslmode') urlSsl = v;
+    else throw new SinkConfigError('spec.postgres.url', `query parameter ${k} is not supported (only sslmode; TLS settings go in spec.postgres.sslMode and spec.tls)`);
+  }
+  const sslMode = (spec.sslMode ?? urlSsl ?? (ctx.caPem ? 'verify-full' : 'disable')) as SslMode;
+  if (!SSL_MODES.includes(sslMode)) throw new SinkConfigError('spec.postgres.sslMode', `must be one of ${SSL_MODES.join(', ')}`);
+  const user = decodeURIComponent(u.username) || ctx.credentials.username || '';
+  if (!user) throw new SinkConfigError('spec.postgres.url', 'needs a user (postgres://user@host/db)');
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (!host) throw new SinkConfigError('spec.postgres.url', 'needs a host');
+  const schema = spec.schema ?? 'public';
+  const table = spec.table ?? 'kollect_rows';
+  if (!IDENT.test(schema)) throw new SinkConfigError('spec.postgres.schema', `"${schema}" is not a plain identifier (letters, digits, _; at most 63)`);
+  if (!IDENT.test(table) || table === MIGRATIONS_TABLE) throw new SinkConfigError('spec.postgres.table', `"${table}" is not a plain identifier (letters, digits, _; at most 63) or is reserved`);
+  return {
+    key: `${spec.url}|${sslMode}|${user}`, url: redactUrl(spec.url), sslMode, schema, table,
+    conn: { host, port: u.port ? Number(u.port) : 5432, user, database: decodeURIComponent(u.pathname.slice(1)) || user },
+  };
+}
+
+/** Versioned, append-only: never edit a shipped migration, add the next version. */
+export const MIGRATIONS: { version: number; description: string; sql: (t: string, idx: (suffix: string) => string) => string[] }[] = [
+  {
+    version: 1,
+    description: 'rows table keyed per ADR-0402',
+    sql: (t, idx) => [
+      `CREATE TABLE IF NOT EXISTS ${t} (
+        inventory_namespace text NOT NULL,
+        inventory_name text NOT NULL,
+        target_name text NOT NULL,
+        source_uid text NOT NULL,
+        cluster text NOT NULL,
+        api_version text NOT NULL,
+        kind text NOT NULL,
+        namespace text NOT NULL,
+        name text NOT NULL,
+        attributes jsonb NOT NULL,
+        content_hash text NOT NULL,
+        snapshot_version bigint NOT NULL,
+        exported_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (inventory_namespace, inventory_name, target_name, source_uid))`,
+      // Reconciliation deletes by (inventory, cluster); fleets put hundreds of clusters in one table.
+      `CREATE INDEX IF NOT EXISTS ${idx('inventory_cluster_idx')} ON ${t} (inventory_namespace, inventory_name, cluster)`,
+      `CREATE INDEX IF NOT EXISTS ${idx('kind_name_idx')} ON ${t} (kind, namespace, name)`,
+    ],
+  },
+];
+
+interface PoolEntry { fingerprint: string; pool: pg.Pool }
+
+export class PostgresBackend implements SinkBackend<PostgresSinkSpec> {
+  readonly type = 'postgres';
+  readonly kind = 'KollectDatabaseSink' as const;
+  private readonly pools = new Map<string, PoolEntry>();
+  /** (pool, schema, table) whose migrations this process has checked; cleared on any error. */
+  private readonly migrated = new Set<string>();
+
+  constructor(private readonly opts: PostgresBackendOptions = {}) {}
+
+  async export(input: ExportInput, ctx: SinkContext<PostgresSinkSpec>): Promise<ExportResult> {
+    const secrets = secretValues(ctx.credentials);
+    const context = `postgres ${typeof ctx.spec?.url === 'string' ? redact(redactUrl(ctx.spec.url), secrets) : '(no url)'}`;
+    let migrationKey: string | undefined;
+    try {
+      const c = compile(ctx.spec, ctx);
+      const pool = await this.pool(c, ctx, secrets);
+      migrationKey = `${c.key}|${c.schema}|${c.table}`;
+      ctx.signal?.throwIfAborted();
+      const client = await pool.connect();
+      let failed: Error | undefined;
+      try {
+        if (!this.migrated.has(migrationKey)) {
+          const applied = await migrate(client, c.schema, c.table);
+          if (applied.length) ctx.log('sink.postgres.migrated', { schema: c.schema, table: c.table, versions: applied });
+          this.migrated.add(migrationKey);
+        }
+        const t0 = Date.now();
+        const r = await this.reconcile(client, c, input);
+        ctx.log('sink.postgres.export', { schema: c.schema, table: c.table, rows: input.rows.length, ...r, ms: Date.now() - t0 });
+        return { rowsExported: input.rows.length, upserts: r.upserted, deletes: r.deleted, detail: `upserted ${r.upserted}, deleted ${r.deleted}` };
+      } catch (err) {
+        failed = err as Error;
+        throw err;
+      } finally {
+        client.release(failed); // a client that failed mid-transaction is destroyed, not reused
+      }
+    } catch (err) {
+      if (migrationKey) this.migrated.delete(migrationKey); // recheck next time (e.g. table dropped)
+      const safe = redactError(err, { sinkType: this.type, context, secrets });
+      ctx.log('sink.postgres.error', { error: safe.message });
+      throw safe;
+    }
+  }
+
+  async close(): Promise<void> {
+    const entries = [...this.pools.values()];
+    this.pools.clear();
+    this.migrated.clear();
+    await Promise.allSettled(entries.map((e) => e.pool.end()));
+  }
+
+  /** The pool for this URL and TLS mode; replaced when the password or CA changed (Secret rotated). */
+  private async pool(c: Compiled, ctx: SinkContext<PostgresSinkSpec>, secrets: readonly string[]): Promise<pg.Pool> {
+    const password = ctx.credentials.password;
+    const fingerprint = sha(JSON.stringify([password ?? null, ctx.caPem ?? null]));
+    const cached = this.pools.get(c.key);
+    if (cached?.fingerprint === fingerprint) return cached.pool;
+    if (cached) {
+      this.pools.delete(c.key);
+      for (const k of this.migrated) if (k.startsWith(`${c.key}|`)) this.migrated.delete(k);
+      await cached.pool.end().catch(() => undefined);
+    }
+    const ssl: pg.PoolConfig['ssl'] = c.sslMode === 'disable' ? false
+      : c.sslMode === 'require' ? { rejectUnauthorized: false }
+        : { rejectUnauthorized: true, ...(ctx.caPem ? { ca: ctx.caPem } : {}) };
+    const pool = new pg.Pool({
+      ...c.conn, password, ssl,
+      max: this.opts.poolMax ?? 4,
+      connectionTimeoutMillis: this.opts.connectTimeoutMs ?? 5_000,
+      idleTimeoutMillis: 30_000,
+      statement_timeout: this.opts.statementTimeoutMs ?? 120_000,
+      application_name: 'kollect',
+      keepAlive: true,
+    });
+    const log = ctx.log;
+    // An idle client losing its server emits here; unhandled, it would crash the worker.
+    pool.on('error', (err) => log('sink.postgres.pool_error', { url: c.url, error: redactError(err, { sinkType: this.type, context: 'idle client', secrets }).message }));
+    this.pools.set(c.key, { fingerprint, pool });
+    return pool;
+  }
+
+  /** One transaction: upsert rows whose content changed, delete this (inventory, cluster)'s rows not in the snapshot. */
+  private async reconcile(client: pg.PoolClient, c: Compiled, input: ExportInput): Promise<{ upserted: number; deleted: number }> {
+    const t = `${q(c.schema)}.${q(c.table)}`;
+    const inv = input.inventory;
+    const rows = dedupe(input.rows);
+    await client.query('BEGIN');
+    try {
+      // Two exports of one inventory into one table (two sink CRs, or a retry racing a slow
+      // attempt) take turns instead of interleaving.
+      await client.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [LOCK_CLASS, `${c.schema}.${c.table}|${inv.namespace}/${inv.name}`]);
+      const existing = await client.query<[string, string, string, string]>({
+        text: `SELECT target_name, source_uid, content_hash, cluster FROM ${t} WHERE inventory_namespace = $1 AND inventory_name = $2`,
+        values: [inv.namespace, inv.name], rowMode: 'array',
+      });
+      const held = new Map(existing.rows.map(([target, uid, hash, cluster]) => [`${target}/${uid}`, { hash, cluster }]));
+      // Only rows whose content (or cluster) differs travel; the ON CONFLICT guard repeats the check server-side.
+      const changed = rows.filter((r) => { const h = held.get(`${r.target}/${r.uid}`); return h?.hash !== r.hash || h.cluster !== r.cluster; });
+      let upserted = 0;
+      const size = this.opts.batchSize ?? 2000;
+      for (let i = 0; i < changed.length; i += size) upserted += await upsert(client, t, inv, changed.slice(i, i + size));
+      // Reconciliation: this (inventory, cluster)'s rows that are not in the snapshot. The read above
+      // ran under the lock in this transaction, so the stale keys are exact; deleting them by primary
+      // key keeps a 10k-row no-op export from comparing 10k × 10k keys.
+      const keep = new Set(rows.map((r) => `${r.target}/${r.uid}`));
+      const stale = existing.rows.filter(([target, uid, , cluster]) => cluster === inv.cluster && !keep.has(`${target}/${uid}`));
+      let deleted = 0;
+      for (let i = 0; i < stale.length; i += size) {
+        const part = stale.slice(i, i + size);
+        const del = await client.query(
+          `DELETE FROM ${t} AS t USING unnest($3::text[], $4::text[]) AS k(target_name, source_uid)
+            WHERE t.inventory_namespace = $1 AND t.inventory_name = $2 AND t.target_name = k.target_name
+              AND t.source_uid = k.source_uid AND t.cluster = $5`,
+          [inv.namespace, inv.name, part.map(([target]) => target), part.map(([, uid]) => uid), inv.cluster]);
+        deleted += del.rowCount ?? 0;
+      }
+      await client.query('COMMIT');
+      return { upserted, deleted };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+}
+
+async function upsert(client: pg.PoolClient, t: string, inv: ExportInput['inventory'], rows: readonly VersionedRow[]): Promise<number> {
+  const res = await client.query(
+    `INSERT INTO ${t} AS t (inventory_namespace, inventory_name, target_name, source_uid, cluster, api_version, kind, namespace, name, attributes, content_hash, snapshot_version, exported_at)
+     SELECT $1::text, $2::text, u.*, now()
+       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::bigint[])
+         AS u(target_name, source_uid, cluster, api_version, kind, namespace, name, attributes, content_hash, snapshot_version)
+     ON CONFLICT (inventory_namespace, inventory_name, target_name, source_uid) DO UPDATE SET
+       cluster = EXCLUDED.cluster, api_version = EXCLUDED.api_version, kind = EXCLUDED.kind, namespace = EXCLUDED.namespace,
+       name = EXCLUDED.name, attributes = EXCLUDED.attributes, content_hash = EXCLUDED.content_hash,
+       snapshot_version = EXCLUDED.snapshot_version, exported_at = EXCLUDED.exported_at
+     WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash OR t.cluster IS DISTINCT FROM EXCLUDED.cluster`,
+    [inv.namespace, inv.name,
+      rows.map((r) => r.target), rows.map((r) => r.uid), rows.map((r) => r.cluster), rows.map((r) => r.apiVersion),
+      rows.map((r) => r.kind), rows.map((r) => r.namespace), rows.map((r) => r.name),
+      rows.map((r) => JSON.stringify(r.attributes ?? {})), rows.map((r) => r.hash), rows.map((r) => r.version)]);
+  return res.rowCount ?? 0;
+}
+
+/** Last row wins per (target, uid): one statement must not touch a key twice. */
+function dedupe(rows: readonly VersionedRow[]): VersionedRow[] {
+  const m = new Map<string, VersionedRow>();
+  for (const r of rows) m.set(`${r.target}/${r.uid}`, r);
+  return m.size === rows.length ? [...rows] : [...m.values()];
+}
+
+/**
+ * Brings (schema, table) to the latest migration. Runs in one transaction under an advisory lock
+ * per schema, so workers starting together neither race on CREATE nor apply a version twice.
+ * Returns the versions it applied.
+ */
+export async function migrate(client: pg.ClientBase, schema: string, table: string): Promise<number[]> {
+  const s = q(schema);
+  const idx = (suffix: string): string => {
+    const name = `${table}_${suffix}`;
+    return q(name.length <= 63 ? name : `${table.slice(0, 40)}_${sha(table).slice(0, 8)}_${suffix}`.slice(0, 63));
+  };
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [LOCK_CLASS, `migrate|${schema}`]);
+    // Existence checks first: CREATE ... IF NOT EXISTS still needs CREATE privilege, which a
+    // pre-provisioned schema's user may lack.
+    const hasSchema = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+    if (!hasSchema.rowCount) await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    const hasLog = await client.query<{ r: string | null }>('SELECT to_regclass($1)::text AS r', [`${s}.${MIGRATIONS_TABLE}`]);
+    if (!hasLog.rows[0]?.r) {
+      await client.query(`CREATE TABLE IF NOT EXISTS ${s}.${MIGRATIONS_TABLE} (
+        table_name text NOT NULL, version int NOT NULL, description text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (table_name, version))`);
+    }
+    const done = new Set((await client.query<{ version: number }>(`SELECT version FROM ${s}.${MIGRATIONS_TABLE} WHERE table_name = $1`, [table])).rows.map((r) => r.version));
+    const applied: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      for (const stmt of m.sql(`${s}.${q(table)}`, idx)) await client.query(stmt);
+      await client.query(`INSERT INTO ${s}.${MIGRATIONS_TABLE} (table_name, version, description) VALUES ($1, $2, $3)`, [table, m.version, m.description]);
+      applied.push(m.version);
+    }
+    await client.query('COMMIT');
+    return applied;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+export const postgresBackend = new PostgresBackend();

@@ -1,45 +1,67 @@
-// `npm start`: Kollect on an embedded default. Starts a local kube-apiserver and a Temporal dev
-// server with its web UI, installs the CRDs under deploy/crds (when present), runs the operator
-// in this process, and prints where to look. Ctrl-C stops everything.
-import { existsSync, readdirSync } from 'node:fs';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+// `npm start`: Kollect on an embedded default. Starts a local kube-apiserver, a Temporal dev
+// server with its web UI, Postgres, NATS and a git server; installs the CRDs; applies the samples
+// (a profile, target, inventory and three sinks) in namespace kollect-demo with a few objects to
+// collect; runs the operator in this process; and prints where to look. Ctrl-C stops everything.
+import { execFileSync } from 'node:child_process';
 import { startHarness } from '../test/harness/harness.js';
 import { tcpOpen, freePort } from '../test/harness/util.js';
+import { createBareRepo } from '../test/support/git.js';
+import { kubectl, installCrds, renderSamples } from '../test/support/e2e.js';
 import { runOperator } from '../worker/operator.js';
 import { loadConfig } from '../worker/config.js';
 
-const exec = promisify(execFile);
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
 if (process.argv.includes('--help')) {
-  process.stdout.write('usage: npm start\n  Runs Kollect locally: apiserver + Temporal (with UI) + the operator. Ctrl-C stops it.\n' +
-    '  KOLLECT_HTTP_PORT (default 8081) sets the operator\'s health/metrics port.\n');
+  process.stdout.write('usage: npm start\n  Runs Kollect locally: apiserver + Temporal (with UI) + Postgres + NATS + git + the operator,\n' +
+    '  with the samples applied in namespace kollect-demo. Ctrl-C stops it.\n  KOLLECT_HTTP_PORT (default 8081) sets the operator\'s health/metrics port.\n');
   process.exit(0);
 }
 
 const say = (l: string) => process.stdout.write(`${l}\n`);
 // The Temporal UI gets its usual port 8233 when it is free, so the URL stays the same across runs.
 process.env.KOLLECT_TEMPORAL_UI_PORT ??= (await tcpOpen(8233)) ? String(await freePort()) : '8233';
-say('kollect: starting a local apiserver and Temporal (first run builds them; progress below)...');
-const h = await startHarness({ only: ['kube', 'temporal'], withUi: true });
-const kube = h.endpoints.kube!;
-const temporal = h.endpoints.temporal!;
+say('kollect: starting a local apiserver, Temporal, Postgres, NATS and git (first run builds them)...');
+const h = await startHarness({ only: ['kube', 'temporal', 'postgres', 'nats', 'git'], withUi: true });
+const { kube, temporal, postgres, nats, git } = h.endpoints as Required<typeof h.endpoints>;
+const ns = 'kollect-demo';
 
-const crdDir = path.join(root, 'deploy', 'crds');
-if (existsSync(crdDir) && readdirSync(crdDir).some((f) => f.endsWith('.yaml'))) {
-  await exec(kube.kubectl, ['--kubeconfig', kube.kubeconfig, 'apply', '--server-side', '-f', crdDir]);
-  say(`kollect: installed the CRDs from ${path.relative(root, crdDir)}/`);
-}
+await installCrds();
+await kubectl(['create', 'namespace', ns]);
+const repo = await createBareRepo('inventory');
+const pgUrl = new URL(postgres.url);
+await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-postgres', `--from-literal=password=${pgUrl.password}`]);
+await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-nats']);
+await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git', `--from-literal=username=${git.username}`, `--from-literal=password=${git.password}`]);
+await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git-ca', `--from-file=ca.crt=${git.caFile}`]);
+await kubectl(['apply', '--server-side', '-f', renderSamples(['widget-crd.yaml'], () => undefined)]);
+await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/widgets.example.kollect.dev']);
+await kubectl(['-n', ns, 'apply', '-f', renderSamples(['profile-deployments.yaml', 'profile-configmaps.yaml', 'profile-widgets.yaml',
+  'target-deployments.yaml', 'target-configmaps.yaml', 'target-widgets.yaml', 'sink-postgres.yaml', 'sink-nats.yaml', 'sink-git.yaml', 'inventory.yaml', 'widget.yaml'], (d) => {
+  if (d.kind === 'KollectDatabaseSink') d.spec.postgres.url = `postgres://${pgUrl.username}@${pgUrl.host}${pgUrl.pathname}`;
+  if (d.kind === 'KollectEventSink') d.spec.nats.url = nats.url;
+  if (d.kind === 'KollectSnapshotSink') d.spec.git.url = repo.url;
+  if (d.kind === 'KollectInventory') { d.spec.exportMinInterval = '5s'; d.spec.cluster = 'local'; }
+})]);
+await kubectl(['-n', ns, 'create', 'deployment', 'web', '--image', 'registry.example/web:1.0', '--replicas', '2']);
+await kubectl(['-n', ns, 'create', 'configmap', 'settings', '--from-literal=mode=demo']);
+say(`kollect: installed the CRDs and applied deploy/samples in namespace ${ns}`);
 
-const op = await runOperator({ ...loadConfig({ ...process.env, KUBECONFIG: kube.kubeconfig, TEMPORAL_ADDRESS: temporal.address }), httpHost: '127.0.0.1' });
+const op = await runOperator({
+  ...loadConfig({ ...process.env, KUBECONFIG: kube.kubeconfig, TEMPORAL_ADDRESS: temporal.address, KOLLECT_PAYLOAD_STORE_URL: postgres.url }),
+  httpHost: '127.0.0.1',
+});
+const psql = execFileSync('bash', ['-c', 'command -v psql || true']).toString().trim() || 'psql';
 say(`
-Kollect is running.
-  Temporal UI:       ${temporal.uiUrl}
-  kubectl:           export KUBECONFIG=${kube.kubeconfig}; ${kube.kubectl} get crds
-  operator health:   http://127.0.0.1:${op.httpPort}/readyz   metrics: http://127.0.0.1:${op.httpPort}/metrics
+Kollect is running. Try:
+  Temporal UI (one workflow per inventory, one activity per sink export):
+      ${temporal.uiUrl}/namespaces/default/workflows
+  kubectl:   export KUBECONFIG=${kube.kubeconfig}
+             ${kube.kubectl} -n ${ns} get kollect
+             ${kube.kubectl} -n ${ns} get kollectinventory platform -o yaml   # status.sinkExports
+             ${kube.kubectl} -n ${ns} scale deployment web --replicas 3       # watch it propagate
+  Git:       git --git-dir ${repo.dir} log --stat main
+  Postgres:  ${psql} '${postgres.url}' -c 'select target_name, namespace, name, attributes from kollect_rows'
+  NATS:      stream KOLLECT at ${nats.url} (subjects kollect.local.${ns}.platform.*)
+  Operator:  http://127.0.0.1:${op.httpPort}/readyz  http://127.0.0.1:${op.httpPort}/metrics
 Ctrl-C to stop.`);
 
 let stopping = false;

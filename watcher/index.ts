@@ -1,28 +1,119 @@
-// The watcher side of the operator. For now it proves the apiserver is reachable and keeps
-// checking; the core pipeline adds the Kollect CR watches and the shared informers.
+// The watcher side of the operator: it checks that the apiserver answers, and — given a Temporal
+// client — runs the controller that turns watched objects into row deltas for the inventory
+// workflows (controller.ts). Options are validated here, once; a bad one throws a TypeError
+// naming it.
 import * as k8s from '@kubernetes/client-node';
+import type { Client } from '@temporalio/client';
 import type { Log } from '../worker/log.js';
+import { Controller } from './controller.js';
+import { temporalSender } from './delivery.js';
+import { Discovery } from './discovery.js';
+import { compileInformerConfig, type InformerConfigInput } from './informer.js';
+import { InformerPool, type InformerInfo, type InformerTap } from './informer-pool.js';
+import { kubeTransport } from './kube.js';
+import { noopMetrics, type WatcherMetrics } from './metrics.js';
+import { compileDeliveryConfig, type DeliveryConfig } from './outbox.js';
 
-export interface Watcher {
-  /** True once the apiserver answered and while it keeps answering. */
-  ready(): boolean;
-  stop(): void;
+export { promWatcherMetrics, type WatcherMetrics } from './metrics.js';
+export { INVENTORY_FINALIZER } from './controller.js';
+export { INVENTORY_WORKFLOW_TYPE } from './delivery.js';
+
+export interface WatcherOptions {
+  kc: k8s.KubeConfig;
+  log: Log;
+  /** Apiserver reachability probe period (ms). */
+  checkEveryMs?: number;
+  /** Where inventory workflows run. Without it the watcher only probes the apiserver. */
+  temporal?: { client: Client; taskQueue: string };
+  /** Serve Kollect CRs in these namespaces only (tenant mode); default all namespaces. */
+  namespaces?: string[];
+  /** List/watch behaviour: page size, watch timeout, relist period, inactivity timeout, backoff. */
+  informer?: InformerConfigInput;
+  /** Flush interval per inventory, signal size budget, resync part size, retry backoff. */
+  delivery?: Partial<Omit<DeliveryConfig, 'retry'>> & { retry?: Partial<DeliveryConfig['retry']> };
+  /** A Target whose kind the apiserver does not serve (CRD not installed yet) looks again this often (ms). */
+  unknownKindRetryMs?: number;
+  metrics?: WatcherMetrics;
 }
 
-export async function startWatcher(opts: { kc: k8s.KubeConfig; log: Log; checkEveryMs?: number }): Promise<Watcher> {
-  const versionApi = opts.kc.makeApiClient(k8s.VersionApi);
+export interface Watcher {
+  /** True while the apiserver answers and, with a controller, once the Kollect CRs are synced. */
+  ready(): boolean;
+  /** Stops probing, watching and sending; see closed(). */
+  stop(): void;
+  /** Resolves once everything stop() ended has wound down. */
+  closed(): Promise<void>;
+  /** Resolves when every inventory's queued signals have been sent. */
+  flushed(): Promise<void>;
+  /** The shared informers and their reference counts. */
+  informers(): InformerInfo[];
+  /** Every informer event (LIST_DONE, RELIST, OLD_RESOURCE_VERSION, NETWORK_ERROR, BACKOFF…). */
+  onInformerEvent(tap: InformerTap): () => void;
+  /** Each Target: collecting (live) or not, and the informers it uses. */
+  targets(): { target: string; live: boolean; informers: string[] }[];
+}
+
+function validate(opts: WatcherOptions): void {
+  if (opts.checkEveryMs !== undefined && !(opts.checkEveryMs > 0)) throw new TypeError(`watcher option checkEveryMs must be a positive number, got ${opts.checkEveryMs}`);
+  if (opts.unknownKindRetryMs !== undefined && !(opts.unknownKindRetryMs > 0)) throw new TypeError(`watcher option unknownKindRetryMs must be a positive number, got ${opts.unknownKindRetryMs}`);
+  if (opts.temporal && !opts.temporal.taskQueue) throw new TypeError('watcher option temporal.taskQueue must not be empty');
+  for (const ns of opts.namespaces ?? []) {
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns)) throw new TypeError(`watcher option namespaces: "${ns}" is not a namespace name`);
+  }
+}
+
+export async function startWatcher(opts: WatcherOptions): Promise<Watcher> {
+  validate(opts);
+  const informerConfig = compileInformerConfig(opts.informer);
+  const delivery = compileDeliveryConfig(opts.delivery);
+  const metrics = opts.metrics ?? noopMetrics;
+  const { log } = opts;
+  const transport = kubeTransport(opts.kc);
+
   let ok = false;
   const check = async (): Promise<void> => {
     try {
-      const v = await versionApi.getCode();
-      if (!ok) opts.log('apiserver_reachable', { server: opts.kc.getCurrentCluster()?.server, version: v.gitVersion });
+      const v = await transport.request<{ gitVersion?: string }>('GET', '/version');
+      if (!ok) log('apiserver_reachable', { server: opts.kc.getCurrentCluster()?.server, version: v.gitVersion });
       ok = true;
     } catch (err) {
-      if (ok) opts.log('apiserver_unreachable', { error: (err as Error).message });
+      if (ok) log('apiserver_unreachable', { error: (err as Error).message });
       ok = false;
     }
   };
   await check();
   const timer = setInterval(() => void check(), opts.checkEveryMs ?? 10_000);
-  return { ready: () => ok, stop: () => clearInterval(timer) };
+
+  const pool = new InformerPool(transport, new Discovery(transport), informerConfig, metrics, log);
+  let controller: Controller | undefined;
+  if (opts.temporal) {
+    controller = new Controller({
+      transport, pool, delivery, metrics, log,
+      sender: temporalSender(opts.temporal.client, opts.temporal.taskQueue),
+      namespaces: opts.namespaces,
+      unknownKindRetryMs: opts.unknownKindRetryMs ?? 10_000,
+    });
+    controller.start();
+    log('watcher_started', { taskQueue: opts.temporal.taskQueue, namespaces: opts.namespaces ?? 'all', flushIntervalMs: delivery.flushIntervalMs });
+  } else {
+    log('watcher_controller_disabled', { reason: 'no Temporal client given: only the apiserver is probed' });
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    ready: () => ok && (controller?.synced ?? true),
+    stop: () => {
+      if (closing) return;
+      clearInterval(timer);
+      closing = (async () => {
+        await controller?.stop();
+        await pool.stopAll();
+      })();
+    },
+    closed: () => closing ?? Promise.resolve(),
+    flushed: () => controller?.flushed() ?? Promise.resolve(),
+    informers: () => pool.informers(),
+    onInformerEvent: (tap) => pool.tap(tap),
+    targets: () => controller?.targetInfo() ?? [],
+  };
 }

@@ -194,6 +194,7 @@ export class Outbox {
   }
 
   get isDeleting(): boolean { return this.deleting; }
+  get isClosed(): boolean { return this.closed; }
 
   /** Stops sending; anything pending is dropped (a restarted watcher relists and resyncs). */
   close(): void {

@@ -1,0 +1,445 @@
+// The watcher's controller: it watches the Kollect CRs and keeps, for every KollectTarget, the
+// rows of the objects it selects flowing to the workflows of the KollectInventories that
+// reference it.
+//
+//   Profile ──compile──▶ Target ──lease──▶ shared informer (GVK, namespace) ──rows──▶ Outbox per Inventory ──signals──▶ workflow
+//
+// Rules (docs/decisions/0007-watcher.md):
+// - Nothing a user writes crashes it: a Profile that does not compile gets Ready=False/CompileError
+//   and its Targets stop collecting (their rows stay where they are) until it is fixed.
+// - A Target's rows are computed from full informer caches only: before all its informers have
+//   listed, events are ignored and the first full pass computes everything, then a resync.
+// - After every (re)list of a Target's informers, each of its inventories gets a resync of the
+//   Target's full uid set; a Target that goes away (deleted, or no longer referenced) gets an
+//   empty one.
+import type { KollectInventory, KollectProfile, KollectTarget, SinkKind } from '../api/types.js';
+import { API_VERSION } from '../api/constants.js';
+import { compileProfile as defaultCompile, type CompileResult } from '../api/extract/index.js';
+import type { Log } from '../worker/log.js';
+import { ADD, DELETE, LIST_DONE, UPDATE, type InformerEvent } from './informer.js';
+import { UnknownKindError, type InformerPool, type Lease } from './informer-pool.js';
+import { KubeApiError, MERGE_PATCH, type KubeObject, type KubeTransport } from './kube.js';
+import type { WatcherMetrics } from './metrics.js';
+import { Outbox, type DeliveryConfig, type SignalSender } from './outbox.js';
+import { SelectorError } from './selectors.js';
+import { patchReady, type ReadyState } from './status.js';
+import { ActiveTarget, compileTargetMatcher } from './target.js';
+
+export const INVENTORY_FINALIZER = 'kollect.dev/inventory';
+
+const KOLLECT_KINDS = {
+  KollectProfile: 'kollectprofiles',
+  KollectTarget: 'kollecttargets',
+  KollectInventory: 'kollectinventories',
+  KollectSnapshotSink: 'kollectsnapshotsinks',
+  KollectDatabaseSink: 'kollectdatabasesinks',
+  KollectEventSink: 'kollecteventsinks',
+} as const;
+type KollectKind = keyof typeof KOLLECT_KINDS;
+/** The kinds whose caches must be complete before the controller acts. */
+const CORE_KINDS: KollectKind[] = ['KollectProfile', 'KollectTarget', 'KollectInventory'];
+const SINK_REFS: Record<SinkKind, 'snapshotSinkRefs' | 'databaseSinkRefs' | 'eventSinkRefs'> = {
+  KollectSnapshotSink: 'snapshotSinkRefs', KollectDatabaseSink: 'databaseSinkRefs', KollectEventSink: 'eventSinkRefs',
+};
+
+export interface ControllerOptions {
+  transport: KubeTransport;
+  pool: InformerPool;
+  sender: SignalSender;
+  delivery: DeliveryConfig;
+  metrics: WatcherMetrics;
+  log: Log;
+  /** Serve the Kollect CRs of these namespaces only; undefined: all namespaces. */
+  namespaces?: string[];
+  /** How often a Target whose kind is not served (yet) looks again. */
+  unknownKindRetryMs: number;
+  compile?: (spec: KollectProfile['spec']) => CompileResult;
+}
+
+interface ProfileEntry { fingerprint: string; result: CompileResult; message?: string }
+interface TargetEntry {
+  key: string;
+  namespace: string;
+  name: string;
+  active?: ActiveTarget;
+  queue: Promise<void>;
+  retry?: NodeJS.Timeout;
+}
+interface InventoryEntry {
+  key: string;
+  namespace: string;
+  name: string;
+  uid: string | undefined;
+  outbox: Outbox;
+  targets: Set<string>;
+  cluster: string;
+  fingerprint?: string;
+  deleting: boolean;
+}
+
+const keyOf = (o: KubeObject): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+const errMsg = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+export class Controller {
+  private readonly compile: (spec: KollectProfile['spec']) => CompileResult;
+  /** The Kollect CRs as the informers hold them, by kind then namespace/name. */
+  private readonly crs = new Map<KollectKind, Map<string, KubeObject>>();
+  private readonly crLeases: Lease[] = [];
+  private readonly crOffs: (() => void)[] = [];
+  private readonly profiles = new Map<string, ProfileEntry>();
+  private readonly targets = new Map<string, TargetEntry>();
+  private readonly inventories = new Map<string, InventoryEntry>();
+  private readonly sinkFingerprints = new Map<string, string>();
+  private readonly finalizing = new Set<string>();
+  /** Outboxes of deleted inventories still delivering inventoryDeleted. */
+  private readonly retiring = new Set<Outbox>();
+  private started = false;
+  private stopped = false;
+
+  constructor(private readonly o: ControllerOptions) {
+    this.compile = o.compile ?? defaultCompile;
+    for (const k of Object.keys(KOLLECT_KINDS) as KollectKind[]) this.crs.set(k, new Map());
+  }
+
+  /** True once the Kollect CRs have been listed and acted upon. */
+  get synced(): boolean { return this.started; }
+
+  start(): void {
+    const scopes = this.o.namespaces && this.o.namespaces.length > 0 ? this.o.namespaces : [undefined];
+    for (const [kind, plural] of Object.entries(KOLLECT_KINDS) as [KollectKind, string][]) {
+      for (const ns of scopes) {
+        const lease = this.o.pool.acquireResolved({ apiVersion: API_VERSION, kind, plural, namespaced: true }, ns);
+        this.crLeases.push(lease);
+        this.crOffs.push(lease.informer.on((e) => this.onCrEvent(kind, e)));
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const off of this.crOffs) off();
+    for (const t of this.targets.values()) { clearTimeout(t.retry); t.active?.release(); t.active = undefined; }
+    await Promise.allSettled([...this.targets.values()].map((t) => t.queue));
+    for (const i of this.inventories.values()) i.outbox.close();
+    for (const o of this.retiring) o.close();
+    for (const l of this.crLeases) l.release();
+  }
+
+  /** Resolves when every outbox has sent everything queued (tests, graceful shutdown). */
+  async flushed(): Promise<void> {
+    await Promise.allSettled([...this.targets.values()].map((t) => t.queue));
+    await Promise.all([...this.inventories.values()].map((i) => i.outbox.idle()).concat([...this.retiring].map((o) => o.idle())));
+  }
+
+  /** Live Targets and the informers they lease (tests, debugging). */
+  targetInfo(): { target: string; live: boolean; informers: string[] }[] {
+    return [...this.targets.values()].map((t) => ({ target: t.key, live: t.active?.live ?? false, informers: t.active?.informerIds ?? [] }));
+  }
+
+  // ---------- Kollect CR events ----------
+
+  private onCrEvent(kind: KollectKind, e: InformerEvent): void {
+    if (this.stopped) return;
+    const cache = this.crs.get(kind)!;
+    let key: string | undefined;
+    let obj: KubeObject | undefined;
+    if (e.type === ADD || e.type === UPDATE) cache.set((key = keyOf(e.object)), (obj = e.object));
+    else if (e.type === DELETE) cache.delete((key = keyOf(e.object)));
+    else if (e.type === LIST_DONE && !this.started && this.coreSynced()) { this.initialSync(); return; }
+    if (!this.started || key === undefined) return;
+    try {
+      switch (kind) {
+        case 'KollectProfile': this.onProfile(key); break;
+        case 'KollectTarget': this.enqueueTarget(key); break;
+        case 'KollectInventory': this.onInventory(key); break;
+        default: this.onSink(kind, key, obj); break;
+      }
+    } catch (err) {
+      this.o.log('controller_error', { kind, object: key, error: errMsg(err) });
+    }
+  }
+
+  private coreSynced(): boolean {
+    return this.crLeases.every((l) => !CORE_KINDS.includes(l.informer.resource.kind as KollectKind) || l.informer.synced);
+  }
+
+  private initialSync(): void {
+    this.started = true;
+    const count = (k: KollectKind): number => this.crs.get(k)!.size;
+    this.o.log('controller_synced', { profiles: count('KollectProfile'), targets: count('KollectTarget'), inventories: count('KollectInventory') });
+    for (const k of ['KollectSnapshotSink', 'KollectDatabaseSink', 'KollectEventSink'] as const) {
+      for (const [key, obj] of this.crs.get(k)!) this.sinkFingerprints.set(`${k}/${key}`, JSON.stringify(obj.spec ?? null));
+    }
+    for (const key of this.crs.get('KollectProfile')!.keys()) this.onProfile(key, false);
+    for (const key of this.crs.get('KollectInventory')!.keys()) this.onInventory(key);
+    for (const key of this.crs.get('KollectTarget')!.keys()) this.enqueueTarget(key);
+  }
+
+  // ---------- Profiles ----------
+
+  private onProfile(key: string, reconcileTargets = true): void {
+    const obj = this.crs.get('KollectProfile')!.get(key) as unknown as KollectProfile | undefined;
+    const before = this.profiles.get(key)?.fingerprint;
+    if (!obj) this.profiles.delete(key);
+    else {
+      const fingerprint = `${obj.metadata.uid ?? ''}/${JSON.stringify(obj.spec ?? null)}`;
+      let entry = this.profiles.get(key);
+      if (entry?.fingerprint !== fingerprint) {
+        let result: CompileResult;
+        try {
+          result = this.compile(obj.spec);
+        } catch (err) {
+          result = { ok: false, errors: [{ field: 'spec', message: `compiler failed: ${errMsg(err)}` }] };
+        }
+        const message = result.ok ? undefined : result.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+        entry = { fingerprint, result, message };
+        this.profiles.set(key, entry);
+        if (message) this.o.log('profile_invalid', { profile: key, error: message });
+      }
+      const ready: ReadyState = entry.result.ok
+        ? { status: 'True', reason: 'Compiled', message: `Extracts ${entry.result.profile.mode === 'Resource' ? 'the whole object' : `${entry.result.profile.attributeNames.length} attribute(s)`} from ${obj.spec.kind} (${obj.spec.apiVersion})` }
+        : { status: 'False', reason: 'CompileError', message: entry.message ?? 'does not compile' };
+      this.writeReady('KollectProfile', obj as unknown as KubeObject, ready);
+    }
+    if (!reconcileTargets || before === this.profiles.get(key)?.fingerprint) return;
+    const [ns, name] = key.split('/') as [string, string];
+    for (const [tkey, t] of this.crs.get('KollectTarget')!) {
+      if (tkey.startsWith(`${ns}/`) && (t as unknown as KollectTarget).spec?.profileRef?.name === name) this.enqueueTarget(tkey);
+    }
+  }
+
+  // ---------- Targets ----------
+
+  private enqueueTarget(key: string): void {
+    let t = this.targets.get(key);
+    if (!t) {
+      const [namespace, name] = key.split('/') as [string, string];
+      t = { key, namespace, name, queue: Promise.resolve() };
+      this.targets.set(key, t);
+    }
+    const entry = t;
+    entry.queue = entry.queue.then(() => this.reconcileTarget(entry)).catch((err: unknown) => {
+      this.o.log('target_reconcile_failed', { target: key, error: errMsg(err) });
+      this.retryTarget(entry);
+    });
+  }
+
+  private retryTarget(t: TargetEntry): void {
+    if (this.stopped || t.retry) return;
+    t.retry = setTimeout(() => { t.retry = undefined; this.enqueueTarget(t.key); }, this.o.unknownKindRetryMs);
+  }
+
+  private deactivate(t: TargetEntry): void {
+    t.active?.release();
+    t.active = undefined;
+  }
+
+  private async reconcileTarget(t: TargetEntry): Promise<void> {
+    if (this.stopped) return;
+    const obj = this.crs.get('KollectTarget')!.get(t.key) as unknown as KollectTarget | undefined;
+    if (!obj) {
+      this.deactivate(t);
+      clearTimeout(t.retry);
+      this.targets.delete(t.key);
+      for (const inv of this.inventoriesOf(t)) inv.outbox.forgetTarget(t.name);
+      return;
+    }
+    const spec = obj.spec ?? ({} as KollectTarget['spec']);
+    const notCollecting = (reason: string, message: string): void => {
+      this.deactivate(t);
+      this.writeReady('KollectTarget', obj as unknown as KubeObject, { status: 'False', reason, message });
+    };
+    if (spec.suspend) { notCollecting('Suspended', 'spec.suspend is true: not collecting; rows already exported are kept'); return; }
+    const profileName = spec.profileRef?.name ?? '';
+    const profile = this.profiles.get(`${t.namespace}/${profileName}`);
+    if (!profile) { notCollecting('ProfileNotFound', `KollectProfile "${profileName}" not found in namespace ${t.namespace}`); return; }
+    if (!profile.result.ok) { notCollecting('ProfileError', `KollectProfile "${profileName}" does not compile: ${profile.message ?? ''}`); return; }
+    const compiled = profile.result.profile;
+
+    let kind;
+    try {
+      kind = await this.o.pool.resolve(compiled.apiVersion, compiled.kind);
+    } catch (err) {
+      if (!(err instanceof UnknownKindError)) throw err;
+      notCollecting('KindNotFound', `${err.message}; retrying every ${Math.round(this.o.unknownKindRetryMs / 1000)} s`);
+      this.retryTarget(t);
+      return;
+    }
+    if (this.stopped) return;
+    let match;
+    try {
+      match = compileTargetMatcher(spec, kind.namespaced);
+    } catch (err) {
+      if (!(err instanceof SelectorError)) throw err;
+      notCollecting('InvalidSelector', err.message);
+      return;
+    }
+    const fingerprint = JSON.stringify([profile.fingerprint, kind.plural, kind.namespaced ? spec.namespaces ?? [] : [], spec.labelSelector ?? null, spec.fieldSelector ?? '']);
+    this.writeReady('KollectTarget', obj as unknown as KubeObject, {
+      status: 'True', reason: 'Collecting',
+      message: `Collecting ${compiled.kind} (${compiled.apiVersion}) from ${kind.namespaced && spec.namespaces?.length ? `namespaces ${spec.namespaces.join(', ')}` : kind.namespaced ? 'all namespaces' : 'the cluster'}`,
+    });
+    if (t.active?.fingerprint === fingerprint) return;
+    // Acquire the new informers before releasing the old ones, so that a shared informer both
+    // use is not stopped and relisted in between.
+    const old = t.active;
+    t.active = new ActiveTarget(t.name, fingerprint, compiled, kind, match, spec.namespaces, this.o.pool,
+      (a, e) => this.onTargetEvent(t, a, e),
+      (err, o) => {
+        this.o.metrics.extractionError(t.key);
+        this.o.log('extraction_failed', { target: t.key, object: keyOf(o), error: errMsg(err) });
+      });
+    old?.release();
+    this.o.log('target_collecting', { target: t.key, kind: `${compiled.apiVersion}/${compiled.kind}`, informers: t.active.informerIds });
+    if (t.active.synced) this.goLive(t, t.active);
+  }
+
+  private onTargetEvent(t: TargetEntry, a: ActiveTarget, e: InformerEvent): void {
+    if (this.stopped || t.active !== a) return;
+    try {
+      if (e.type === LIST_DONE) {
+        if (!a.synced) return;
+        if (!a.live) this.goLive(t, a);
+        else for (const inv of this.inventoriesOf(t)) inv.outbox.resync(t.name);
+      } else if (a.live && (e.type === ADD || e.type === UPDATE || e.type === DELETE)) {
+        this.onObject(t, a, e.object, e.type === DELETE);
+      }
+    } catch (err) {
+      this.o.log('controller_error', { target: t.key, error: errMsg(err) });
+    }
+  }
+
+  /** All informers of the Target have listed: compute its full row set, then resync. */
+  private goLive(t: TargetEntry, a: ActiveTarget): void {
+    a.live = true;
+    for (const inv of this.inventoriesOf(t)) this.syncLink(a, inv);
+  }
+
+  /** Brings one inventory's view of one Target up to date from the informer caches. */
+  private syncLink(a: ActiveTarget, inv: InventoryEntry): void {
+    const { rows, failed } = a.rows(inv.cluster);
+    for (const row of rows.values()) inv.outbox.upsert(row);
+    for (const uid of inv.outbox.state.uids(a.name)) if (!rows.has(uid) && !failed.has(uid)) inv.outbox.delete(a.name, uid);
+    inv.outbox.resync(a.name);
+  }
+
+  private onObject(t: TargetEntry, a: ActiveTarget, obj: KubeObject, deleted: boolean): void {
+    const uid = obj.metadata?.uid;
+    if (!uid) return;
+    const byCluster = new Map<string, ReturnType<ActiveTarget['row']>>();
+    for (const inv of this.inventoriesOf(t)) {
+      const had = inv.outbox.state.has(a.name, uid);
+      if (deleted) {
+        if (had || a.match(obj)) inv.outbox.delete(a.name, uid);
+        continue;
+      }
+      let r = byCluster.get(inv.cluster);
+      if (r === undefined) byCluster.set(inv.cluster, (r = a.row(obj, inv.cluster)));
+      if (r === 'error') continue;
+      if (r) inv.outbox.upsert(r);
+      else if (had) inv.outbox.delete(a.name, uid);
+    }
+  }
+
+  // ---------- Inventories ----------
+
+  private inventoriesOf(t: { namespace: string; name: string }): InventoryEntry[] {
+    return [...this.inventories.values()].filter((i) => !i.deleting && i.namespace === t.namespace && i.targets.has(t.name));
+  }
+
+  private onInventory(key: string): void {
+    const obj = this.crs.get('KollectInventory')!.get(key) as unknown as KollectInventory | undefined;
+    let inv = this.inventories.get(key);
+    if (inv && (!obj || obj.metadata.uid !== inv.uid)) {
+      // Gone (or replaced by a new object of the same name). Normally it was already deleting
+      // (our finalizer held it); if it had no finalizer yet, tell its workflow now.
+      this.inventories.delete(key);
+      this.retire(inv);
+      inv = undefined;
+    }
+    if (!obj) return;
+    const [namespace, name] = key.split('/') as [string, string];
+    if (!inv) {
+      const outbox = new Outbox({ namespace, name }, this.o.sender, this.o.delivery, this.o.metrics, this.o.log);
+      inv = { key, namespace, name, uid: obj.metadata.uid, outbox, targets: new Set(), cluster: '', deleting: false };
+      this.inventories.set(key, inv);
+    }
+    if (obj.metadata.deletionTimestamp) {
+      this.retire(inv);
+      return;
+    }
+    this.ensureFinalizer(obj);
+    const spec = obj.spec ?? ({} as KollectInventory['spec']);
+    const fingerprint = JSON.stringify(spec);
+    if (inv.fingerprint !== fingerprint) inv.outbox.configChanged();
+    inv.fingerprint = fingerprint;
+    const targets = new Set((spec.targetRefs ?? []).map((r) => r.name).filter(Boolean));
+    const cluster = spec.cluster || 'default';
+    const clusterChanged = inv.cluster !== cluster;
+    const before = inv.targets;
+    inv.targets = targets;
+    inv.cluster = cluster;
+    for (const name of before) if (!targets.has(name)) inv.outbox.forgetTarget(name);
+    for (const name of targets) {
+      if (before.has(name) && !clusterChanged) continue;
+      const t = this.targets.get(`${namespace}/${name}`);
+      if (t?.active?.live) this.syncLink(t.active, inv);
+      // A Target that does not exist contributes nothing; rows the workflow may hold for it go.
+      else if (!this.crs.get('KollectTarget')!.has(`${namespace}/${name}`)) inv.outbox.forgetTarget(name);
+    }
+  }
+
+  /** The inventory is being deleted: its workflow gets inventoryDeleted (and removes our
+   * finalizer); nothing else is sent to it. */
+  private retire(inv: InventoryEntry): void {
+    if (inv.deleting) return;
+    inv.deleting = true;
+    inv.targets = new Set();
+    inv.outbox.inventoryDeleted();
+    this.retiring.add(inv.outbox);
+    for (const o of this.retiring) if (o.isClosed) this.retiring.delete(o);
+    this.o.log('inventory_deleting', { inventory: inv.key });
+  }
+
+  private ensureFinalizer(obj: KollectInventory): void {
+    const finalizers = obj.metadata.finalizers ?? [];
+    const uid = obj.metadata.uid ?? keyOf(obj as unknown as KubeObject);
+    if (finalizers.includes(INVENTORY_FINALIZER) || this.finalizing.has(uid)) return;
+    this.finalizing.add(uid);
+    const path = `/apis/${API_VERSION}/namespaces/${encodeURIComponent(obj.metadata.namespace ?? '')}/kollectinventories/${encodeURIComponent(obj.metadata.name)}`;
+    // resourceVersion makes it a compare-and-swap: a concurrent edit of the list yields 409, and
+    // the next watch event tries again with the fresh list.
+    const body = { metadata: { finalizers: [...finalizers, INVENTORY_FINALIZER], resourceVersion: obj.metadata.resourceVersion } };
+    this.o.transport.request('PATCH', path, { body, contentType: MERGE_PATCH })
+      .then(() => this.o.log('finalizer_added', { inventory: keyOf(obj as unknown as KubeObject) }))
+      .catch((err: unknown) => {
+        if (!(err instanceof KubeApiError && (err.status === 409 || err.status === 404))) this.o.log('finalizer_failed', { inventory: keyOf(obj as unknown as KubeObject), error: errMsg(err) });
+      })
+      .finally(() => this.finalizing.delete(uid));
+  }
+
+  // ---------- Sinks ----------
+
+  private onSink(kind: SinkKind, key: string, obj: KubeObject | undefined): void {
+    const id = `${kind}/${key}`;
+    const fingerprint = obj ? JSON.stringify(obj.spec ?? null) : undefined;
+    if (this.sinkFingerprints.get(id) === fingerprint) return;
+    if (fingerprint === undefined) this.sinkFingerprints.delete(id);
+    else this.sinkFingerprints.set(id, fingerprint);
+    const [namespace, name] = key.split('/') as [string, string];
+    for (const inv of this.inventories.values()) {
+      if (inv.deleting || inv.namespace !== namespace) continue;
+      const spec = (this.crs.get('KollectInventory')!.get(inv.key) as unknown as KollectInventory | undefined)?.spec;
+      if (spec?.[SINK_REFS[kind]]?.some((r) => r.name === name)) inv.outbox.configChanged();
+    }
+  }
+
+  // ---------- status ----------
+
+  private writeReady(kind: 'KollectProfile' | 'KollectTarget', obj: KubeObject, ready: ReadyState): void {
+    patchReady(this.o.transport, KOLLECT_KINDS[kind], obj, ready).then(
+      (written) => { if (written) this.o.log('status_written', { kind, object: keyOf(obj), ready: ready.status, reason: ready.reason }); },
+      (err: unknown) => { if (!(err instanceof KubeApiError && err.status === 404)) this.o.log('status_failed', { kind, object: keyOf(obj), error: errMsg(err) }); },
+    );
+  }
+}

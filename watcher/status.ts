@@ -1,0 +1,42 @@
+// Ready conditions the watcher writes on Profiles (does it compile?) and Targets (is it
+// collecting, and if not, why). Written with a JSON merge patch on the status subresource, and
+// only when something changed, so that our own write (which comes back as a watch event) does
+// not cause another.
+import type { Condition } from '../api/types.js';
+import { API_VERSION } from '../api/constants.js';
+import { MERGE_PATCH, type KubeObject, type KubeTransport } from './kube.js';
+
+export interface ReadyState { status: 'True' | 'False' | 'Unknown'; reason: string; message: string }
+
+/** Longest message we write; a compile error listing every bad attribute stays readable. */
+const MAX_MESSAGE = 4096;
+
+/** The object's conditions with Ready set to `ready`, or undefined when it already says so. */
+export function withReady(obj: KubeObject, ready: ReadyState, now: () => Date = () => new Date()): { conditions: Condition[]; observedGeneration?: number } | undefined {
+  const status = (obj.status ?? {}) as { conditions?: Condition[]; observedGeneration?: number };
+  const conditions = Array.isArray(status.conditions) ? status.conditions : [];
+  const generation = obj.metadata?.generation;
+  const message = ready.message.length > MAX_MESSAGE ? `${ready.message.slice(0, MAX_MESSAGE - 1)}…` : ready.message;
+  const cur = conditions.find((c) => c.type === 'Ready');
+  if (cur && cur.status === ready.status && cur.reason === ready.reason && cur.message === message
+    && cur.observedGeneration === generation && status.observedGeneration === generation) return undefined;
+  const next: Condition = {
+    type: 'Ready', status: ready.status, reason: ready.reason, message,
+    lastTransitionTime: cur && cur.status === ready.status ? cur.lastTransitionTime : now().toISOString(),
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+  };
+  return {
+    conditions: [...conditions.filter((c) => c.type !== 'Ready'), next],
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+  };
+}
+
+export async function patchReady(transport: KubeTransport, plural: string, obj: KubeObject, ready: ReadyState): Promise<boolean> {
+  const status = withReady(obj, ready);
+  if (!status) return false;
+  const { namespace, name } = obj.metadata ?? {};
+  if (!namespace || !name) return false;
+  const path = `/apis/${API_VERSION}/namespaces/${encodeURIComponent(namespace)}/${plural}/${encodeURIComponent(name)}/status`;
+  await transport.request('PATCH', path, { body: { status }, contentType: MERGE_PATCH });
+  return true;
+}

@@ -1,0 +1,85 @@
+// One KollectTarget while it collects: its compiled Profile, its selectors, the shared informers
+// it leases, and the rows it makes from their objects. It knows nothing of inventories; the
+// controller routes its rows.
+import type { Row } from '../api/rows.js';
+import type { CompiledProfile } from '../api/extract/index.js';
+import type { KollectTargetSpec } from '../api/types.js';
+import type { ResolvedKind } from './discovery.js';
+import type { InformerEvent } from './informer.js';
+import type { InformerPool, Lease } from './informer-pool.js';
+import type { KubeObject } from './kube.js';
+import { compileFieldSelector, compileLabelSelector, compileNamespaces, type Matcher } from './selectors.js';
+
+/** Throws SelectorError naming the bad field. */
+export function compileTargetMatcher(spec: KollectTargetSpec, namespaced: boolean): Matcher {
+  const label = compileLabelSelector(spec.labelSelector);
+  const field = compileFieldSelector(spec.fieldSelector);
+  // `namespaces` does not apply to cluster-scoped kinds (Nodes, Namespaces…).
+  const ns = namespaced ? compileNamespaces(spec.namespaces) : () => true;
+  return (o) => ns(o) && label(o) && field(o);
+}
+
+/** undefined: the object yields no row (filtered out); 'error': extraction threw, keep what was sent. */
+export type RowResult = Row | null | 'error';
+
+export class ActiveTarget {
+  private readonly leases: Lease[];
+  private readonly offs: (() => void)[];
+  /** True once every leased informer has listed and the full row set was computed. */
+  live = false;
+
+  constructor(
+    readonly name: string,
+    /** Identity of what is collected: changes when the profile, selectors or namespaces change. */
+    readonly fingerprint: string,
+    readonly profile: CompiledProfile,
+    readonly kind: ResolvedKind,
+    readonly match: Matcher,
+    namespaces: string[] | undefined,
+    pool: InformerPool,
+    onEvent: (t: ActiveTarget, e: InformerEvent) => void,
+    private readonly onExtractionError: (err: unknown, obj: KubeObject) => void,
+  ) {
+    // One informer per namespace (shared with other Targets on the same kind and namespace), or
+    // one cluster-wide informer when the Target names none or the kind is cluster-scoped.
+    const scopes = kind.namespaced && namespaces && namespaces.length > 0 ? [...new Set(namespaces)] : [undefined];
+    this.leases = scopes.map((ns) => pool.acquireResolved(kind, ns));
+    this.offs = this.leases.map((l) => l.informer.on((e) => onEvent(this, e)));
+  }
+
+  get synced(): boolean { return this.leases.every((l) => l.informer.synced); }
+  get informerIds(): string[] { return this.leases.map((l) => l.informer.id); }
+
+  release(): void {
+    for (const off of this.offs) off();
+    for (const l of this.leases) l.release();
+  }
+
+  *objects(): Generator<KubeObject> {
+    for (const l of this.leases) yield* l.informer.objects();
+  }
+
+  row(obj: KubeObject, cluster: string): RowResult {
+    if (!this.match(obj)) return null;
+    try {
+      return this.profile.toRow(obj, { target: this.name, cluster });
+    } catch (err) {
+      this.onExtractionError(err, obj);
+      return 'error';
+    }
+  }
+
+  /** Every row the Target holds for one cluster name, plus uids whose extraction failed. */
+  rows(cluster: string): { rows: Map<string, Row>; failed: Set<string> } {
+    const rows = new Map<string, Row>();
+    const failed = new Set<string>();
+    for (const o of this.objects()) {
+      const uid = o.metadata?.uid;
+      if (!uid) continue;
+      const r = this.row(o, cluster);
+      if (r === 'error') failed.add(uid);
+      else if (r) rows.set(uid, r);
+    }
+    return { rows, failed };
+  }
+}

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import {
   connect, headers as natsHeaders, nanos, DiscardPolicy, Events, RetentionPolicy, StorageType,
-  type ConnectionOptions, type JetStreamManager, type NatsConnection, type NatsError, type PubAck,
+  type ConnectionOptions, type JetStreamManager, type MsgHdrs, type NatsConnection, type NatsError,
 } from 'nats';
 import type { NatsSinkSpec } from '../../api/types.js';
 import type { Tombstone, VersionedRow } from '../../api/rows.js';
@@ -14,7 +14,7 @@ import { SinkConfigError, type ExportInput, type ExportResult, type SinkBackend,
 export interface NatsBackendOptions {
   /** Initial connect timeout (default 5 s): a down server is a quick, retryable error. */
   connectTimeoutMs?: number;
-  /** Wait for one publish ack at most this long (default 10 s). */
+  /** Wait for one publish ack at most this long (default 5 s). */
   publishTimeoutMs?: number;
   /** Publishes in flight before awaiting their acks (default 256). */
   window?: number;
@@ -99,7 +99,14 @@ function compile(spec: NatsSinkSpec, ctx: SinkContext<NatsSinkSpec>): Compiled {
   return { servers, display: servers.map(redactUrl).join(','), stream, prefix, tls };
 }
 
-interface Conn { fingerprint: string; nc: NatsConnection; connected: boolean; streams: Set<string> }
+interface Conn {
+  fingerprint: string;
+  nc: NatsConnection;
+  connected: boolean;
+  /** Called once on the next disconnect: publishes in flight fail then instead of at their timeout. */
+  onLost: Set<() => void>;
+  streams: Set<string>;
+}
 
 export class NatsBackend implements SinkBackend<NatsSinkSpec> {
   readonly type = 'nats';
@@ -117,11 +124,11 @@ export class NatsBackend implements SinkBackend<NatsSinkSpec> {
       if (!conn.connected) throw Object.assign(new Error('disconnected from the server, reconnecting'), { code: 'DISCONNECT' });
       const subject = `${c.prefix}.>`;
       if (!conn.streams.has(`${c.stream}|${subject}`)) {
-        await ensureStream(await conn.nc.jetstreamManager({ timeout: this.opts.publishTimeoutMs ?? 10_000 }), c.stream, subject, this.opts.duplicateWindowMs ?? 600_000, ctx);
+        await ensureStream(await conn.nc.jetstreamManager({ timeout: this.opts.publishTimeoutMs ?? 5_000 }), c.stream, subject, this.opts.duplicateWindowMs ?? 600_000, ctx);
         conn.streams.add(`${c.stream}|${subject}`);
       }
       const t0 = Date.now();
-      const r = await this.publish(conn.nc, c, input).catch((err: unknown) => {
+      const r = await this.publish(conn, c, input).catch((err: unknown) => {
         conn.streams.delete(`${c.stream}|${subject}`); // the stream may be gone: check again next time
         throw err;
       });
@@ -173,10 +180,14 @@ export class NatsBackend implements SinkBackend<NatsSinkSpec> {
     if (c.tls) opts.tls = ctx.caPem ? { ca: ctx.caPem } : {};
     const log = ctx.log;
     const p = connect(opts).then((nc) => {
-      const conn: Conn = { fingerprint, nc, connected: true, streams: new Set() };
+      const conn: Conn = { fingerprint, nc, connected: true, onLost: new Set(), streams: new Set() };
       void (async () => {
         for await (const s of nc.status()) {
-          if (s.type === Events.Disconnect) conn.connected = false;
+          if (s.type === Events.Disconnect) {
+            conn.connected = false;
+            for (const f of conn.onLost) f();
+            conn.onLost.clear();
+          }
           else if (s.type === Events.Reconnect) conn.connected = true;
           if (s.type === Events.Disconnect || s.type === Events.Reconnect || s.type === Events.Error) {
             log('sink.nats.status', { servers: c.display, status: s.type, data: typeof s.data === 'string' ? redactError(s.data, { sinkType: 'nats', context: 'status', secrets }).message : undefined });
@@ -197,40 +208,52 @@ export class NatsBackend implements SinkBackend<NatsSinkSpec> {
     }
   }
 
-  private async publish(nc: NatsConnection, c: Compiled, input: ExportInput): Promise<{ duplicates: number }> {
-    const js = nc.jetstream({ timeout: this.opts.publishTimeoutMs ?? 10_000 });
-    const inv = input.inventory;
-    const maxPayload = nc.info?.max_payload ?? 1 << 20;
-    const encoder = new TextEncoder();
-    const items: { type: EventType; row: VersionedRow | Tombstone }[] = [
-      ...input.changes.upserts.map((row) => ({ type: 'upsert' as const, row })),
-      ...input.changes.deletes.map((row) => ({ type: 'delete' as const, row })),
+  private async publish(conn: Conn, c: Compiled, input: ExportInput): Promise<{ duplicates: number }> {
+    const js = conn.nc.jetstream({ timeout: this.opts.publishTimeoutMs ?? 5_000 });
+    const maxPayload = conn.nc.info?.max_payload ?? 1 << 20;
+    const messages = [
+      ...input.changes.upserts.map((row) => toMessage('upsert', row, input, c.prefix, maxPayload)),
+      ...input.changes.deletes.map((row) => toMessage('delete', row, input, c.prefix, maxPayload)),
     ];
-    const window = this.opts.window ?? 256;
-    let duplicates = 0;
-    for (let i = 0; i < items.length; i += window) {
-      const acks = items.slice(i, i + window).map(({ type, row }): Promise<PubAck> => {
-        const event = toEvent(type, row, input);
-        let data = encoder.encode(JSON.stringify(event));
-        if (data.length > maxPayload - 1024 && event.attributes) {
-          // Never truncate silently: drop the attributes, say so, keep the hash for a state-sink lookup.
-          delete event.attributes;
-          event.attributesOmitted = 'max_payload';
-          data = encoder.encode(JSON.stringify(event));
+    // A disconnect fails the export at once instead of at every pending ack's timeout.
+    let onLost = (): void => undefined;
+    const lost = new Promise<never>((_resolve, reject) => {
+      onLost = () => reject(Object.assign(new Error('disconnected from the server while publishing'), { code: 'DISCONNECT' }));
+    });
+    lost.catch(() => undefined);
+    conn.onLost.add(onLost);
+    try {
+      const window = this.opts.window ?? 256;
+      let duplicates = 0;
+      for (let i = 0; i < messages.length; i += window) {
+        // Published in order on one connection; allSettled observes every ack (none left unhandled).
+        const acks = messages.slice(i, i + window).map((m) => js.publish(m.subject, m.data, { msgID: m.id, headers: m.headers }));
+        for (const s of await Promise.race([Promise.allSettled(acks), lost])) {
+          if (s.status === 'rejected') throw s.reason;
+          if (s.value.duplicate) duplicates++;
         }
-        const h = natsHeaders();
-        h.set(HEADER_EVENT_TYPE, type);
-        return js.publish(eventSubject(c.prefix, inv, type), data, { msgID: eventId(inv, row), headers: h });
-      });
-      // Wait for the whole window before throwing, so no ack is left unobserved.
-      const settled = await Promise.allSettled(acks);
-      for (const s of settled) {
-        if (s.status === 'rejected') throw s.reason;
-        if (s.value.duplicate) duplicates++;
       }
+      return { duplicates };
+    } finally {
+      conn.onLost.delete(onLost);
     }
-    return { duplicates };
   }
+}
+
+const encoder = new TextEncoder();
+
+function toMessage(type: EventType, row: VersionedRow | Tombstone, input: ExportInput, prefix: string, maxPayload: number): { subject: string; data: Uint8Array; id: string; headers: MsgHdrs } {
+  const event = toEvent(type, row, input);
+  let data = encoder.encode(JSON.stringify(event));
+  if (data.length > maxPayload - 1024 && event.attributes) {
+    // Never truncate silently: drop the attributes, say so, keep the hash for a state-sink lookup.
+    delete event.attributes;
+    event.attributesOmitted = 'max_payload';
+    data = encoder.encode(JSON.stringify(event));
+  }
+  const headers = natsHeaders();
+  headers.set(HEADER_EVENT_TYPE, type);
+  return { subject: eventSubject(prefix, input.inventory, type), data, id: eventId(input.inventory, row), headers };
 }
 
 function toEvent(type: EventType, row: VersionedRow | Tombstone, input: ExportInput): KollectEvent {

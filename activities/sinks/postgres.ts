@@ -174,7 +174,7 @@ export class PostgresBackend implements SinkBackend<PostgresSinkSpec> {
     });
     const log = ctx.log;
     // An idle client losing its server emits here; unhandled, it would crash the worker.
-    pool.on('error', (err) => log('sink.postgres.pool_error', { url: c.url, error: redactError(err, { sinkType: this.type, context: 'idle client', secrets }).message }));
+    pool.on('error', (err) => log('sink.postgres.pool_error', { error: redactError(err, { sinkType: this.type, context: `idle client of ${redact(c.url, secrets)}`, secrets }).message }));
     this.pools.set(c.key, { fingerprint, pool });
     return pool;
   }

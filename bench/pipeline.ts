@@ -40,9 +40,9 @@ try {
   await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git', `--from-literal=username=${ep.git!.username}`, `--from-literal=password=${ep.git!.password}`]);
   await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git-ca', `--from-file=ca.crt=${ep.git!.caFile}`]);
   await kubectl(['-n', ns, 'apply', '-f', renderSamples(['profile-configmaps.yaml', 'target-configmaps.yaml', 'sink-postgres.yaml', 'sink-nats.yaml', 'sink-git.yaml', 'inventory.yaml'], (d) => {
-    if (d.kind === 'KollectDatabaseSink') { d.spec.postgres.url = `postgres://${pgUrl.username}@${pgUrl.host}${pgUrl.pathname}`; d.spec.postgres.table = table; }
-    if (d.kind === 'KollectEventSink') { d.spec.nats.url = ep.nats!.url; d.spec.nats.stream = stream; d.spec.nats.subjectPrefix = prefix; }
-    if (d.kind === 'KollectSnapshotSink') d.spec.git.url = repo.url;
+    if (d.kind === 'KollectDatabaseSink') { d.spec.postgres!.url = `postgres://${pgUrl.username}@${pgUrl.host}${pgUrl.pathname}`; d.spec.postgres!.table = table; }
+    if (d.kind === 'KollectEventSink') { d.spec.nats!.url = ep.nats!.url; d.spec.nats!.stream = stream; d.spec.nats!.subjectPrefix = prefix; }
+    if (d.kind === 'KollectSnapshotSink') d.spec.git!.url = repo.url;
     if (d.kind === 'KollectInventory') { d.spec.exportMinInterval = interval; d.spec.cluster = 'bench'; d.spec.targetRefs = [{ name: 'configmaps' }]; }
   })]);
 

@@ -36,9 +36,9 @@ await kubectl(['apply', '--server-side', '-f', renderSamples(['widget-crd.yaml']
 await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/widgets.example.kollect.dev']);
 await kubectl(['-n', ns, 'apply', '-f', renderSamples(['profile-deployments.yaml', 'profile-configmaps.yaml', 'profile-widgets.yaml',
   'target-deployments.yaml', 'target-configmaps.yaml', 'target-widgets.yaml', 'sink-postgres.yaml', 'sink-nats.yaml', 'sink-git.yaml', 'inventory.yaml', 'widget.yaml'], (d) => {
-  if (d.kind === 'KollectDatabaseSink') d.spec.postgres.url = `postgres://${pgUrl.username}@${pgUrl.host}${pgUrl.pathname}`;
-  if (d.kind === 'KollectEventSink') d.spec.nats.url = nats.url;
-  if (d.kind === 'KollectSnapshotSink') d.spec.git.url = repo.url;
+  if (d.kind === 'KollectDatabaseSink') d.spec.postgres!.url = `postgres://${pgUrl.username}@${pgUrl.host}${pgUrl.pathname}`;
+  if (d.kind === 'KollectEventSink') d.spec.nats!.url = nats.url;
+  if (d.kind === 'KollectSnapshotSink') d.spec.git!.url = repo.url;
   if (d.kind === 'KollectInventory') { d.spec.exportMinInterval = '5s'; d.spec.cluster = 'local'; }
 })]);
 await kubectl(['-n', ns, 'create', 'deployment', 'web', '--image', 'registry.example/web:1.0', '--replicas', '2']);

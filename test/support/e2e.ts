@@ -26,11 +26,24 @@ export async function installCrds(): Promise<void> {
   await kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...readdirSync(path.join(root, 'deploy', 'crds')).map((f) => `crd/${f.replace(/^kollect\.dev_/, '').replace(/\.yaml$/, '')}.kollect.dev`)]);
 }
 
+/** The fields of the samples that a run points at its own servers. */
+export interface SampleDoc {
+  kind: string;
+  spec: {
+    postgres?: { url: string; table?: string };
+    nats?: { url: string; stream?: string; subjectPrefix?: string };
+    git?: { url: string };
+    exportMinInterval?: string;
+    cluster?: string;
+    targetRefs?: { name: string }[];
+  };
+}
+
 /** The samples under deploy/samples, with each document edited by `edit`, written to a temp dir. */
-export function renderSamples(files: string[], edit: (doc: Record<string, any>) => void): string {
+export function renderSamples(files: string[], edit: (doc: SampleDoc) => void): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kollect-samples-'));
   for (const f of files) {
-    const docs = YAML.parseAllDocuments(readFileSync(path.join(root, 'deploy', 'samples', f), 'utf8')).map((d) => d.toJS() as Record<string, any>).filter(Boolean);
+    const docs = YAML.parseAllDocuments(readFileSync(path.join(root, 'deploy', 'samples', f), 'utf8')).map((d) => d.toJS() as SampleDoc).filter(Boolean);
     for (const d of docs) edit(d);
     writeFileSync(path.join(dir, f), docs.map((d) => YAML.stringify(d)).join('---\n'));
   }

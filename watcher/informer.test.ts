@@ -102,6 +102,16 @@ describe('Informer', () => {
     expect(events.some(is(OLD_RESOURCE_VERSION))).toBe(true);
   });
 
+  it('does not relist in a tight loop when every watch right after a list answers 410', async () => {
+    const kube = new FakeKube();
+    kube.put('a');
+    kube.watchScript.push(apiError(410), apiError(410), apiError(410));
+    const { events, until } = start(kube);
+    await until(is(LIST_DONE), 4);
+    const kinds = events.filter((e) => e.type === LIST_DONE || e.type === BACKOFF).map((e) => e.type);
+    expect(kinds).toEqual([LIST_DONE, BACKOFF, LIST_DONE, BACKOFF, LIST_DONE, BACKOFF, LIST_DONE]);
+  });
+
   it('backs off with jitter on 429 and network errors, then re-watches from the same resourceVersion without relisting', async () => {
     const kube = new FakeKube();
     kube.put('a');

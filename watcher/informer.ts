@@ -234,8 +234,9 @@ export class Informer {
           this.emit({ type: RELIST, reason: 'gone' });
           resourceVersion = undefined;
           listReason = 'gone';
-          // A 410 right after a fresh list means something odd; back off then.
-          if (phase === 'list') await this.backoff(++attempt, undefined, signal);
+          // A 410 during a list (expired continue token) or right after a fresh list means the
+          // server is unsettled: back off rather than relist in a tight loop.
+          if (phase === 'list' || Date.now() - this.lastListAt < 1000) await this.backoff(++attempt, undefined, signal);
           continue;
         }
         const status = err instanceof KubeApiError ? err.status : err instanceof WatchStatusError ? err.status.code ?? 0 : 0;

@@ -155,7 +155,22 @@ describe('watcher on the real apiserver and Temporal', () => {
     expect(await count()).toBe(start + 2);
   });
 
-  it('collects a kind whose CRD is created after the Target (discovery refresh, 429 from a fresh watch cache)', async () => {
+  it('a Target dropped from an Inventory, or deleted, leaves it through an empty resync', async () => {
+    const t1Rows = Object.values(await env.snapshot('inv1')).length;
+    await env.waitSnapshot('inv-bad', 't-bad rows', (r) => r.some((x) => x.target === 't-bad'));
+    await env.patch('KollectInventory', 'inv-bad', { spec: { targetRefs: [{ name: 't1' }] } });
+    await env.waitSnapshot('inv-bad', 'only t1 rows', (r) => r.length === t1Rows && r.every((x) => x.target === 't1'));
+    const emptied = (rec: Recorded[]) => resyncs(rec).filter((p) => p.target === 't-bad' && p.uids.length === 0).length;
+    expect(emptied(await env.recorded('inv-bad'))).toBe(1);
+
+    await env.patch('KollectInventory', 'inv-bad', { spec: { targetRefs: [{ name: 't1' }, { name: 't-bad' }] } });
+    await env.waitSnapshot('inv-bad', 't-bad back', (r) => r.some((x) => x.target === 't-bad'));
+    await env.remove('KollectTarget', 't-bad');
+    await env.waitSnapshot('inv-bad', 't-bad gone', (r) => r.length === t1Rows && r.every((x) => x.target === 't1'));
+    expect(emptied(await env.recorded('inv-bad'))).toBe(2);
+  });
+
+  it('collects a kind whose CRD is created after the Target (discovery refresh; the new resource answers 429 until its storage is ready)', async () => {
     const group = `gadgets${randomBytes(3).toString('hex')}.kollect.dev`;
     await env.put('KollectProfile', 'gadgets', { apiVersion: `${group}/v1`, kind: 'Gadget', attributes: [{ name: 'value', cel: 'object.spec.size' }] });
     await env.put('KollectTarget', 't-gadgets', { profileRef: { name: 'gadgets' }, namespaces: [env.ns] });
@@ -173,6 +188,8 @@ describe('watcher on the real apiserver and Temporal', () => {
     await env.kube.request('POST', `/apis/${group}/v1/namespaces/${env.ns}/gadgets`, { body: { apiVersion: `${group}/v1`, kind: 'Gadget', metadata: { name: 'g1' }, spec: { size: 7 } } });
     const rows = await env.waitSnapshot('inv-gadgets', 'the gadget row', (r) => r.length === 1, 45_000);
     expect(rows[0]).toMatchObject({ kind: 'Gadget', apiVersion: `${group}/v1`, name: 'g1', attributes: { value: 7 } });
+    // Whatever the Gadget informer hit on the way was a retryable 429, never a give-up.
+    for (const x of events.filter((y) => y.informer.includes('/Gadget@') && y.e.type === NETWORK_ERROR)) expect(x.e).toMatchObject({ status: 429 });
   });
 
   it('after a restart, the resync carries exactly the surviving uids: deletes missed while the watcher was down are reconciled', async () => {
@@ -221,6 +238,20 @@ describe('watcher on the real apiserver and Temporal', () => {
       await watcher.closed();
       await proxy.close();
     }
+    watcher = await env.startWatcher();
+  });
+
+  it('relists periodically as a safety net and resyncs after each relist', async () => {
+    watcher.stop();
+    await watcher.closed();
+    watcher = await env.startWatcher({ informer: { relistIntervalMs: 1500 } });
+    const cutoff = (await env.recorded('inv1')).length;
+    await waitFor('three t1 resyncs', async () => resyncs((await env.recorded('inv1')).slice(cutoff)).filter((p) => p.target === 't1').length >= 3, 20_000);
+    const parts = resyncs((await env.recorded('inv1')).slice(cutoff)).filter((p) => p.target === 't1');
+    expect(new Set(parts.map((p) => p.id)).size).toBe(parts.length);
+    expect(new Set(parts.map((p) => p.uids.join()))).toEqual(new Set([Object.values(await env.snapshot('inv1')).map((r) => r.uid).sort().join()]));
+    watcher.stop();
+    await watcher.closed();
     watcher = await env.startWatcher();
   });
 

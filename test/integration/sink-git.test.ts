@@ -56,6 +56,12 @@ function backend(opts: ConstructorParameters<typeof GitBackend>[0] = {}): GitBac
 }
 afterAll(async () => { await Promise.all(backends.map((b) => b.close())); });
 
+/** The error a promise rejects with; fails the test when it resolves instead. */
+async function failure(p: Promise<unknown>): Promise<Error> {
+  try { await p; } catch (e) { return e as Error; }
+  throw new Error('expected the export to fail');
+}
+
 describe('git sink', () => {
   it('creates the branch in an empty repo, then no-ops, updates, deletes — one commit per change', async () => {
     const repo = await createBareRepo();
@@ -167,7 +173,7 @@ describe('git sink', () => {
         await gitCli(['push', '-q', 'origin', 'main'], { cwd: other });
       },
     });
-    const err = await b.export(input([row(1), row(2)]), ctx({ url: repo.url })).catch((e: unknown) => e as Error);
+    const err = await failure(b.export(input([row(1), row(2)]), ctx({ url: repo.url })));
     expect(err).toBeInstanceOf(SinkExportError);
     expect((err as SinkExportError).code).toBe('non-fast-forward');
     expect(n).toBe(3);
@@ -193,7 +199,7 @@ describe('git sink', () => {
     const wrong = `wrong-${randomUUID()}`;
     logs.length = 0;
     const b = backend();
-    const err = await b.export(input([row(1)]), ctx({ url: repo.url }, { credentials: { username: ep.username, password: wrong } })).catch((e: unknown) => e as Error);
+    const err = await failure(b.export(input([row(1)]), ctx({ url: repo.url }, { credentials: { username: ep.username, password: wrong } })));
     expect(err).toBeInstanceOf(SinkExportError);
     expect(err.message).toMatch(/Authentication failed|could not read Username|401/i);
     const basic = Buffer.from(`${ep.username}:${wrong}`).toString('base64');
@@ -219,16 +225,16 @@ describe('git sink', () => {
 
   it('rejects credentials in the URL as a config error without echoing them', async () => {
     const repo = await createBareRepo();
-    const err = await backend().export(input([row(1)]), ctx({ url: repo.url.replace('https://', 'https://bob:hunter2secret@') })).catch((e: unknown) => e as Error);
+    const err = await failure(backend().export(input([row(1)]), ctx({ url: repo.url.replace('https://', 'https://bob:hunter2secret@') })));
     expect(err).toBeInstanceOf(SinkConfigError);
     expect(err.message).not.toContain('hunter2secret');
-    const http = await backend().export(input([row(1)]), ctx({ url: repo.url.replace('https://', 'http://') })).catch((e: unknown) => e as Error);
+    const http = await failure(backend().export(input([row(1)]), ctx({ url: repo.url.replace('https://', 'http://') })));
     expect(http).toBeInstanceOf(SinkConfigError);
   });
 
   it('fails over HTTPS without the CA (the system trust store is not enough)', async () => {
     const repo = await createBareRepo();
-    const err = await backend().export(input([row(1)]), ctx({ url: repo.url }, { caPem: undefined })).catch((e: unknown) => e as Error);
+    const err = await failure(backend().export(input([row(1)]), ctx({ url: repo.url }, { caPem: undefined })));
     expect(err).toBeInstanceOf(SinkExportError);
     expect(err.message).toMatch(/certificate/i);
     expect(err.message).not.toContain(service('git').password);

@@ -79,6 +79,12 @@ afterAll(async () => {
   await nc.close();
 });
 
+/** The error a promise rejects with; fails the test when it resolves instead. */
+async function failure(p: Promise<unknown>): Promise<Error> {
+  try { await p; } catch (e) { return e as Error; }
+  throw new Error('expected the export to fail');
+}
+
 describe('nats sink', () => {
   it('creates the stream, publishes one event per change, dedupes a replayed export by Msg-Id', async () => {
     const u = unique();
@@ -149,7 +155,7 @@ describe('nats sink', () => {
     const v = unique();
     created.push(v.stream);
     await jsm.streams.add({ name: v.stream, subjects: [`${v.subjectPrefix}.only.this`] });
-    const err = await backend().export(input([row(1)]), ctx(v)).catch((e: unknown) => e as Error);
+    const err = await failure(backend().export(input([row(1)]), ctx(v)));
     expect(err).toBeInstanceOf(SinkConfigError);
     expect(err.message).toContain('do not capture');
     expect((await jsm.streams.info(v.stream)).config.subjects).toEqual([`${v.subjectPrefix}.only.this`]);
@@ -160,7 +166,7 @@ describe('nats sink', () => {
     const port = await closedPort();
     logs.length = 0;
     const t0 = Date.now();
-    const err = await backend().export(input([row(1)]), ctx({ url: `nats://127.0.0.1:${port}`, ...unique() }, { credentials: { token } })).catch((e: unknown) => e as Error);
+    const err = await failure(backend().export(input([row(1)]), ctx({ url: `nats://127.0.0.1:${port}`, ...unique() }, { credentials: { token } })));
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(err).toBeInstanceOf(SinkExportError);
     expect(err.message).toMatch(/CONNECTION_REFUSED|ECONNREFUSED/);
@@ -168,10 +174,10 @@ describe('nats sink', () => {
   });
 
   it('rejects credentials in the URL and bad names as config errors, without echoing the secret', async () => {
-    const err = await backend().export(input([row(1)]), ctx({ url: service('nats').url.replace('nats://', 'nats://bob:s3cretpass@') })).catch((e: unknown) => e as Error);
+    const err = await failure(backend().export(input([row(1)]), ctx({ url: service('nats').url.replace('nats://', 'nats://bob:s3cretpass@') })));
     expect(err).toBeInstanceOf(SinkConfigError);
     expect(err.message).not.toContain('s3cretpass');
-    const bad = await backend().export(input([row(1)]), ctx({ subjectPrefix: 'kollect.*' })).catch((e: unknown) => e as Error);
+    const bad = await failure(backend().export(input([row(1)]), ctx({ subjectPrefix: 'kollect.*' })));
     expect((bad as SinkConfigError).field).toBe('spec.nats.subjectPrefix');
   });
 });
@@ -201,7 +207,7 @@ describe('nats sink against a server that requires a token and goes away', () =>
     const url = `nats://127.0.0.1:${port}`;
     logs.length = 0;
     const wrong = `tok-${randomBytes(12).toString('hex')}`;
-    const denied = await backend().export(input([row(1)]), ctx({ url, ...u }, { credentials: { token: wrong } })).catch((e: unknown) => e as Error);
+    const denied = await failure(backend().export(input([row(1)]), ctx({ url, ...u }, { credentials: { token: wrong } })));
     expect(denied).toBeInstanceOf(SinkExportError);
     expect(denied.message).toMatch(/AUTHORIZATION_VIOLATION|authorization/i);
 
@@ -211,7 +217,7 @@ describe('nats sink against a server that requires a token and goes away', () =>
 
     await proc!.stop();
     const t0 = Date.now();
-    const down = await b.export(input([row(3)], [], 'exp-b'), c).catch((e: unknown) => e as Error);
+    const down = await failure(b.export(input([row(3)], [], 'exp-b'), c));
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(down).toBeInstanceOf(SinkExportError);
 

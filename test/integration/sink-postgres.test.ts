@@ -65,6 +65,12 @@ afterAll(async () => {
   await admin.end();
 });
 
+/** The error a promise rejects with; fails the test when it resolves instead. */
+async function failure(p: Promise<unknown>): Promise<Error> {
+  try { await p; } catch (e) { return e as Error; }
+  throw new Error('expected the export to fail');
+}
+
 describe('postgres sink', () => {
   it('creates schema and table, then no-ops, updates exactly the changed row, and deletes what left the snapshot', async () => {
     const b = backend();
@@ -135,7 +141,7 @@ describe('postgres sink', () => {
     const port = await closedPort();
     logs.length = 0;
     const t0 = Date.now();
-    const err = await backend().export(input([row(1)]), ctx({ url: `postgres://kollect@127.0.0.1:${port}/inventory` }, { credentials: { password } })).catch((e: unknown) => e as Error);
+    const err = await failure(backend().export(input([row(1)]), ctx({ url: `postgres://kollect@127.0.0.1:${port}/inventory` }, { credentials: { password } })));
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(err).toBeInstanceOf(SinkExportError);
     expect(err).not.toBeInstanceOf(SinkConfigError);
@@ -150,7 +156,7 @@ describe('postgres sink', () => {
     const u = new URL(sinkUrl());
     u.pathname = `/${password}`;
     logs.length = 0;
-    const err = await backend().export(input([row(1)]), ctx({ url: u.toString() }, { credentials: { password } })).catch((e: unknown) => e as Error);
+    const err = await failure(backend().export(input([row(1)]), ctx({ url: u.toString() }, { credentials: { password } })));
     expect(err).toBeInstanceOf(SinkExportError);
     expect(err.message).toMatch(/database "\*\*\*" does not exist/);
     expect((err as SinkExportError).code).toBe('3D000');
@@ -158,10 +164,10 @@ describe('postgres sink', () => {
 
     const withPw = new URL(sinkUrl());
     withPw.password = password;
-    const cfg = await backend().export(input([row(1)]), ctx({ url: withPw.toString() })).catch((e: unknown) => e as Error);
+    const cfg = await failure(backend().export(input([row(1)]), ctx({ url: withPw.toString() })));
     expect(cfg).toBeInstanceOf(SinkConfigError);
     expect(cfg.message).not.toContain(password);
-    const bad = await backend().export(input([row(1)]), ctx({ table: 'rows; DROP TABLE x' })).catch((e: unknown) => e as Error);
+    const bad = await failure(backend().export(input([row(1)]), ctx({ table: 'rows; DROP TABLE x' })));
     expect(bad).toBeInstanceOf(SinkConfigError);
     expect((bad as SinkConfigError).field).toBe('spec.postgres.table');
   });

@@ -7,7 +7,8 @@ import { Registry, collectDefaultMetrics, Gauge } from 'prom-client';
 import { loadConfig, type OperatorConfig } from './config.js';
 import { jsonLog } from './log.js';
 import { startHttp } from './http.js';
-import { startWatcher } from '../watcher/index.js';
+import { startWatcher, promWatcherMetrics, type Watcher } from '../watcher/index.js';
+import { Client, Connection } from '@temporalio/client';
 import { createActivities } from '../activities/index.js';
 import { Kube } from '../activities/kube.js';
 import { exportMetrics } from '../activities/metrics.js';
@@ -23,36 +24,59 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
 
   const kc = new k8s.KubeConfig();
   if (config.kubeconfig) kc.loadFromFile(config.kubeconfig); else kc.loadFromDefault();
-  const watcher = await startWatcher({ kc, log });
 
   const store = config.payloadStoreUrl ? new PostgresPayloadStore(config.payloadStoreUrl) : undefined;
   if (!store) log('payload_store_disabled', { hint: 'set KOLLECT_PAYLOAD_STORE_URL to a Postgres URL; large inventories need it' });
   const dataConverter = kollectDataConverter(store);
-  const connection = await NativeConnection.connect({ address: config.temporalAddress });
-  const workflowsPath = fileURLToPath(new URL('../workflows/index' + (import.meta.url.endsWith('.ts') ? '.ts' : '.js'), import.meta.url));
-  const worker = await Worker.create({
-    connection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, workflowsPath, dataConverter,
-    activities: createActivities({ kube: new Kube(kc), backends: sinkBackends, log, metrics: exportMetrics(registry) }),
-  });
-  const running = worker.run();
-  running.catch((err: unknown) => log('worker_failed', { error: (err as Error).message }));
+
+  // The worker half: inventory workflows and their export activities.
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  let nativeConnection: NativeConnection | undefined;
+  if (config.components.worker) {
+    nativeConnection = await NativeConnection.connect({ address: config.temporalAddress });
+    const workflowsPath = fileURLToPath(new URL('../workflows/index' + (import.meta.url.endsWith('.ts') ? '.ts' : '.js'), import.meta.url));
+    worker = await Worker.create({
+      connection: nativeConnection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, workflowsPath, dataConverter,
+      activities: createActivities({ kube: new Kube(kc), backends: sinkBackends, log, metrics: exportMetrics(registry) }),
+    });
+    running = worker.run();
+    running.catch((err: unknown) => log('worker_failed', { error: (err as Error).message }));
+  }
+
+  // The watcher half: Kollect CRs and the watched objects, as signals to the inventory workflows.
+  let clientConnection: Connection | undefined;
+  let watcher: Watcher | undefined;
+  if (config.components.watcher) {
+    clientConnection = await Connection.connect({ address: config.temporalAddress });
+    const client = new Client({ connection: clientConnection, namespace: config.temporalNamespace, dataConverter });
+    watcher = await startWatcher({
+      kc, log, temporal: { client, taskQueue: config.taskQueue }, metrics: promWatcherMetrics(registry),
+      ...(config.watchNamespaces.length ? { namespaces: config.watchNamespaces } : {}),
+    });
+  }
+
   const http = await startHttp({
     host: config.httpHost, port: config.httpPort, registry,
     ready: () => {
-      const detail = { worker: worker.getState() === 'RUNNING', apiserver: watcher.ready() };
-      return { ok: detail.worker && detail.apiserver, detail };
+      const detail: Record<string, boolean> = {};
+      if (worker) detail.worker = worker.getState() === 'RUNNING';
+      if (watcher) detail.watcher = watcher.ready();
+      return { ok: Object.values(detail).every(Boolean), detail };
     },
   });
-  log('started', { temporal: config.temporalAddress, namespace: config.temporalNamespace, taskQueue: config.taskQueue, httpPort: http.port });
+  log('started', { components: config.components, temporal: config.temporalAddress, namespace: config.temporalNamespace, taskQueue: config.taskQueue, httpPort: http.port });
 
   return {
     httpPort: http.port,
     async stop() {
       log('stopping');
-      watcher.stop();
-      worker.shutdown();
-      await running.catch(() => undefined);
-      await connection.close();
+      watcher?.stop();
+      await watcher?.closed();
+      worker?.shutdown();
+      await running?.catch(() => undefined);
+      await nativeConnection?.close();
+      await clientConnection?.close();
       await closeAll();
       await store?.close();
       await http.close();

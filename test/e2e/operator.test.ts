@@ -6,6 +6,7 @@ import { Connection } from '@temporalio/client';
 import { service } from '../harness/endpoints.js';
 import { freePort, waitFor } from '../harness/util.js';
 import { runEntry, type Child } from '../support/process.js';
+import { installCrds } from '../support/e2e.js';
 
 describe('kollect operator process', () => {
   const children: Child[] = [];
@@ -16,9 +17,10 @@ describe('kollect operator process', () => {
     const temporal = service('temporal');
     const port = await freePort();
     const taskQueue = `op-${randomBytes(4).toString('hex')}`;
+    await installCrds(); // the watcher is ready once it has synced the Kollect CRs
     const op = runEntry('worker/operator.ts', {
       KUBECONFIG: kube.kubeconfig, TEMPORAL_ADDRESS: temporal.address, KOLLECT_TASK_QUEUE: taskQueue,
-      KOLLECT_HTTP_PORT: String(port), KOLLECT_HTTP_HOST: '127.0.0.1',
+      KOLLECT_HTTP_PORT: String(port), KOLLECT_HTTP_HOST: '127.0.0.1', KOLLECT_WATCH_NAMESPACES: taskQueue,
     });
     children.push(op);
     const base = `http://127.0.0.1:${port}`;

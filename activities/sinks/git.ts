@@ -7,7 +7,7 @@
 // process: never in the URL, .git/config or a command line (argv is world-readable in /proc).
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
@@ -121,9 +121,9 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
   private async exportLocked(key: string, c: Compiled, input: ExportInput, ctx: SinkContext<GitSinkSpec>): Promise<ExportResult> {
     const root = await this.cacheRoot();
     const work = path.join(root, key);
-    const git = await this.client(root, work, c, ctx);
     const t0 = Date.now();
     try {
+      const git = await this.client(root, work, c, ctx);
       const attempts = this.opts.maxPushAttempts ?? 3;
       for (let attempt = 1; ; attempt++) {
         const steps: Record<string, number> = {};
@@ -177,7 +177,12 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
     if (ctx.caPem) {
       const caDir = path.join(root, `ca-${sha(ctx.caPem).slice(0, 12)}`);
       const caFile = path.join(caDir, 'ca.pem');
-      if (!existsSync(caFile)) { await mkdir(caDir, { recursive: true }); await writeFile(caFile, ctx.caPem); }
+      if (!existsSync(caFile)) {
+        await mkdir(caDir, { recursive: true });
+        const tmp = `${caFile}.${process.pid}.${Date.now()}`;
+        await writeFile(tmp, ctx.caPem);
+        await rename(tmp, caFile); // atomic: git never reads a half-written CA
+      }
       // sslCAPath at the CA's own directory keeps the system store out: trust exactly this CA.
       config.push(['http.sslCAInfo', caFile], ['http.sslCAPath', caDir]);
     }

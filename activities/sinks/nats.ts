@@ -183,12 +183,12 @@ export class NatsBackend implements SinkBackend<NatsSinkSpec> {
       const conn: Conn = { fingerprint, nc, connected: true, onLost: new Set(), streams: new Set() };
       void (async () => {
         for await (const s of nc.status()) {
+          if (s.type === Events.Reconnect) conn.connected = true;
           if (s.type === Events.Disconnect) {
             conn.connected = false;
             for (const f of conn.onLost) f();
             conn.onLost.clear();
           }
-          else if (s.type === Events.Reconnect) conn.connected = true;
           if (s.type === Events.Disconnect || s.type === Events.Reconnect || s.type === Events.Error) {
             log('sink.nats.status', { servers: c.display, status: s.type, data: typeof s.data === 'string' ? redactError(s.data, { sinkType: 'nats', context: 'status', secrets }).message : undefined });
           }

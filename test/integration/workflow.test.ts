@@ -30,7 +30,7 @@ describe('inventoryWorkflow', () => {
     const statuses: StatusInput[] = [];
     let finalized = 0;
     let natsDown = true;
-    let suspend = false;
+    const suspend = false;
     const config = (): InventoryConfig => ({
       generation: 1, cluster: 'c1', intervalMs: 100, suspend, targets: ['cms'], problems: [],
       sinks: [

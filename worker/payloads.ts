@@ -25,7 +25,7 @@ export class GzipCodec implements PayloadCodec {
     return Promise.resolve(payloads.map((p) => {
       const e = p.metadata?.encoding;
       if (!e || dec.decode(e) !== GZIP_ENCODING || !p.data) return p;
-      return ProtoPayload.decode(gunzipSync(p.data)) as Payload;
+      return ProtoPayload.decode(gunzipSync(p.data));
     }));
   }
 }
@@ -67,7 +67,7 @@ export class PostgresPayloadStore implements StorageDriver {
     return ids.map((id) => {
       const data = byId.get(id);
       if (!data) throw new Error(`payload ${id} is missing from ${this.table} (garbage-collected too early?)`);
-      return ProtoPayload.decode(data) as Payload;
+      return ProtoPayload.decode(data);
     });
   }
 

@@ -179,6 +179,6 @@ export async function inventoryWorkflow(args: InventoryWorkflowArgs): Promise<vo
 function failureMessage(err: unknown): string {
   // ActivityFailure wraps the activity's ApplicationFailure; its message is what the user needs.
   let e = err as { message?: string; cause?: unknown } | undefined;
-  while (e?.cause && typeof e.cause === 'object') e = e.cause as { message?: string; cause?: unknown };
+  while (e?.cause && typeof e.cause === 'object') e = e.cause;
   return (e?.message ?? String(err)).slice(0, 1000);
 }

@@ -18,11 +18,11 @@ import { compileProfile as defaultCompile, type CompileResult } from '../api/ext
 import type { Log } from '../worker/log.js';
 import { ADD, DELETE, LIST_DONE, UPDATE, type InformerEvent } from './informer.js';
 import { UnknownKindError, type InformerPool, type Lease } from './informer-pool.js';
-import { KubeApiError, MERGE_PATCH, type KubeObject, type KubeTransport } from './kube.js';
+import { KubeApiError, type KubeObject, type KubeTransport } from './kube.js';
 import type { WatcherMetrics } from './metrics.js';
 import { Outbox, type DeliveryConfig, type SignalSender } from './outbox.js';
 import { SelectorError } from './selectors.js';
-import { patchReady, type ReadyState } from './status.js';
+import { addFinalizer, patchReady, type ReadyState } from './status.js';
 import { ActiveTarget, compileTargetMatcher } from './target.js';
 
 export const INVENTORY_FINALIZER = 'kollect.dev/inventory';
@@ -402,19 +402,15 @@ export class Controller {
   }
 
   private ensureFinalizer(obj: KollectInventory): void {
-    const finalizers = obj.metadata.finalizers ?? [];
     const uid = obj.metadata.uid ?? keyOf(obj as unknown as KubeObject);
-    if (finalizers.includes(INVENTORY_FINALIZER) || this.finalizing.has(uid)) return;
+    if ((obj.metadata.finalizers ?? []).includes(INVENTORY_FINALIZER) || this.finalizing.has(uid)) return;
     this.finalizing.add(uid);
-    const path = `/apis/${API_VERSION}/namespaces/${encodeURIComponent(obj.metadata.namespace ?? '')}/kollectinventories/${encodeURIComponent(obj.metadata.name)}`;
-    // resourceVersion makes it a compare-and-swap: a concurrent edit of the list yields 409, and
-    // the next watch event tries again with the fresh list.
-    const body = { metadata: { finalizers: [...finalizers, INVENTORY_FINALIZER], resourceVersion: obj.metadata.resourceVersion } };
-    this.o.transport.request('PATCH', path, { body, contentType: MERGE_PATCH })
-      .then(() => this.o.log('finalizer_added', { inventory: keyOf(obj as unknown as KubeObject) }))
-      .catch((err: unknown) => {
-        if (!(err instanceof KubeApiError && (err.status === 409 || err.status === 404))) this.o.log('finalizer_failed', { inventory: keyOf(obj as unknown as KubeObject), error: errMsg(err) });
-      })
+    const inventory = keyOf(obj as unknown as KubeObject);
+    addFinalizer(this.o.transport, 'kollectinventories', obj as unknown as KubeObject, INVENTORY_FINALIZER)
+      .then(
+        (added) => { if (added) this.o.log('finalizer_added', { inventory }); },
+        (err: unknown) => this.o.log('finalizer_failed', { inventory, error: errMsg(err) }),
+      )
       .finally(() => this.finalizing.delete(uid));
   }
 

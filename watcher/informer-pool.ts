@@ -36,6 +36,8 @@ export type InformerTap = (informerId: string, e: InformerEvent) => void;
 export class InformerPool {
   private readonly entries = new Map<string, { informer: Informer; refs: number; off: () => void }>();
   private readonly taps = new Set<InformerTap>();
+  /** Informers released but still winding down; stopAll() waits for them too. */
+  private readonly stopping = new Set<Promise<void>>();
 
   constructor(
     private readonly transport: KubeTransport,
@@ -86,7 +88,8 @@ export class InformerPool {
         if (--e.refs > 0) return;
         this.entries.delete(id);
         e.off();
-        void e.informer.stop();
+        const p = e.informer.stop().finally(() => this.stopping.delete(p));
+        this.stopping.add(p);
         this.metrics.informerRemoved(`${r.apiVersion}/${r.kind}`, scope ?? '*');
         this.log('informer_stopped', { informer: id });
       },
@@ -101,7 +104,7 @@ export class InformerPool {
     const all = [...this.entries.values()];
     this.entries.clear();
     for (const e of all) e.off();
-    await Promise.all(all.map((e) => e.informer.stop()));
+    await Promise.all([...all.map((e) => e.informer.stop()), ...this.stopping]);
   }
 
   private observe(informer: Informer, e: InformerEvent): void {

@@ -1,12 +1,15 @@
-// Ready conditions the watcher writes on Profiles (does it compile?) and Targets (is it
-// collecting, and if not, why). Written with a JSON merge patch on the status subresource, and
-// only when something changed, so that our own write (which comes back as a watch event) does
-// not cause another.
+// The watcher's few writes to Kollect CRs. Ready conditions on Profiles (does it compile?) and
+// Targets (is it collecting, and if not, why), written with a JSON merge patch on the status
+// subresource and only when something changed, so that our own write (which comes back as a
+// watch event) does not cause another; and the Inventory finalizer.
 import type { Condition } from '../api/types.js';
 import { API_VERSION } from '../api/constants.js';
-import { MERGE_PATCH, type KubeObject, type KubeTransport } from './kube.js';
+import { KubeApiError, MERGE_PATCH, type KubeObject, type KubeTransport } from './kube.js';
 
 export interface ReadyState { status: 'True' | 'False' | 'Unknown'; reason: string; message: string }
+
+const objectPath = (plural: string, obj: KubeObject): string =>
+  `/apis/${API_VERSION}/namespaces/${encodeURIComponent(obj.metadata?.namespace ?? '')}/${plural}/${encodeURIComponent(obj.metadata?.name ?? '')}`;
 
 /** Longest message we write; a compile error listing every bad attribute stays readable. */
 const MAX_MESSAGE = 4096;
@@ -34,9 +37,26 @@ export function withReady(obj: KubeObject, ready: ReadyState, now: () => Date = 
 export async function patchReady(transport: KubeTransport, plural: string, obj: KubeObject, ready: ReadyState): Promise<boolean> {
   const status = withReady(obj, ready);
   if (!status) return false;
-  const { namespace, name } = obj.metadata ?? {};
-  if (!namespace || !name) return false;
-  const path = `/apis/${API_VERSION}/namespaces/${encodeURIComponent(namespace)}/${plural}/${encodeURIComponent(name)}/status`;
-  await transport.request('PATCH', path, { body: { status }, contentType: MERGE_PATCH });
+  if (!obj.metadata?.namespace || !obj.metadata.name) return false;
+  await transport.request('PATCH', `${objectPath(plural, obj)}/status`, { body: { status }, contentType: MERGE_PATCH });
   return true;
+}
+
+
+/**
+ * Appends a finalizer. The merge patch carries the resourceVersion it read, making it a
+ * compare-and-swap on the list: a concurrent edit yields 409 (false here) and the next watch
+ * event tries again with the fresh list. false also when the object is already gone.
+ */
+export async function addFinalizer(transport: KubeTransport, plural: string, obj: KubeObject, finalizer: string): Promise<boolean> {
+  const finalizers = obj.metadata?.finalizers ?? [];
+  if (finalizers.includes(finalizer)) return false;
+  const body = { metadata: { finalizers: [...finalizers, finalizer], resourceVersion: obj.metadata?.resourceVersion } };
+  try {
+    await transport.request('PATCH', objectPath(plural, obj), { body, contentType: MERGE_PATCH });
+    return true;
+  } catch (err) {
+    if (err instanceof KubeApiError && (err.status === 409 || err.status === 404)) return false;
+    throw err;
+  }
 }

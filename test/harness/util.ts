@@ -106,7 +106,8 @@ export async function run(cmd: string, args: string[], opts: { env?: Record<stri
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${out.slice(-4000)}`))));
+    // 'close', not 'exit': exit can fire before the output pipes are drained
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${out.slice(-4000)}`))));
     child.stdin.on('error', () => { /* a child that exits before reading stdin is not an error */ });
     child.stdin.end(opts.input ?? '');
   });

@@ -34,7 +34,8 @@ export const kafka: ServiceDef<'kafka'> = {
     const jvm = ['-Xms256m', '-Xmx512m', '-XX:+UseG1GC', '-Djava.awt.headless=true', `-Dlog4j2.configurationFile=${log4j}`, '-cp', cp];
     // KRaft storage must be formatted once with a cluster id (16 random bytes, base64url).
     const clusterId = randomBytes(16).toString('base64url');
-    await run(java, [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props]);
+    // `--cluster-id=` form: a base64url id may start with '-', which a separate argument would not survive
+    await run(java, [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '--config', props]);
     const logFile = path.join(dir, 'kafka.log');
     const endpoint = { brokers: [`127.0.0.1:${port}`] };
     const r = singleProcess<'kafka'>({

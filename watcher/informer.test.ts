@@ -208,3 +208,23 @@ describe('informer helpers', () => {
     expect(() => compileInformerConfig({ watchTimeoutSeconds: { min: 10, max: 5 } })).toThrow(/watchTimeoutSeconds.max/);
   });
 });
+
+describe('Informer shutdown races', () => {
+  it('stops promptly when stop() arrives while the list is in flight', async () => {
+    const kube = new FakeKube();
+    kube.put('a');
+    let releaseList!: () => void;
+    const gate = new Promise<void>((r) => { releaseList = r; });
+    const request = kube.request.bind(kube);
+    kube.request = async <T,>(...args: Parameters<FakeKube['request']>): Promise<T> => { await gate; return request<T>(...args); };
+    const inf = new Informer(resource, kube, compileInformerConfig(fast));
+    inf.start();
+    await new Promise((r) => setTimeout(r, 10));
+    const stopped = inf.stop();
+    releaseList();
+    const t0 = Date.now();
+    await stopped;
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(kube.watchCalls).toHaveLength(0);
+  });
+});

@@ -209,6 +209,7 @@ export class Informer {
         if (resourceVersion === undefined) {
           resourceVersion = await this.list(listReason, signal);
           attempt = 0;
+          if (signal.aborted) break;
         }
         phase = 'watch';
         const outcome = await this.watch(resourceVersion, signal);
@@ -300,6 +301,7 @@ export class Informer {
     const timeoutSeconds = Math.round(min + this.random() * (max - min));
     const ctl = new AbortController();
     const onStop = (): void => ctl.abort();
+    if (stop.aborted) ctl.abort();
     stop.addEventListener('abort', onStop, { once: true });
     let resourceVersion = from;
     let events = 0;

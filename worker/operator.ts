@@ -73,7 +73,8 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
       log('stopping');
       watcher?.stop();
       await watcher?.closed();
-      worker?.shutdown();
+      // The SDK's runtime also reacts to SIGTERM/SIGINT and may have begun draining already.
+      if (worker?.getState() === 'RUNNING') worker.shutdown();
       await running?.catch(() => undefined);
       await nativeConnection?.close();
       await clientConnection?.close();

@@ -39,7 +39,9 @@ describe('kollect operator process', () => {
     }
 
     op.proc.kill('SIGTERM');
-    expect(await op.exited).toBe(0);
+    const code = await op.exited;
+    if (code !== 0) console.log(op.output().slice(-3000));
+    expect(code).toBe(0);
     const events = op.output().split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { event: string }).event);
     expect(events).toEqual(expect.arrayContaining(['apiserver_reachable', 'started', 'stopping', 'stopped']));
   }, 150_000);

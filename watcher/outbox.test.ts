@@ -122,14 +122,16 @@ describe('Outbox (timing, retry)', () => {
 
   it('flushes at most once per interval, coalescing what arrives in between', async () => {
     const sender = new RecordingSender();
-    const box = new Outbox(ref, sender, compileDeliveryConfig({ flushIntervalMs: 150 }), noopMetrics, log);
+    const box = new Outbox(ref, sender, compileDeliveryConfig({ flushIntervalMs: 300 }), noopMetrics, log);
     box.upsert(row('a', 'h1'));
     await box.idle();
     for (let i = 2; i <= 10; i++) box.upsert(row('a', `h${i}`));
     box.upsert(row('b', 'h1'));
     await box.idle();
     expect(summary(sender.sent.map((x) => x.s))).toEqual(['delta t +a@h1 -', 'delta t +a@h10,b@h1 -']);
-    expect(sender.sent[1]!.at - sender.sent[0]!.at).toBeGreaterThanOrEqual(140);
+    // Unthrottled, the second flush would follow the first at once; the margin absorbs the
+    // process being descheduled between two clock reads on a loaded machine.
+    expect(sender.sent[1]!.at - sender.sent[0]!.at).toBeGreaterThanOrEqual(200);
   });
 
   it('retries a failed flush with backoff, without losing or reordering changes', async () => {

@@ -224,6 +224,9 @@ export class Outbox {
       : Math.max(0, this.lastFlushAt + this.config.flushIntervalMs - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      // Timers count from the event loop's cached clock and can fire a little early by the
+      // wall clock: keep the interval strict.
+      if (this.failures === 0 && Date.now() < this.lastFlushAt + this.config.flushIntervalMs) { this.schedule(); return; }
       this.flushing = this.flush().finally(() => {
         this.flushing = undefined;
         this.schedule();

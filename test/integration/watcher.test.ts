@@ -55,8 +55,9 @@ describe('watcher on the real apiserver and Temporal', () => {
     const rec = await env.recorded('inv1');
     // One flush carries all three rows: the initial list is not sent object by object.
     expect(deltas(rec).filter((b) => b.upserts.length > 0)).toHaveLength(1);
-    await waitFor('resync of t1', async () => resyncs(await env.recorded('inv1')).length > 0, 10_000);
-    const [resync] = resyncs(await env.recorded('inv1'));
+    await waitFor('resync of t1', async () => resyncs(await env.recorded('inv1')).some((p) => p.uids.length > 0), 10_000);
+    // (An Inventory seen before its Target may first get an empty resync for it: harmless.)
+    const resync = resyncs(await env.recorded('inv1')).filter((p) => p.target === 't1').at(-1);
     expect(resync).toMatchObject({ target: 't1', part: 0, parts: 1 });
     expect(resync!.uids).toEqual(['a', 'b', 'c'].map((n) => uidOf(cms[n]!)).sort());
     expect(rec[0]).toEqual({ signal: 'configChanged' });
@@ -158,16 +159,17 @@ describe('watcher on the real apiserver and Temporal', () => {
   it('a Target dropped from an Inventory, or deleted, leaves it through an empty resync', async () => {
     const t1Rows = Object.values(await env.snapshot('inv1')).length;
     await env.waitSnapshot('inv-bad', 't-bad rows', (r) => r.some((x) => x.target === 't-bad'));
+    const emptied = (rec: Recorded[]) => resyncs(rec).filter((p) => p.target === 't-bad' && p.uids.length === 0).length;
+    const before = emptied(await env.recorded('inv-bad'));
     await env.patch('KollectInventory', 'inv-bad', { spec: { targetRefs: [{ name: 't1' }] } });
     await env.waitSnapshot('inv-bad', 'only t1 rows', (r) => r.length === t1Rows && r.every((x) => x.target === 't1'));
-    const emptied = (rec: Recorded[]) => resyncs(rec).filter((p) => p.target === 't-bad' && p.uids.length === 0).length;
-    expect(emptied(await env.recorded('inv-bad'))).toBe(1);
+    expect(emptied(await env.recorded('inv-bad'))).toBe(before + 1);
 
     await env.patch('KollectInventory', 'inv-bad', { spec: { targetRefs: [{ name: 't1' }, { name: 't-bad' }] } });
     await env.waitSnapshot('inv-bad', 't-bad back', (r) => r.some((x) => x.target === 't-bad'));
     await env.remove('KollectTarget', 't-bad');
     await env.waitSnapshot('inv-bad', 't-bad gone', (r) => r.length === t1Rows && r.every((x) => x.target === 't1'));
-    expect(emptied(await env.recorded('inv-bad'))).toBe(2);
+    expect(emptied(await env.recorded('inv-bad'))).toBe(before + 2);
   });
 
   it('collects a kind whose CRD is created after the Target (discovery refresh; the new resource answers 429 until its storage is ready)', async () => {

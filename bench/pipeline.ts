@@ -3,7 +3,7 @@
 // 1,000) and measures change → visible per sink (p50/p99); reports peak RSS of the watcher and the
 // worker processes and the inventory workflow's history length and bytes. Prints a table and
 // writes JSON to bench-results/. Options: --objects=N --updates=U --interval=2s
-import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -49,10 +49,24 @@ try {
   const taskQueue = `bench-${id}`;
   const env = { KUBECONFIG: ep.kube!.kubeconfig, TEMPORAL_ADDRESS: ep.temporal!.address, KOLLECT_TASK_QUEUE: taskQueue, KOLLECT_HTTP_HOST: '127.0.0.1',
     KOLLECT_WATCH_NAMESPACES: ns, KOLLECT_PAYLOAD_STORE_URL: ep.postgres!.url };
-  const worker = runEntry('worker/operator.ts', { ...env, KOLLECT_COMPONENTS: 'worker', KOLLECT_HTTP_PORT: String(await freePort()) });
-  const watcher = runEntry('worker/operator.ts', { ...env, KOLLECT_COMPONENTS: 'watcher', KOLLECT_HTTP_PORT: String(await freePort()) });
+  const [workerPort, watcherPort] = [await freePort(), await freePort()];
+  const worker = runEntry('worker/operator.ts', { ...env, KOLLECT_COMPONENTS: 'worker', KOLLECT_HTTP_PORT: String(workerPort) });
+  const watcher = runEntry('worker/operator.ts', { ...env, KOLLECT_COMPONENTS: 'watcher', KOLLECT_HTTP_PORT: String(watcherPort) });
   children.push(worker, watcher);
-  const peak = (c: Child) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${c.proc.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  for (const port of [workerPort, watcherPort]) {
+    await waitFor('operator ready', async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200, 120_000);
+  }
+  await new Promise((r) => setTimeout(r, 3000)); // let the first (empty) export round pass
+  // runEntry starts tsx, which runs the operator in a child node process: take the largest peak
+  // resident set (VmHWM) of the process tree.
+  const peak = (c: Child): number => {
+    const hwm = (pid: number): number => {
+      const own = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+      const kids = readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+      return Math.max(own, ...kids.map(hwm));
+    };
+    return hwm(c.proc.pid!);
+  };
 
   // NATS: record when each ConfigMap's event arrives
   const nc = await connect({ servers: ep.nats!.url });
@@ -142,7 +156,7 @@ try {
   const raw = desc.raw.workflowExecutionInfo;
   const history = { length: Number(raw?.historyLength ?? 0), bytes: Number(raw?.historySizeBytes ?? 0), runId: desc.runId };
   await connection.close();
-  await nc.close();
+  await nc.drain().catch(() => undefined);
 
   const result = { date: new Date().toISOString(), objects: N, updates: U, exportMinInterval: interval, createMs: createdMs, initialSyncMs: done, updateLatencyMs: latency, peakRss: rss, history };
   mkdirSync(path.join(root, 'bench-results'), { recursive: true });

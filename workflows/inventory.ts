@@ -48,8 +48,11 @@ export async function inventoryWorkflow(args: InventoryWorkflowArgs): Promise<vo
     const now = Date.now();
     for (const id of state.sinks.keys()) if (!pendingSince.has(id)) pendingSince.set(id, now);
   };
+  // Rows are taken whatever the target: a Target added to the inventory may deliver rows before
+  // configChanged makes the workflow re-read its config. Rows of targets the config does not list
+  // are dropped when the config is (re)loaded (retainTargets), not on arrival.
   setHandler(deltaSignal, (batch) => {
-    if (state.applyDelta(batch, config ? new Set(config.targets) : undefined) > 0) markPending();
+    if (state.applyDelta(batch) > 0) markPending();
   });
   setHandler(resyncSignal, (part) => { if (state.applyResync(part) > 0) markPending(); });
   setHandler(configChangedSignal, () => { configDirty = true; });

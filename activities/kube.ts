@@ -1,18 +1,8 @@
 // Reading Kollect CRs and Secrets, and writing status, for activities.
 import * as k8s from '@kubernetes/client-node';
-import { GROUP, VERSION } from '../api/constants.js';
+import { GROUP, VERSION, KOLLECT_PLURALS as PLURALS, INVENTORY_FINALIZER, type KollectKind } from '../api/constants.js';
 
-export const PLURALS = {
-  KollectProfile: 'kollectprofiles',
-  KollectTarget: 'kollecttargets',
-  KollectInventory: 'kollectinventories',
-  KollectSnapshotSink: 'kollectsnapshotsinks',
-  KollectDatabaseSink: 'kollectdatabasesinks',
-  KollectEventSink: 'kollecteventsinks',
-} as const;
-export type KollectKind = keyof typeof PLURALS;
-
-export const INVENTORY_FINALIZER = 'kollect.dev/inventory';
+export { INVENTORY_FINALIZER, type KollectKind };
 
 const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
 

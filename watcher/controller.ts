@@ -13,7 +13,7 @@
 //   Target's full uid set; a Target that goes away (deleted, or no longer referenced) gets an
 //   empty one.
 import type { KollectInventory, KollectProfile, KollectTarget, SinkKind } from '../api/types.js';
-import { API_VERSION } from '../api/constants.js';
+import { API_VERSION, KOLLECT_PLURALS, INVENTORY_FINALIZER, type KollectKind } from '../api/constants.js';
 import { compileProfile as defaultCompile, type CompileResult } from '../api/extract/index.js';
 import type { Log } from '../worker/log.js';
 import { ADD, DELETE, LIST_DONE, UPDATE, type InformerEvent } from './informer.js';
@@ -25,17 +25,8 @@ import { SelectorError } from './selectors.js';
 import { addFinalizer, patchReady, type ReadyState } from './status.js';
 import { ActiveTarget, compileTargetMatcher } from './target.js';
 
-export const INVENTORY_FINALIZER = 'kollect.dev/inventory';
-
-const KOLLECT_KINDS = {
-  KollectProfile: 'kollectprofiles',
-  KollectTarget: 'kollecttargets',
-  KollectInventory: 'kollectinventories',
-  KollectSnapshotSink: 'kollectsnapshotsinks',
-  KollectDatabaseSink: 'kollectdatabasesinks',
-  KollectEventSink: 'kollecteventsinks',
-} as const;
-type KollectKind = keyof typeof KOLLECT_KINDS;
+export { INVENTORY_FINALIZER };
+const KOLLECT_KINDS = KOLLECT_PLURALS;
 /** The kinds whose caches must be complete before the controller acts. */
 const CORE_KINDS: KollectKind[] = ['KollectProfile', 'KollectTarget', 'KollectInventory'];
 const SINK_REFS: Record<SinkKind, 'snapshotSinkRefs' | 'databaseSinkRefs' | 'eventSinkRefs'> = {

@@ -2,7 +2,8 @@
 // 10,000) and times until Postgres, NATS and Git all hold them; then applies U updates (default
 // 1,000) and measures change → visible per sink (p50/p99); reports peak RSS of the watcher and the
 // worker processes and the inventory workflow's history length and bytes. Prints a table and
-// writes JSON to bench-results/. Options: --objects=N --updates=U --interval=2s
+// writes JSON to bench-results/. Options: --objects=N --updates=U --interval=2s --sync-timeout=S
+// (seconds), --race (create the objects while the operator is still starting).
 import { mkdirSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -53,10 +54,11 @@ try {
   const worker = runEntry('worker/operator.ts', { ...env, KOLLECT_COMPONENTS: 'worker', KOLLECT_HTTP_PORT: String(workerPort) });
   const watcher = runEntry('worker/operator.ts', { ...env, KOLLECT_COMPONENTS: 'watcher', KOLLECT_HTTP_PORT: String(watcherPort) });
   children.push(worker, watcher);
-  for (const port of [workerPort, watcherPort]) {
+  // --race: create objects while the operator is still starting (reproduces a lost-rows defect)
+  if (!process.argv.includes('--race')) for (const port of [workerPort, watcherPort]) {
     await waitFor('operator ready', async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200, 120_000);
   }
-  await new Promise((r) => setTimeout(r, 3000)); // let the first (empty) export round pass
+  if (!process.argv.includes('--race')) await new Promise((r) => setTimeout(r, 3000)); // let the first (empty) export round pass
   // runEntry starts tsx, which runs the operator in a child node process: take the largest peak
   // resident set (VmHWM) of the process tree.
   const peak = (c: Child): number => {
@@ -108,7 +110,21 @@ try {
     if (!done.nats && natsCount >= N) done.nats = now;
     if (!done.git && (await gitTree(repo.dir)).files.length >= N) done.git = now;
     return done.postgres !== undefined && done.nats !== undefined && done.git !== undefined;
-  }, 30 * 60_000);
+  }, Number(arg('sync-timeout', '1800')) * 1000).catch(async (err: unknown) => {
+    // Show the order in which the workflow received its signals, to diagnose missing rows.
+    const connection = await Connection.connect({ address: ep.temporal!.address });
+    const client = new Client({ connection });
+    for await (const wf of client.workflow.list({ query: `WorkflowId = '${inventoryWorkflowId(ns, 'platform')}'` })) {
+      const h = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+      const seq = (h.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes).map((e) => {
+        const a = e.workflowExecutionSignaledEventAttributes!;
+        return `${a.signalName}:${a.input?.payloads?.[0]?.data?.length ?? 0}`;
+      });
+      say(`run ${wf.runId} (${wf.status.name}): ${seq.length} signals: ${seq.join(' ')}`);
+    }
+    say(`postgres rows: ${await pgCount()}`);
+    throw err;
+  });
   say(`initial sync: postgres ${done.postgres} ms, nats ${done.nats} ms, git ${done.git} ms`);
 
   // 2. U updates at ~50/s, each with a unique marker; measure change → visible per sink

@@ -15,7 +15,8 @@ import { freePort, waitFor } from '../test/harness/util.js';
 import { runEntry, root, type Child } from '../test/support/process.js';
 import { createBareRepo } from '../test/support/git.js';
 import { kubectl, installCrds, renderSamples, pgQuery, gitTree } from '../test/support/e2e.js';
-import { inventoryWorkflowId } from '../workflows/definitions.js';
+import { inventoryWorkflowId, statusQuery } from '../workflows/definitions.js';
+import { GzipCodec } from '../worker/payloads.js';
 
 const arg = (name: string, dflt: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt;
 const N = Number(arg('objects', '10000'));
@@ -116,13 +117,21 @@ try {
     const client = new Client({ connection });
     for await (const wf of client.workflow.list({ query: `WorkflowId = '${inventoryWorkflowId(ns, 'platform')}'` })) {
       const h = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
-      const seq = (h.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes).map((e) => {
-        const a = e.workflowExecutionSignaledEventAttributes!;
-        return `${a.signalName}:${a.input?.payloads?.[0]?.data?.length ?? 0}`;
-      });
-      say(`run ${wf.runId} (${wf.status.name}): ${seq.length} signals: ${seq.join(' ')}`);
+      const codec = new GzipCodec();
+      const upserted = new Set<string>();
+      const seq: string[] = [];
+      for (const e of h.events ?? []) {
+        const a = e.workflowExecutionSignaledEventAttributes;
+        if (!a) continue;
+        const [p] = await codec.decode((a.input?.payloads ?? []));
+        const body = p?.data ? JSON.parse(new TextDecoder().decode(p.data)) as { upserts?: { uid: string }[]; deletes?: unknown[]; uids?: string[] } : {};
+        for (const r of body.upserts ?? []) upserted.add(r.uid);
+        seq.push(`${a.signalName}(${body.upserts?.length ?? body.uids?.length ?? 0}${body.deletes?.length ? `,-${body.deletes.length}` : ''})`);
+      }
+      say(`run ${wf.runId} (${wf.status.name}): ${seq.length} signals, ${upserted.size} distinct uids upserted: ${seq.join(' ')}`);
     }
-    say(`postgres rows: ${await pgCount()}`);
+    const status = await client.workflow.getHandle(inventoryWorkflowId(ns, 'platform')).query(statusQuery).catch((e: unknown) => String(e));
+    say(`postgres rows: ${await pgCount()}; workflow status: ${JSON.stringify(status)}`);
     throw err;
   });
   say(`initial sync: postgres ${done.postgres} ms, nats ${done.nats} ms, git ${done.git} ms`);

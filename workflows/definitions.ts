@@ -5,8 +5,15 @@ import type { DeltaBatch, ResyncPart } from '../api/signals.js';
 import type { SinkExportStatus } from '../api/types.js';
 import type { VersionedRow } from '../api/rows.js';
 
-export const deltaSignal = defineSignal<[DeltaBatch]>('delta');
-export const resyncSignal = defineSignal<[ResyncPart]>('resync');
+// Deltas and resyncs share ONE signal name: signals that reach a workflow before its handlers are
+// registered (a new run's first task) are dispatched name by name as each handler is set, so two
+// names would reorder a resync behind later deltas and delete their rows. One name keeps history
+// order. The two typed definitions below are the same signal, for senders.
+export const CHANGES_SIGNAL = 'changes';
+export const changesSignal = defineSignal<[DeltaBatch | ResyncPart]>(CHANGES_SIGNAL);
+export const deltaSignal = defineSignal<[DeltaBatch]>(CHANGES_SIGNAL);
+export const resyncSignal = defineSignal<[ResyncPart]>(CHANGES_SIGNAL);
+export const isResync = (m: DeltaBatch | ResyncPart): m is ResyncPart => Array.isArray((m as ResyncPart).uids);
 /** The inventory or one of its sinks changed: re-read the configuration before the next export. */
 export const configChangedSignal = defineSignal('configChanged');
 /** The inventory is being deleted: stop exporting and end the workflow. */

@@ -10,7 +10,7 @@ import type { ExportResult } from '../activities/sinks/types.js';
 import { InventoryState, sinkId, type SerializedState, type SinkConfig } from './state.js';
 import { exportActivityName, type InventoryConfig, type InventoryRef } from './config.js';
 import {
-  deltaSignal, resyncSignal, configChangedSignal, inventoryDeletedSignal, suspendSignal, statusQuery, previewQuery,
+  changesSignal, isResync, configChangedSignal, inventoryDeletedSignal, suspendSignal, statusQuery, previewQuery,
   type InventoryStatusView,
 } from './definitions.js';
 
@@ -51,10 +51,9 @@ export async function inventoryWorkflow(args: InventoryWorkflowArgs): Promise<vo
   // Rows are taken whatever the target: a Target added to the inventory may deliver rows before
   // configChanged makes the workflow re-read its config. Rows of targets the config does not list
   // are dropped when the config is (re)loaded (retainTargets), not on arrival.
-  setHandler(deltaSignal, (batch) => {
-    if (state.applyDelta(batch) > 0) markPending();
+  setHandler(changesSignal, (m) => {
+    if ((isResync(m) ? state.applyResync(m) : state.applyDelta(m)) > 0) markPending();
   });
-  setHandler(resyncSignal, (part) => { if (state.applyResync(part) > 0) markPending(); });
   setHandler(configChangedSignal, () => { configDirty = true; });
   setHandler(inventoryDeletedSignal, () => { deleted = true; });
   setHandler(suspendSignal, (s) => { suspendOverride = s; statusDirty = true; });

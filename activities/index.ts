@@ -6,29 +6,40 @@ import { parseDuration } from '../api/duration.js';
 import type { InventoryConfig, InventoryRef } from '../workflows/config.js';
 import { exportActivityName } from '../workflows/config.js';
 import type { SinkConfig } from '../workflows/state.js';
-import type { InventoryStatusView } from '../workflows/definitions.js';
+import { inventoryWorkflowId, type InventoryStatusView } from '../workflows/definitions.js';
 import { Kube, INVENTORY_FINALIZER, MissingSecretError } from './kube.js';
-import { SinkConfigError, type ExportInput, type ExportResult, type SinkBackend } from './sinks/types.js';
+import { SinkConfigError, DeleteGuardError, type ExportInput, type ExportRequest, type ExportReply, type SinkBackend } from './sinks/types.js';
+import type { ExportEntries } from '../workflows/state.js';
+import { rowKey, type RowEntry, type Tombstone, type VersionedRow } from '../api/rows.js';
+import { BODY_PAGE, type BodyStore } from '../store/bodies.js';
 import { noMetrics, type ExportMetrics } from './metrics.js';
 import { redact, secretValues } from './sinks/redact.js';
 
 export interface ActivityDeps {
   kube: Kube;
+  /** Where row bodies are read from. */
+  store: BodyStore;
+  /** Operator settings the workflow needs (it cannot read the environment). */
+  settings?: { maxRunAgeMs?: number };
   backends: Record<string, SinkBackend>;
   log: (event: string, fields?: Record<string, unknown>) => void;
   metrics?: ExportMetrics;
 }
 
-export interface ExportActivityInput extends ExportInput { maxExportBytes?: number }
 export type StatusInput = InventoryStatusView & { problems: string[] };
 
 const DEFAULT_INTERVAL = '30s';
+const DEFAULT_FULL_RECONCILE = '24h';
+export const DEFAULT_MAX_RUN_AGE_MS = 24 * 3600_000;
+export const DEFAULT_MAX_DELETE_PERCENT = 50;
+/** How often a running export tells Temporal it is alive (the heartbeat timeout is 20 s). */
+const HEARTBEAT_EVERY_MS = 5_000;
 const SINK_LISTS: [keyof KollectInventory['spec'], SinkKind][] = [
   ['snapshotSinkRefs', 'KollectSnapshotSink'], ['databaseSinkRefs', 'KollectDatabaseSink'], ['eventSinkRefs', 'KollectEventSink'],
 ];
 
 export function createActivities(deps: ActivityDeps) {
-  const { kube, backends, log } = deps;
+  const { kube, backends, log, store } = deps;
   const metrics = deps.metrics ?? noMetrics;
 
   async function loadInventoryConfig(ref: InventoryRef): Promise<InventoryConfig | null> {
@@ -50,55 +61,71 @@ export function createActivities(deps: ActivityDeps) {
           kind, name: r.name, type: sink.spec.type,
           intervalMs: intervalOf(r.exportMinInterval, `spec.${list}[${i}].exportMinInterval`),
           maxAttempts: sink.spec.maxAttempts ?? 5, suspended: sink.spec.suspend ?? false,
-          generation: sink.metadata.generation ?? 0,
+          generation: sink.metadata.generation ?? 0, maxDeletePercent: sink.spec.maxDeletePercent ?? DEFAULT_MAX_DELETE_PERCENT,
         });
       }
     }
     return {
       generation: inv.metadata.generation ?? 0, cluster: spec.cluster ?? 'default',
       intervalMs: intervalOf(spec.exportMinInterval, 'spec.exportMinInterval'), suspend: spec.suspend ?? false,
-      maxExportBytes: spec.maxExportBytes, targets: (spec.targetRefs ?? []).map((t) => t.name), sinks, problems,
+      maxExportBytes: spec.maxExportBytes,
+      fullReconcileIntervalMs: intervalOf(spec.fullReconcileInterval ?? DEFAULT_FULL_RECONCILE, 'spec.fullReconcileInterval'),
+      maxRunAgeMs: deps.settings?.maxRunAgeMs ?? DEFAULT_MAX_RUN_AGE_MS, targets: (spec.targetRefs ?? []).map((t) => t.name), sinks, problems,
     };
   }
 
-  async function exportSink(input: ExportActivityInput): Promise<ExportResult> {
+  async function exportSink(req: ExportRequest, entries: ExportEntries): Promise<ExportReply> {
     const started = Date.now();
-    const backend = backends[input.sink.type];
+    const backend = backends[req.sink.type];
+    const ids = { inventory: `${req.inventory.namespace}/${req.inventory.name}`, sink: `${req.sink.kind}/${req.sink.name}` };
     let credentials: Record<string, string> = {};
+    const ctx = Context.current();
+    // Heartbeats let Temporal retry an attempt lost with its worker within seconds, and deliver
+    // cancellation to an attempt that timed out, so it stops before committing (fencing).
+    ctx.heartbeat();
+    const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
     try {
-      if (!backend) throw new SinkConfigError('spec.type', `no backend for sink type ${input.sink.type}`);
-      const sink = await kube.get<KollectSink>(input.sink.kind, input.sink.namespace, input.sink.name);
-      if (!sink) throw new SinkConfigError('metadata.name', `${input.sink.kind} ${input.sink.namespace}/${input.sink.name} no longer exists`);
-      if (input.maxExportBytes !== undefined) {
-        const bytes = Buffer.byteLength(JSON.stringify(input.rows)) + Buffer.byteLength(JSON.stringify(input.changes));
-        if (bytes > input.maxExportBytes) {
-          throw ApplicationFailure.nonRetryable(`export is ${bytes} bytes, above the inventory's spec.maxExportBytes (${input.maxExportBytes}); raise it or narrow the targets`, 'ExportTooLarge');
+      if (!backend) throw new SinkConfigError('spec.type', `no backend for sink type ${req.sink.type}`);
+      const sink = await kube.get<KollectSink>(req.sink.kind, req.sink.namespace, req.sink.name);
+      if (!sink) throw new SinkConfigError('metadata.name', `${req.sink.kind} ${req.sink.namespace}/${req.sink.name} no longer exists`);
+      if (req.maxExportBytes !== undefined) {
+        const bytes = await store.bytes(entries.upserts.map((e) => e.hash));
+        if (bytes > req.maxExportBytes) {
+          throw ApplicationFailure.nonRetryable(`export is ${bytes} bytes, above the inventory's spec.maxExportBytes (${req.maxExportBytes}); raise it or narrow the targets`, 'ExportTooLarge');
         }
       }
       const spec = sink.spec as unknown as Record<string, unknown> & { secretRef?: { name: string }; tls?: { caSecretRef?: { name: string; key?: string } }; format?: 'yaml' | 'json' };
-      if (spec.secretRef) credentials = await kube.secretData(input.sink.namespace, spec.secretRef.name);
+      if (spec.secretRef) credentials = await kube.secretData(req.sink.namespace, spec.secretRef.name);
       let caPem: string | undefined;
       if (spec.tls?.caSecretRef) {
-        const ca = await kube.secretData(input.sink.namespace, spec.tls.caSecretRef.name);
+        const ca = await kube.secretData(req.sink.namespace, spec.tls.caSecretRef.name);
         const key = spec.tls.caSecretRef.key ?? 'ca.crt';
         caPem = ca[key];
         if (!caPem) throw new SinkConfigError('spec.tls.caSecretRef.key', `Secret ${spec.tls.caSecretRef.name} has no key ${key}`);
       }
-      const ctx = Context.current();
+      const input: ExportInput = {
+        inventory: req.inventory, sink: req.sink, exportId: req.exportId, plan: req.plan,
+        upserts: (want) => readBodies(store, want ? entries.upserts.filter(want) : entries.upserts), upsertCount: entries.upserts.length,
+        keep: req.plan.mode === 'full' ? new Set(entries.upserts.map(rowKey)) : new Set(),
+        deletes: await tombstones(store, entries.deletes, req.inventory.cluster), maxDeletePercent: req.maxDeletePercent,
+      };
       const result = await backend.export(input, {
-        spec: spec[input.sink.type], credentials, caPem, format: spec.format, signal: ctx.cancellationSignal,
-        log: (event, fields) => log(event, { inventory: `${input.inventory.namespace}/${input.inventory.name}`, sink: `${input.sink.kind}/${input.sink.name}`, ...fields }),
+        spec: spec[req.sink.type], credentials, caPem, format: spec.format, signal: ctx.cancellationSignal,
+        log: (event, fields) => log(event, { ...ids, ...fields }),
       });
-      metrics.observe(input.sink.type, (Date.now() - started) / 1000, true, result.rowsExported);
-      log('export_succeeded', { inventory: `${input.inventory.namespace}/${input.inventory.name}`, sink: `${input.sink.kind}/${input.sink.name}`, version: input.version, detail: result.detail, ms: Date.now() - started });
+      metrics.observe(req.sink.type, (Date.now() - started) / 1000, true, result.rowsExported);
+      log('export_succeeded', { ...ids, mode: req.plan.mode, version: req.plan.version, outcome: result.outcome, detail: result.detail, ms: Date.now() - started });
       return result;
     } catch (err) {
-      metrics.observe(input.sink.type, (Date.now() - started) / 1000, false, 0);
+      metrics.observe(req.sink.type, (Date.now() - started) / 1000, false, 0);
       const message = redact((err as Error).message ?? String(err), secretValues(credentials));
-      log('export_failed', { inventory: `${input.inventory.namespace}/${input.inventory.name}`, sink: `${input.sink.kind}/${input.sink.name}`, error: message });
+      log('export_failed', { ...ids, mode: req.plan.mode, error: message });
       if (err instanceof ApplicationFailure) throw err;
       if (err instanceof SinkConfigError || err instanceof MissingSecretError) throw ApplicationFailure.nonRetryable(message, 'SinkConfigError');
+      if (err instanceof DeleteGuardError) throw ApplicationFailure.nonRetryable(message, 'DeleteGuard');
       throw ApplicationFailure.retryable(message, (err as Error).name || 'ExportError');
+    } finally {
+      clearInterval(beat);
     }
   }
 
@@ -113,17 +140,21 @@ export function createActivities(deps: ActivityDeps) {
       return { type, status, reason, message, lastTransitionTime, observedGeneration: inv.metadata.generation };
     };
     const failing = view.sinks.filter((s: SinkExportStatus) => s.lastError);
+    const held = failing.filter((s) => s.reason === 'DeleteHeld');
     const behind = view.sinks.filter((s) => (s.exportedVersion ?? 0) < view.version || !s.lastSuccessTime);
     const ready = view.problems.length === 0
       ? cond('Ready', 'True', 'Resolved', `${view.sinks.length} sink(s) resolved`)
       : cond('Ready', 'False', 'InvalidReference', view.problems.join('; '));
+    const list = (ss: SinkExportStatus[]): string => ss.map((s) => `${s.kind}/${s.name}: ${s.lastError}`).join('; ').slice(0, 2000);
     const synced = view.suspended ? cond('Synced', 'Unknown', 'Suspended', 'exports are suspended')
-      : failing.length ? cond('Synced', 'False', 'ExportFailed', failing.map((s) => `${s.kind}/${s.name}: ${s.lastError}`).join('; ').slice(0, 2000))
-        : behind.length ? cond('Synced', 'Unknown', 'Pending', `waiting to export to ${behind.map((s) => s.name).join(', ')}`)
-          : cond('Synced', 'True', 'Exported', `all sinks hold snapshot version ${view.version}`);
+      : held.length ? cond('Synced', 'False', 'DeleteHeld', list(held))
+        : failing.length ? cond('Synced', 'False', 'ExportFailed', list(failing))
+          : view.awaitingResync.length ? cond('Synced', 'Unknown', 'AwaitingResync', `a new snapshot lineage waits for the first full resync of target(s) ${view.awaitingResync.join(', ')} before state sinks are reconciled; nothing is deleted meanwhile`)
+            : behind.length ? cond('Synced', 'Unknown', 'Pending', `waiting to export to ${behind.map((s) => s.name).join(', ')}`)
+              : cond('Synced', 'True', 'Exported', `all sinks hold snapshot version ${view.version}`);
     await kube.patchStatus('KollectInventory', ref.namespace, ref.name, {
       observedGeneration: inv.metadata.generation, rows: view.rows, sinkExports: view.sinks, conditions: [ready, synced],
-      workflowId: `kollect/inventory/${ref.namespace}/${ref.name}`,
+      workflowId: inventoryWorkflowId(ref.namespace, ref.name), lineage: view.lineage,
     });
   }
 
@@ -140,4 +171,24 @@ export function createActivities(deps: ActivityDeps) {
   // One activity type per sink type, so the Temporal UI names the sink each export goes to.
   const perType = Object.fromEntries(Object.keys(backends).map((type) => [exportActivityName(type), exportSink]));
   return { loadInventoryConfig, exportSink, patchInventoryStatus, finalizeInventory, ...perType };
+}
+
+/** The upserts' bodies, BODY_PAGE at a time, in the entries' order, stamped with their versions. */
+async function* readBodies(store: BodyStore, entries: readonly RowEntry[]): AsyncIterable<VersionedRow[]> {
+  for (let i = 0; i < entries.length; i += BODY_PAGE) {
+    const page = entries.slice(i, i + BODY_PAGE);
+    const bodies = await store.get(page.map((e) => e.hash));
+    // The body carries its own identity; the entry's target wins (one object may feed two targets with one body).
+    yield page.map((e) => ({ ...bodies.get(e.hash)!, target: e.target, uid: e.uid, version: e.version }));
+  }
+}
+
+/** Deleted rows with their identity from their last body; a body already collected leaves identity empty. */
+async function tombstones(store: BodyStore, entries: readonly RowEntry[], cluster: string): Promise<Tombstone[]> {
+  if (entries.length === 0) return [];
+  const bodies = await store.get(entries.map((e) => e.hash), { allowMissing: true });
+  return entries.map((e) => {
+    const b = bodies.get(e.hash);
+    return { target: e.target, uid: e.uid, version: e.version, cluster: b?.cluster ?? cluster, apiVersion: b?.apiVersion ?? '', kind: b?.kind ?? '', namespace: b?.namespace ?? '', name: b?.name ?? '' };
+  });
 }

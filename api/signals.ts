@@ -1,11 +1,14 @@
 // What the watcher sends to an inventory workflow. Declared once here so that both the workflow
 // (which handles them) and the watcher (which sends them) import the same definitions.
-import type { Row } from './rows.js';
+import type { RowRef } from './rows.js';
 
-/** A batch of changes from one target. Each batch stays well under 512 KB serialized. */
+/**
+ * A batch of changes from one target, by reference: every upserted body is in the body store
+ * before the batch is sent. Each batch stays well under 512 KB serialized.
+ */
 export interface DeltaBatch {
   target: string;
-  upserts: Row[];
+  upserts: RowRef[];
   deletes: { target: string; uid: string }[];
 }
 

@@ -382,6 +382,15 @@ export interface KollectInventorySpec {
    * @minimum 1
    */
   maxExportBytes?: number;
+  /**
+   * How often every state sink (snapshot, database) gets a full reconcile instead of the changes
+   * since its watermark (Go duration), default `24h`. A full reconcile also runs when a sink is
+   * new, when its spec changes, and when its stored watermark disagrees with the inventory's.
+   * @default 24h
+   * @maxLength 32
+   * @pattern ^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$
+   */
+  fullReconcileInterval?: string;
 }
 
 export const SINK_KINDS = ['KollectSnapshotSink', 'KollectDatabaseSink', 'KollectEventSink'] as const;
@@ -426,6 +435,17 @@ export interface SinkExportStatus {
   exportedVersion?: number;
   /** Backend detail of the last success, e.g. a commit SHA. */
   detail?: string;
+  /**
+   * Why the sink is not current, when it is not: ExportFailed, DeleteHeld (an export would have
+   * deleted more than spec.maxDeletePercent of the sink's rows) or AwaitingResync (a new
+   * snapshot lineage waits for every target's first full resync before it may delete anything).
+   */
+  reason?: string;
+  /**
+   * When the sink last completed a full reconcile (RFC 3339).
+   * @format date-time
+   */
+  lastFullReconcileTime?: string;
 }
 
 /** Observed state of a KollectInventory, written by the operator. */
@@ -456,6 +476,12 @@ export interface KollectInventoryStatus {
   sinkExports?: SinkExportStatus[];
   /** ID of the Temporal workflow that holds this inventory's snapshot (find its exports in the Temporal UI). */
   workflowId?: string;
+  /**
+   * Lineage of the snapshot: the workflow run that began it, carried across continue-as-new. A
+   * new lineage (the workflow was terminated, reset or lost its history) makes the watcher resend
+   * every row, and no sink loses a row until every target has completed a full resync.
+   */
+  lineage?: string;
 }
 /**
  * KollectInventory rolls KollectTargets up into one snapshot and exports it to every
@@ -590,6 +616,15 @@ export interface SinkCommonSpec {
    * @maximum 100
    */
   maxAttempts?: number;
+  /**
+   * Delete guard of state sinks: an export that would delete more than this percentage of the
+   * rows the sink holds for the inventory is held (status reason DeleteHeld) unless the snapshot
+   * has a complete resync of every target behind it. Default 50; 100 disables the guard.
+   * @default 50
+   * @minimum 0
+   * @maximum 100
+   */
+  maxDeletePercent?: number;
 }
 
 /** Where and how snapshots are written: the backend type and its block. */

@@ -46,7 +46,7 @@ await kubectl(['-n', ns, 'create', 'configmap', 'settings', '--from-literal=mode
 say(`kollect: installed the CRDs and applied deploy/samples in namespace ${ns}`);
 
 const op = await runOperator({
-  ...loadConfig({ ...process.env, KUBECONFIG: kube.kubeconfig, TEMPORAL_ADDRESS: temporal.address, KOLLECT_PAYLOAD_STORE_URL: postgres.url }),
+  ...loadConfig({ ...process.env, KUBECONFIG: kube.kubeconfig, TEMPORAL_ADDRESS: temporal.address, KOLLECT_STORE_URL: postgres.url }),
   httpHost: '127.0.0.1',
 });
 const psql = execFileSync('bash', ['-c', 'command -v psql || true']).toString().trim() || 'psql';

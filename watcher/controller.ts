@@ -65,6 +65,8 @@ interface InventoryEntry {
   targets: Set<string>;
   cluster: string;
   fingerprint?: string;
+  /** status.lineage last seen: a change means the workflow lost its state. */
+  lineage?: string;
   deleting: boolean;
 }
 
@@ -364,6 +366,13 @@ export class Controller {
     const fingerprint = JSON.stringify(spec);
     if (inv.fingerprint !== fingerprint) inv.outbox.configChanged();
     inv.fingerprint = fingerprint;
+    // A new snapshot lineage in status: the workflow started over without state (terminated,
+    // reset, history lost). Resend everything it was given; it deletes nothing meanwhile.
+    const lineage = obj.status?.lineage;
+    if (lineage && inv.lineage !== lineage) {
+      if (inv.lineage !== undefined) inv.outbox.resendAll();
+      inv.lineage = lineage;
+    }
     const targets = new Set((spec.targetRefs ?? []).map((r) => r.name).filter(Boolean));
     const cluster = spec.cluster || 'default';
     const clusterChanged = inv.cluster !== cluster;

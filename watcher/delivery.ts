@@ -4,25 +4,34 @@
 import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { configChangedSignal, deltaSignal, inventoryDeletedSignal, inventoryWorkflowId, resyncSignal } from '../workflows/definitions.js';
 import type { InventoryRef, OutSignal, SignalSender } from './outbox.js';
+import type { BodyStore } from '../store/bodies.js';
 
 /** The workflow type the watcher starts; its one argument is the inventory's namespace and name. */
 export const INVENTORY_WORKFLOW_TYPE = 'inventoryWorkflow';
 
 const GRPC_INVALID_ARGUMENT = 3;
 
+/**
+ * The server refuses signals past its per-run limit (history.maximumSignalsPerExecution) with
+ * INVALID_ARGUMENT, but that clears once the run continues as new: retry it, never drop rows.
+ */
+const SIGNAL_LIMIT = /limit for signal/i;
+
 /** Temporal refused the payload itself (blob size limit, bad encoding): resending cannot help. */
 export function isPermanentSignalError(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (isGrpcServiceError(e)) return (e.code as number) === GRPC_INVALID_ARGUMENT;
+    if (isGrpcServiceError(e)) return (e.code as number) === GRPC_INVALID_ARGUMENT && !SIGNAL_LIMIT.test(`${e.details ?? ''} ${e.message}`);
     if ((e as Error).name === 'PayloadConverterError' || (e as Error).name === 'ValueError') return true;
   }
   return false;
 }
 
-export function temporalSender(client: Client, taskQueue: string): SignalSender {
+/** Sends through Temporal; a delta's bodies go to the store first, so no signal names a hash the store lacks. */
+export function temporalSender(client: Client, taskQueue: string, store: BodyStore): SignalSender {
   return {
     isPermanent: isPermanentSignalError,
     async send(ref: InventoryRef, s: OutSignal): Promise<void> {
+      if (s.kind === 'delta') await store.put(s.bodies);
       const base = { workflowId: inventoryWorkflowId(ref.namespace, ref.name), taskQueue, args: [{ namespace: ref.namespace, name: ref.name }] };
       switch (s.kind) {
         case 'delta': await client.workflow.signalWithStart(INVENTORY_WORKFLOW_TYPE, { ...base, signal: deltaSignal, signalArgs: [s.batch] }); break;

@@ -7,6 +7,7 @@ import type { Client } from '@temporalio/client';
 import type { Log } from '../worker/log.js';
 import { Controller } from './controller.js';
 import { temporalSender } from './delivery.js';
+import type { BodyStore } from '../store/bodies.js';
 import { Discovery } from './discovery.js';
 import { compileInformerConfig, type InformerConfigInput } from './informer.js';
 import { InformerPool, type InformerInfo, type InformerTap } from './informer-pool.js';
@@ -23,8 +24,8 @@ export interface WatcherOptions {
   log: Log;
   /** Apiserver reachability probe period (ms). */
   checkEveryMs?: number;
-  /** Where inventory workflows run. Without it the watcher only probes the apiserver. */
-  temporal?: { client: Client; taskQueue: string };
+  /** Where inventory workflows run, and the body store every signalled hash is written to first. Without it the watcher only probes the apiserver. */
+  temporal?: { client: Client; taskQueue: string; store: BodyStore };
   /** Serve Kollect CRs in these namespaces only (tenant mode); default all namespaces. */
   namespaces?: string[];
   /** List/watch behaviour: page size, watch timeout, relist period, inactivity timeout, backoff. */
@@ -89,7 +90,7 @@ export async function startWatcher(opts: WatcherOptions): Promise<Watcher> {
   if (opts.temporal) {
     controller = new Controller({
       transport, pool, delivery, metrics, log,
-      sender: temporalSender(opts.temporal.client, opts.temporal.taskQueue),
+      sender: temporalSender(opts.temporal.client, opts.temporal.taskQueue, opts.temporal.store),
       namespaces: opts.namespaces,
       unknownKindRetryMs: opts.unknownKindRetryMs ?? 10_000,
     });

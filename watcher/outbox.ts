@@ -2,7 +2,7 @@
 // and flushed to its workflow at most once per flush interval, each signal well under Temporal's
 // payload limit. OutboxState is the pure part (coalescing, dedupe by hash, resync sets);
 // Outbox adds the timer, ordering, retry and the sender.
-import type { Row } from '../api/rows.js';
+import type { Row, RowRef } from '../api/rows.js';
 import type { DeltaBatch, ResyncPart } from '../api/signals.js';
 import type { Log } from '../worker/log.js';
 import { jsonBytes, resyncParts, splitDeltas } from './batching.js';
@@ -12,12 +12,13 @@ import type { SignalKind, WatcherMetrics } from './metrics.js';
 export interface InventoryRef { namespace: string; name: string }
 
 export type OutSignal =
-  | { kind: 'delta'; batch: DeltaBatch; bytes: number; oversized: boolean }
+  | { kind: 'delta'; batch: DeltaBatch; bodies: Row[]; bytes: number; oversized: boolean }
   | { kind: 'resync'; part: ResyncPart; bytes: number }
   | { kind: 'configChanged'; bytes: 0 }
   | { kind: 'inventoryDeleted'; bytes: 0 };
 
 export interface SignalSender {
+  /** Sends one signal; a delta's `bodies` are written to the body store first. */
   send(ref: InventoryRef, s: OutSignal): Promise<void>;
   /** True when resending cannot help (payload refused): the signal is dropped and logged. */
   isPermanent(err: unknown): boolean;
@@ -59,8 +60,8 @@ export function compileDeliveryConfig(input: Partial<Omit<DeliveryConfig, 'retry
 export class OutboxState {
   /** target → uid → hash of the newest row given to the workflow (sent or pending). */
   private readonly latest = new Map<string, Map<string, string>>();
-  /** target → uid → newest row, or null for a delete. */
-  private readonly pending = new Map<string, Map<string, Row | null>>();
+  /** target → uid → newest row (or a bare reference when only resent), or null for a delete. */
+  private readonly pending = new Map<string, Map<string, Row | RowRef | null>>();
   private readonly resyncTargets = new Set<string>();
   private config = false;
 
@@ -103,6 +104,21 @@ export class OutboxState {
 
   configChanged(): void { this.config = true; }
 
+  /**
+   * The workflow began a new lineage (it lost its state): queue a reference to every row it
+   * was given and a resync of every target, so it holds everything again. Bodies are already in
+   * the store; nothing is re-read from the cluster.
+   */
+  resendAll(): number {
+    let n = 0;
+    for (const [target, rows] of this.latest) {
+      const p = this.of(this.pending, target);
+      for (const [uid, hash] of rows) if (!p.has(uid)) { p.set(uid, { uid, hash }); n++; }
+      this.resyncTargets.add(target);
+    }
+    return n;
+  }
+
   clear(): void {
     this.pending.clear();
     this.latest.clear();
@@ -117,7 +133,7 @@ export class OutboxState {
     const out: OutSignal[] = [];
     if (this.config) out.push({ kind: 'configChanged', bytes: 0 });
     for (const [target, changes] of this.pending) {
-      const upserts: Row[] = [];
+      const upserts: (Row | RowRef)[] = [];
       const deletes: string[] = [];
       for (const [uid, row] of changes) {
         if (row) upserts.push(row);
@@ -143,7 +159,8 @@ export class OutboxState {
       else if (s.kind === 'resync') this.resyncTargets.add(s.part.target);
       else if (s.kind === 'delta') {
         const p = this.of(this.pending, s.batch.target);
-        for (const row of s.batch.upserts) if (!p.has(row.uid)) p.set(row.uid, row);
+        const bodies = new Map(s.bodies.map((r) => [r.uid, r]));
+        for (const ref of s.batch.upserts) if (!p.has(ref.uid)) p.set(ref.uid, bodies.get(ref.uid) ?? ref);
         for (const d of s.batch.deletes) if (!p.has(d.uid)) p.set(d.uid, null);
       }
     }
@@ -184,6 +201,12 @@ export class Outbox {
   resync(target: string): void { if (!this.deleting) { this.state.resync(target); this.schedule(); } }
   forgetTarget(target: string): void { if (!this.deleting) { this.state.forgetTarget(target); this.schedule(); } }
   configChanged(): void { if (!this.deleting) { this.state.configChanged(); this.schedule(); } }
+  resendAll(): void {
+    if (this.deleting) return;
+    const n = this.state.resendAll();
+    this.log('resend_all', { ...this.ids(), rows: n });
+    this.schedule();
+  }
 
   /** The inventory is being deleted: pending changes are moot; send only inventoryDeleted. */
   inventoryDeleted(): void {

@@ -1,6 +1,7 @@
 // Operator configuration from the environment, validated once at start; a bad value stops the
 // process with a message naming the variable and how to fix it.
 import { DEFAULT_TASK_QUEUE } from '../api/constants.js';
+import { parseDuration } from '../api/duration.js';
 
 export interface OperatorConfig {
   temporalAddress: string;
@@ -14,8 +15,10 @@ export interface OperatorConfig {
   components: { watcher: boolean; worker: boolean };
   /** Namespaces whose Kollect CRs the watcher serves; empty = all. */
   watchNamespaces: string[];
-  /** Postgres URL of the payload claim-check store; empty = compression only. */
-  payloadStoreUrl: string;
+  /** Postgres URL of the store: row bodies and large Temporal payloads (required). */
+  storeUrl: string;
+  /** A workflow run older than this drains and continues as new. */
+  maxRunAgeMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
@@ -34,10 +37,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     kubeconfig: env.KUBECONFIG ?? '',
     httpPort: port,
     httpHost: env.KOLLECT_HTTP_HOST ?? '0.0.0.0',
-    payloadStoreUrl: env.KOLLECT_PAYLOAD_STORE_URL ?? '',
+    storeUrl: storeUrl(env),
+    maxRunAgeMs: maxRunAge(env.KOLLECT_MAX_RUN_AGE ?? '24h'),
     components: parseComponents(env.KOLLECT_COMPONENTS ?? 'all'),
     watchNamespaces: (env.KOLLECT_WATCH_NAMESPACES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
   };
+}
+
+function storeUrl(env: NodeJS.ProcessEnv): string {
+  // KOLLECT_PAYLOAD_STORE_URL is the name this setting had before row bodies moved to the store.
+  const url = env.KOLLECT_STORE_URL || env.KOLLECT_PAYLOAD_STORE_URL || '';
+  if (!url) {
+    throw new TypeError('KOLLECT_STORE_URL is required: a postgres:// URL of the database that holds row bodies and large Temporal payloads (the Helm chart and `npm start` provide one)');
+  }
+  let u: URL;
+  try { u = new URL(url); } catch { throw new TypeError('KOLLECT_STORE_URL must be a postgres:// URL'); }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') throw new TypeError(`KOLLECT_STORE_URL must be a postgres:// URL, got ${u.protocol}//`);
+  return url;
+}
+
+function maxRunAge(text: string): number {
+  let ms: number;
+  try { ms = parseDuration(text, 'KOLLECT_MAX_RUN_AGE'); } catch (err) { throw new TypeError((err as Error).message); }
+  if (ms < 60_000) throw new TypeError(`KOLLECT_MAX_RUN_AGE must be at least 1m, got "${text}"`);
+  return ms;
 }
 
 function parseComponents(text: string): OperatorConfig['components'] {

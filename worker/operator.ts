@@ -14,6 +14,7 @@ import { Kube } from '../activities/kube.js';
 import { exportMetrics } from '../activities/metrics.js';
 import { sinkBackends, closeAll } from '../activities/sinks/registry.js';
 import { PostgresPayloadStore, kollectDataConverter } from './payloads.js';
+import { BodyStore } from '../store/bodies.js';
 
 export async function runOperator(config: OperatorConfig): Promise<{ stop(): Promise<void>; httpPort: number }> {
   const log = jsonLog('operator');
@@ -25,8 +26,12 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
   const kc = new k8s.KubeConfig();
   if (config.kubeconfig) kc.loadFromFile(config.kubeconfig); else kc.loadFromDefault();
 
-  const store = config.payloadStoreUrl ? new PostgresPayloadStore(config.payloadStoreUrl) : undefined;
-  if (!store) log('payload_store_disabled', { hint: 'set KOLLECT_PAYLOAD_STORE_URL to a Postgres URL; large inventories need it' });
+  // One database holds row bodies and claim-checked payloads. An outage is reported (log, /readyz,
+  // metric) and retried by whoever needs it; it never ends the process.
+  const store = new PostgresPayloadStore(config.storeUrl, { log });
+  const bodies = new BodyStore(config.storeUrl, { log });
+  const storeUp = new Gauge({ name: 'kollect_store_up', help: '1 when the last operation on the body store succeeded.', registers: [registry] });
+  storeUp.set(1);
   const dataConverter = kollectDataConverter(store);
 
   // The worker half: inventory workflows and their export activities.
@@ -38,7 +43,7 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
     const workflowsPath = fileURLToPath(new URL('../workflows/index' + (import.meta.url.endsWith('.ts') ? '.ts' : '.js'), import.meta.url));
     worker = await Worker.create({
       connection: nativeConnection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, workflowsPath, dataConverter,
-      activities: createActivities({ kube: new Kube(kc), backends: sinkBackends, log, metrics: exportMetrics(registry) }),
+      activities: createActivities({ kube: new Kube(kc), store: bodies, backends: sinkBackends, log, metrics: exportMetrics(registry), settings: { maxRunAgeMs: config.maxRunAgeMs } }),
     });
     running = worker.run();
     running.catch((err: unknown) => log('worker_failed', { error: (err as Error).message }));
@@ -51,7 +56,7 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
     clientConnection = await Connection.connect({ address: config.temporalAddress });
     const client = new Client({ connection: clientConnection, namespace: config.temporalNamespace, dataConverter });
     watcher = await startWatcher({
-      kc, log, temporal: { client, taskQueue: config.taskQueue }, metrics: promWatcherMetrics(registry),
+      kc, log, temporal: { client, taskQueue: config.taskQueue, store: bodies }, metrics: promWatcherMetrics(registry),
       ...(config.watchNamespaces.length ? { namespaces: config.watchNamespaces } : {}),
     });
   }
@@ -62,7 +67,10 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
       const detail: Record<string, boolean> = {};
       if (worker) detail.worker = worker.getState() === 'RUNNING';
       if (watcher) detail.watcher = watcher.ready();
-      return { ok: Object.values(detail).every(Boolean), detail };
+      // Reported, not gating: a store outage stalls exports and deltas, which resume by themselves.
+      const storeOk = bodies.available;
+      storeUp.set(storeOk ? 1 : 0);
+      return { ok: Object.values(detail).every(Boolean), detail: { ...detail, store: storeOk } };
     },
   });
   log('started', { components: config.components, temporal: config.temporalAddress, namespace: config.temporalNamespace, taskQueue: config.taskQueue, httpPort: http.port });
@@ -79,7 +87,8 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
       await nativeConnection?.close();
       await clientConnection?.close();
       await closeAll();
-      await store?.close();
+      await store.close();
+      await bodies.close();
       await http.close();
       log('stopped');
     },

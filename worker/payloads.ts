@@ -35,15 +35,21 @@ export class PostgresPayloadStore implements StorageDriver {
   readonly name = 'kollect-postgres';
   readonly type = 'kollect.postgres';
   private readonly pool: pg.Pool;
+  private readonly table: string;
   private ready?: Promise<void>;
 
-  constructor(url: string, private readonly table = 'kollect_payloads') {
-    this.pool = new pg.Pool({ connectionString: url, max: 4 });
+  constructor(url: string, opts: { table?: string; log?: (event: string, fields?: Record<string, unknown>) => void } = {}) {
+    this.table = opts.table ?? 'kollect_payloads';
+    this.pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5_000, application_name: 'kollect-payloads' });
+    // An idle client losing its server emits here; unhandled, it would end the process.
+    const log = opts.log ?? (() => undefined);
+    this.pool.on('error', (err) => log('payload_store_pool_error', { error: err.message }));
   }
 
   private ensure(): Promise<void> {
     this.ready ??= this.pool.query(`CREATE TABLE IF NOT EXISTS ${this.table} (
-      id text PRIMARY KEY, data bytea NOT NULL, bytes integer NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`).then(() => undefined);
+      id text PRIMARY KEY, data bytea NOT NULL, bytes integer NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`)
+      .then(() => undefined, (err: unknown) => { this.ready = undefined; throw err; });
     return this.ready;
   }
 
@@ -53,7 +59,7 @@ export class PostgresPayloadStore implements StorageDriver {
     for (const p of payloads) {
       const bytes = ProtoPayload.encode(p).finish();
       const id = createHash('sha256').update(bytes).digest('hex');
-      await this.pool.query(`INSERT INTO ${this.table} (id, data, bytes) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`, [id, Buffer.from(bytes), bytes.length]);
+      await this.pool.query(`INSERT INTO ${this.table} (id, data, bytes) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET created_at = now()`, [id, Buffer.from(bytes), bytes.length]);
       claims.push(new StorageDriverClaim({ id }));
     }
     return claims;

@@ -9,6 +9,10 @@ export interface InventoryConfig {
   intervalMs: number;
   suspend: boolean;
   maxExportBytes?: number;
+  /** spec.fullReconcileInterval: how often state sinks get a full reconcile. */
+  fullReconcileIntervalMs: number;
+  /** Operator setting: a run older than this drains and continues as new (bounded histories). */
+  maxRunAgeMs: number;
   targets: string[];
   sinks: SinkConfig[];
   /** Problems the user must fix (a referenced sink that does not exist); shown in status. */

@@ -3,7 +3,7 @@
 import { defineSignal, defineQuery } from '@temporalio/workflow';
 import type { DeltaBatch, ResyncPart } from '../api/signals.js';
 import type { SinkExportStatus } from '../api/types.js';
-import type { VersionedRow } from '../api/rows.js';
+import type { RowEntry } from '../api/rows.js';
 
 // Deltas and resyncs share ONE signal name: signals that reach a workflow before its handlers are
 // registered (a new run's first task) are dispatched name by name as each handler is set, so two
@@ -23,10 +23,15 @@ export const suspendSignal = defineSignal<[boolean]>('suspend');
 export interface InventoryStatusView {
   rows: number;
   version: number;
+  /** The snapshot's lineage (see workflows/state.ts). */
+  lineage: string;
+  /** Targets a new lineage still waits for (their first complete resync); empty once complete. */
+  awaitingResync: string[];
   suspended: boolean;
   sinks: SinkExportStatus[];
 }
 export const statusQuery = defineQuery<InventoryStatusView>('status');
-export const previewQuery = defineQuery<VersionedRow[], [number]>('preview');
+/** Up to `limit` (≤ 100) index entries: keys, hashes and versions (bodies are in the store). */
+export const previewQuery = defineQuery<RowEntry[], [number]>('preview');
 
 export const inventoryWorkflowId = (namespace: string, name: string): string => `kollect/inventory/${namespace}/${name}`;

@@ -1,12 +1,13 @@
 // The git sink's repository layout and commit message, as pure functions (no I/O):
 //
-//   <path>/_inventory.<ext>                                  summary (counts), for a quick look
+//   <path>/_inventory.<ext>                                  summary (counts) and the watermark
 //   <path>/<target>/<namespace | _cluster>/<kind>-<name>.<ext>   one file per row
 //
 // The sink owns everything under <path>: each export makes the tree exactly this plan.
 import { createHash } from 'node:crypto';
+import YAML from 'yaml';
 import type { Row } from '../../api/rows.js';
-import type { InventoryIdentity } from './types.js';
+import type { InventoryIdentity, Watermark } from './types.js';
 import { SinkConfigError } from './types.js';
 import { rowDocument, serialize, type Format } from './serialize.js';
 
@@ -52,31 +53,62 @@ export interface SnapshotPlan {
   rowFiles: Set<string>;
 }
 
-/** The exact file tree of a snapshot. Deterministic: same rows (any order) → same files. */
-export function planSnapshot(base: string, rows: readonly Row[], format: Format, inv: InventoryIdentity): SnapshotPlan {
+/** Where a row's file goes: `primary`, or `alternate` when another uid already holds that name. */
+export function rowPaths(base: string, row: Pick<Row, 'target' | 'namespace' | 'kind' | 'name' | 'uid'>, format: Format): { primary: string; alternate: string } {
   const ext = format === 'json' ? 'json' : 'yaml';
+  const dir = `${base}/${pathSegment(row.target)}/${row.namespace ? pathSegment(row.namespace) : CLUSTER_SCOPED_DIR}`;
+  const stem = `${pathSegment(row.kind.toLowerCase())}-${pathSegment(row.name)}`;
+  return { primary: `${dir}/${stem}.${ext}`, alternate: `${dir}/${stem}~${pathSegment(row.uid)}.${ext}` };
+}
+
+/** The uid a row file holds (top-level `uid`), read without parsing the whole document. */
+export function fileUid(content: string, format: Format): string | undefined {
+  if (format === 'json') {
+    try { return (JSON.parse(content) as { uid?: string }).uid; } catch { return undefined; }
+  }
+  const m = /^uid: (.*)$/m.exec(content);
+  if (!m) return undefined;
+  const v = m[1]!;
+  try { return v.startsWith('"') ? JSON.parse(v) as string : v; } catch { return v; }
+}
+
+/** The summary document: counts, and the watermark (lineage, version) the tree holds. */
+export function summaryDocument(inv: InventoryIdentity, rows: number, perTarget: Record<string, number>, watermark: Watermark): Record<string, unknown> {
+  return {
+    inventory: { namespace: inv.namespace, name: inv.name },
+    cluster: inv.cluster,
+    rows,
+    targets: Object.fromEntries(Object.keys(perTarget).sort().map((t) => [t, perTarget[t]])),
+    snapshot: { lineage: watermark.lineage, version: watermark.version },
+  };
+}
+
+/** The watermark in a summary file, if it has one. */
+export function readWatermark(content: string | undefined): Watermark | undefined {
+  if (!content) return undefined;
+  try {
+    const doc = YAML.parse(content) as { snapshot?: { lineage?: unknown; version?: unknown } } | null; // JSON is YAML
+    const s = doc?.snapshot;
+    return typeof s?.lineage === 'string' && typeof s.version === 'number' ? { lineage: s.lineage, version: s.version } : undefined;
+  } catch { return undefined; }
+}
+
+/** The exact file tree of a snapshot. Deterministic: same rows (any order) → same files. */
+export function planSnapshot(base: string, rows: readonly Row[], format: Format, inv: InventoryIdentity, watermark: Watermark): SnapshotPlan {
   const sorted = [...rows].sort((a, b) => cmp(a.target, b.target) || cmp(a.namespace, b.namespace) || cmp(a.kind, b.kind) || cmp(a.name, b.name) || cmp(a.uid, b.uid));
   const files = new Map<string, string>();
   const rowFiles = new Set<string>();
   const perTarget: Record<string, number> = {};
   for (const row of sorted) {
-    const dir = `${base}/${pathSegment(row.target)}/${row.namespace ? pathSegment(row.namespace) : CLUSTER_SCOPED_DIR}`;
-    const stem = `${pathSegment(row.kind.toLowerCase())}-${pathSegment(row.name)}`;
-    let file = `${dir}/${stem}.${ext}`;
+    const { primary, alternate } = rowPaths(base, row, format);
     // Two rows on one path (an object recreated under the same name before the old uid was
     // reconciled, or names that sanitize alike): the later one in uid order gets its uid appended.
-    if (files.has(file)) file = `${dir}/${stem}~${pathSegment(row.uid)}.${ext}`;
+    const file = files.has(primary) ? alternate : primary;
     files.set(file, serialize(rowDocument(row), format));
     rowFiles.add(file);
     perTarget[row.target] = (perTarget[row.target] ?? 0) + 1;
   }
-  const summary = {
-    inventory: { namespace: inv.namespace, name: inv.name },
-    cluster: inv.cluster,
-    rows: sorted.length,
-    targets: Object.fromEntries(Object.keys(perTarget).sort().map((t) => [t, perTarget[t]])),
-  };
-  files.set(`${base}/${summaryFile(format)}`, serialize(summary, format));
+  files.set(`${base}/${summaryFile(format)}`, serialize(summaryDocument(inv, sorted.length, perTarget, watermark), format));
   return { files, rowFiles };
 }
 
@@ -102,12 +134,12 @@ export function countChanges(changes: readonly FileChange[], base: string, forma
 const MAX_LISTED = 20;
 
 /** `kollect: <ns>/<name>: 2 added, 1 updated, 1 removed`, a body listing up to 20 paths, and trailers. */
-export function commitMessage(inv: InventoryIdentity, changes: readonly FileChange[], counts: ChangeCounts, meta: { exportId: string; version: number }): string {
+export function commitMessage(inv: InventoryIdentity, changes: readonly FileChange[], counts: ChangeCounts, meta: { exportId: string; lineage: string; version: number }): string {
   const subject = `kollect: ${inv.namespace}/${inv.name}: ${counts.added} added, ${counts.updated} updated, ${counts.removed} removed`;
   const sorted = [...changes].sort((a, b) => cmp(a.path, b.path));
   const listed = sorted.slice(0, MAX_LISTED).map((c) => `${c.status} ${c.path}`);
   if (sorted.length > MAX_LISTED) listed.push(`... and ${sorted.length - MAX_LISTED} more`);
-  const trailers = [`Kollect-Cluster: ${inv.cluster}`, `Kollect-Export-Id: ${meta.exportId}`, `Kollect-Snapshot-Version: ${meta.version}`];
+  const trailers = [`Kollect-Cluster: ${inv.cluster}`, `Kollect-Export-Id: ${meta.exportId}`, `Kollect-Lineage: ${meta.lineage}`, `Kollect-Snapshot-Version: ${meta.version}`];
   return `${subject}\n\n${listed.join('\n')}\n\n${trailers.join('\n')}\n`;
 }
 

@@ -7,15 +7,18 @@
 // process: never in the URL, .git/config or a command line (argv is world-readable in /proc).
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import type { GitSinkSpec } from '../../api/types.js';
-import { commitMessage, countChanges, parsePorcelain, planSnapshot, resolveBasePath } from './git-layout.js';
+import {
+  commitMessage, countChanges, fileUid, parsePorcelain, planSnapshot, readWatermark, resolveBasePath, rowPaths, summaryDocument, summaryFile,
+} from './git-layout.js';
+import type { Row } from '../../api/rows.js';
 import { redact, redactError, redactUrl, secretValues } from './redact.js';
-import type { Format } from './serialize.js';
-import { SinkConfigError, type ExportInput, type ExportResult, type SinkBackend, type SinkContext } from './types.js';
+import { rowDocument, serialize, type Format } from './serialize.js';
+import { SinkConfigError, checkDeleteGuard, decideWatermark, type ExportInput, type ExportResult, type SinkBackend, type SinkContext } from './types.js';
 
 export interface GitBackendOptions {
   /** Where working clones live; default a fresh directory under os.tmpdir(), removed by close(). */
@@ -125,6 +128,7 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
     try {
       const git = await this.client(root, work, c, ctx);
       const attempts = this.opts.maxPushAttempts ?? 3;
+      let rows: Row[] | undefined; // a full reconcile's rows, read once across push attempts
       for (let attempt = 1; ; attempt++) {
         const steps: Record<string, number> = {};
         let ts = Date.now();
@@ -133,20 +137,41 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
         step('fetch');
         await resetTo(git, c.branch, exists);
         step('reset');
-        const plan = planSnapshot(c.base, input.rows, c.format, input.inventory);
-        await writeTree(git, work, c.base, plan.files);
+        // The watermark lives in the summary file, committed with the rows it describes; checked
+        // again on every push attempt, so a stale attempt never lands over a newer export.
+        const summaryPath = `${c.base}/${summaryFile(c.format)}`;
+        const stored = readWatermark(await readFile(path.join(work, summaryPath), 'utf8').catch(() => undefined));
+        const d = decideWatermark(stored, input.plan);
+        if (d.action !== 'apply') {
+          const detail = d.action === 'noop' ? `already at version ${stored?.version}` : `watermark ${stored ? `${stored.lineage}@${stored.version}` : 'absent'}: full reconcile needed`;
+          ctx.log('sink.git.export', { branch: c.branch, path: c.base, result: d.action, ms: Date.now() - t0 });
+          return { outcome: d.action, aheadVersion: d.aheadVersion, rowsExported: 0, upserts: 0, deletes: 0, detail };
+        }
+        const heldFiles = await listRowFiles(git, c.base, summaryPath);
+        if (input.plan.mode === 'full') {
+          rows ??= await collect(input);
+          const plan = planSnapshot(c.base, rows, c.format, input.inventory, input.plan);
+          checkDeleteGuard(input, [...heldFiles].filter((p) => !plan.files.has(p)).length, heldFiles.size);
+          await writeTree(git, work, c.base, plan.files);
+        } else {
+          checkDeleteGuard(input, input.deletes.length, heldFiles.size);
+          await applyDelta(work, c, input, heldFiles);
+          await writeFile(path.join(work, summaryPath), serialize(summaryDocument(input.inventory, input.plan.rowCount, input.plan.targetCounts, input.plan), c.format));
+        }
         step('write');
         await git.raw(['add', '-A', '--', `:(literal)${c.base}`]);
         const changes = parsePorcelain(await git.raw(['status', '--porcelain=v1', '-z', '--no-renames', '--untracked-files=all', '--', `:(literal)${c.base}`]));
         step('stage');
         if (changes.length === 0) {
           ctx.log('sink.git.export', { branch: c.branch, path: c.base, result: 'no change', ms: Date.now() - t0, steps });
-          return { rowsExported: input.rows.length, upserts: 0, deletes: 0, detail: 'no change' };
+          return { outcome: 'applied', rowsExported: input.plan.rowCount, upserts: 0, deletes: 0, detail: 'no change' };
         }
         const counts = countChanges(changes, c.base, c.format);
-        await git.raw(['commit', '--quiet', '--no-verify', '--cleanup=verbatim', '-m', commitMessage(input.inventory, changes, counts, input)]);
+        await git.raw(['commit', '--quiet', '--no-verify', '--cleanup=verbatim', '-m', commitMessage(input.inventory, changes, counts, { exportId: input.exportId, ...input.plan })]);
         step('commit');
         await this.opts.beforePush?.(attempt);
+        // A cancelled attempt (timed out, or its heartbeat lost) must not push over a newer one.
+        ctx.signal?.throwIfAborted();
         try {
           await git.raw(['push', '--quiet', '--porcelain', 'origin', `HEAD:refs/heads/${c.branch}`]);
         } catch (err) {
@@ -159,7 +184,7 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
         step('push');
         const sha7 = (await git.raw(['rev-parse', '--short=7', 'HEAD'])).trim();
         ctx.log('sink.git.export', { branch: c.branch, path: c.base, commit: sha7, ...counts, ms: Date.now() - t0, steps });
-        return { rowsExported: input.rows.length, upserts: counts.added + counts.updated, deletes: counts.removed, detail: `commit ${sha7}` };
+        return { outcome: 'applied', rowsExported: input.plan.rowCount, upserts: counts.added + counts.updated, deletes: counts.removed, detail: `${input.plan.mode} commit ${sha7}` };
       }
     } catch (err) {
       // A killed or failed git may leave locks or a half-written tree: start from a fresh clone next time.
@@ -247,6 +272,43 @@ async function writeTree(git: SimpleGit, work: string, base: string, files: Map<
   for (const dir of new Set(writes.map(([p]) => path.dirname(path.join(work, p))))) await mkdir(dir, { recursive: true });
   await inParallel(writes, ([p, content]) => writeFile(path.join(work, p), content));
   if (stale.length) await pruneEmptyDirs(path.join(work, base));
+}
+
+/** Row files under base that the index holds (the summary excluded). */
+async function listRowFiles(git: SimpleGit, base: string, summaryPath: string): Promise<Set<string>> {
+  const out = await git.raw(['ls-files', '-z', '--', `:(literal)${base}`]);
+  return new Set(out.split('\0').filter((p) => p !== '' && p !== summaryPath));
+}
+
+async function collect(input: ExportInput): Promise<Row[]> {
+  const rows: Row[] = [];
+  for await (const page of input.upserts()) rows.push(...page);
+  return rows;
+}
+
+/** Writes the delta's upserts and removes its deletes: only the files that changed are touched. */
+async function applyDelta(work: string, c: Compiled, input: ExportInput, held: ReadonlySet<string>): Promise<void> {
+  const uidAt = async (p: string): Promise<string | undefined> => (held.has(p) ? fileUid(await readFile(path.join(work, p), 'utf8'), c.format) : undefined);
+  // A row's file: its primary path unless another uid holds that name (then the ~uid alternate).
+  const pathOf = async (row: Pick<Row, 'target' | 'namespace' | 'kind' | 'name' | 'uid'>): Promise<string | undefined> => {
+    const { primary, alternate } = rowPaths(c.base, row, c.format);
+    if (held.has(alternate)) return alternate;
+    const owner = await uidAt(primary);
+    return owner === undefined || owner === row.uid ? primary : alternate;
+  };
+  for await (const page of input.upserts()) {
+    const writes = await Promise.all(page.map(async (row) => [await pathOf(row), serialize(rowDocument(row), c.format)] as const));
+    for (const dir of new Set(writes.map(([p]) => path.dirname(path.join(work, p!))))) await mkdir(dir, { recursive: true });
+    await inParallel(writes, ([p, content]) => writeFile(path.join(work, p!), content));
+  }
+  let removed = false;
+  for (const t of input.deletes) {
+    if (!t.kind || !t.name) continue; // identity lost with a collected body: the next full reconcile removes it
+    const { primary, alternate } = rowPaths(c.base, t, c.format);
+    const p = held.has(alternate) && (await uidAt(alternate)) === t.uid ? alternate : (await uidAt(primary)) === t.uid ? primary : undefined;
+    if (p) { await rm(path.join(work, p), { force: true }); removed = true; }
+  }
+  if (removed) await pruneEmptyDirs(path.join(work, c.base));
 }
 
 /** The git object id of a blob with this content (sha1, or sha256 for a repository using it). */

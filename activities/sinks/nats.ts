@@ -38,6 +38,8 @@ export interface KollectEvent {
   name: string;
   uid: string;
   version: number;
+  /** The snapshot lineage `version` belongs to (versions restart in a new lineage). */
+  lineage: string;
   hash?: string;
   attributes?: Record<string, unknown>;
   /** Set when the attributes were left out because the event would exceed the server's max_payload. */
@@ -58,9 +60,12 @@ export function eventSubject(prefix: string, inv: ExportInput['inventory'], type
   return `${prefix}.${subjectToken(inv.cluster)}.${subjectToken(inv.namespace)}.${subjectToken(inv.name)}.${type}`;
 }
 
-/** `Nats-Msg-Id`: one per (row, version), the same on every retry of an export. */
-export function eventId(inv: ExportInput['inventory'], row: { target: string; uid: string; version: number }): string {
-  return `${inv.cluster}/${inv.namespace}/${inv.name}/${row.target}/${row.uid}/${row.version}`;
+/**
+ * `Nats-Msg-Id`: one per (row, lineage, version), the same on every retry of an export. The
+ * lineage keeps it unique when a new lineage numbers its versions from 1 again.
+ */
+export function eventId(inv: ExportInput['inventory'], lineage: string, row: { target: string; uid: string; version: number }): string {
+  return `${inv.cluster}/${inv.namespace}/${inv.name}/${row.target}/${row.uid}/${lineage}/${row.version}`;
 }
 
 /** True when a stream bound to `streamSubject` captures every subject matching `ours`. */
@@ -132,11 +137,11 @@ export class NatsBackend implements SinkBackend<NatsSinkSpec> {
         conn.streams.delete(`${c.stream}|${subject}`); // the stream may be gone: check again next time
         throw err;
       });
-      ctx.log('sink.nats.export', { stream: c.stream, upserts: input.changes.upserts.length, deletes: input.changes.deletes.length, duplicates: r.duplicates, ms: Date.now() - t0 });
-      const n = input.changes.upserts.length + input.changes.deletes.length;
+      ctx.log('sink.nats.export', { stream: c.stream, upserts: input.upsertCount, deletes: input.deletes.length, duplicates: r.duplicates, ms: Date.now() - t0 });
+      const n = input.upsertCount + input.deletes.length;
       return {
-        rowsExported: n, upserts: input.changes.upserts.length, deletes: input.changes.deletes.length,
-        detail: `published ${plural(input.changes.upserts.length, 'upsert')}, ${plural(input.changes.deletes.length, 'delete')} to ${c.stream} (${plural(r.duplicates, 'duplicate')})`,
+        outcome: 'applied', rowsExported: n, upserts: input.upsertCount, deletes: input.deletes.length,
+        detail: `published ${plural(input.upsertCount, 'upsert')}, ${plural(input.deletes.length, 'delete')} to ${c.stream} (${plural(r.duplicates, 'duplicate')})`,
       };
     } catch (err) {
       const safe = redactError(err, { sinkType: this.type, context, secrets });
@@ -211,10 +216,6 @@ export class NatsBackend implements SinkBackend<NatsSinkSpec> {
   private async publish(conn: Conn, c: Compiled, input: ExportInput): Promise<{ duplicates: number }> {
     const js = conn.nc.jetstream({ timeout: this.opts.publishTimeoutMs ?? 5_000 });
     const maxPayload = conn.nc.info?.max_payload ?? 1 << 20;
-    const messages = [
-      ...input.changes.upserts.map((row) => toMessage('upsert', row, input, c.prefix, maxPayload)),
-      ...input.changes.deletes.map((row) => toMessage('delete', row, input, c.prefix, maxPayload)),
-    ];
     // A disconnect fails the export at once instead of at every pending ack's timeout.
     let onLost = (): void => undefined;
     const lost = new Promise<never>((_resolve, reject) => {
@@ -225,14 +226,19 @@ export class NatsBackend implements SinkBackend<NatsSinkSpec> {
     try {
       const window = this.opts.window ?? 256;
       let duplicates = 0;
-      for (let i = 0; i < messages.length; i += window) {
-        // Published in order on one connection; allSettled observes every ack (none left unhandled).
-        const acks = messages.slice(i, i + window).map((m) => js.publish(m.subject, m.data, { msgID: m.id, headers: m.headers }));
-        for (const s of await Promise.race([Promise.allSettled(acks), lost])) {
-          if (s.status === 'rejected') throw s.reason;
-          if (s.value.duplicate) duplicates++;
+      const send = async (messages: ReturnType<typeof toMessage>[]): Promise<void> => {
+        for (let i = 0; i < messages.length; i += window) {
+          // Published in order on one connection; allSettled observes every ack (none left unhandled).
+          const acks = messages.slice(i, i + window).map((m) => js.publish(m.subject, m.data, { msgID: m.id, headers: m.headers }));
+          for (const s of await Promise.race([Promise.allSettled(acks), lost])) {
+            if (s.status === 'rejected') throw s.reason;
+            if (s.value.duplicate) duplicates++;
+          }
         }
-      }
+      };
+      // Bodies arrive a page at a time from the store: memory stays bounded however large the export.
+      for await (const page of input.upserts()) await send(page.map((row) => toMessage('upsert', row, input, c.prefix, maxPayload)));
+      await send(input.deletes.map((row) => toMessage('delete', row, input, c.prefix, maxPayload)));
       return { duplicates };
     } finally {
       conn.onLost.delete(onLost);
@@ -253,14 +259,14 @@ function toMessage(type: EventType, row: VersionedRow | Tombstone, input: Export
   }
   const headers = natsHeaders();
   headers.set(HEADER_EVENT_TYPE, type);
-  return { subject: eventSubject(prefix, input.inventory, type), data, id: eventId(input.inventory, row), headers };
+  return { subject: eventSubject(prefix, input.inventory, type), data, id: eventId(input.inventory, input.plan.lineage, row), headers };
 }
 
 function toEvent(type: EventType, row: VersionedRow | Tombstone, input: ExportInput): KollectEvent {
   const e: KollectEvent = {
     type, cluster: input.inventory.cluster, inventory: { namespace: input.inventory.namespace, name: input.inventory.name },
     target: row.target, apiVersion: row.apiVersion, kind: row.kind, namespace: row.namespace, name: row.name, uid: row.uid,
-    version: row.version, exportId: input.exportId,
+    version: row.version, lineage: input.plan.lineage, exportId: input.exportId,
   };
   if (type === 'upsert') {
     const r = row as VersionedRow;

@@ -6,7 +6,9 @@ import pg from 'pg';
 import type { VersionedRow } from '../../api/rows.js';
 import type { PostgresSinkSpec } from '../../api/types.js';
 import { redact, redactError, redactUrl, secretValues } from './redact.js';
-import { SinkConfigError, type ExportInput, type ExportResult, type SinkBackend, type SinkContext } from './types.js';
+import {
+  SinkConfigError, checkDeleteGuard, decideWatermark, type ExportInput, type ExportResult, type SinkBackend, type SinkContext, type Watermark,
+} from './types.js';
 
 export interface PostgresBackendOptions {
   /** Connections per pool (one pool per distinct URL), default 4. */
@@ -37,6 +39,8 @@ interface Compiled {
 }
 
 export const MIGRATIONS_TABLE = 'kollect_schema_migrations';
+/** Per (table, inventory, cluster): the lineage and version the rows hold, written in the same transaction. */
+export const WATERMARKS_TABLE = 'kollect_watermarks';
 
 const q = (ident: string): string => `"${ident.replace(/"/g, '""')}"`;
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
@@ -94,6 +98,22 @@ export const MIGRATIONS: { version: number; description: string; sql: (t: string
       `CREATE INDEX IF NOT EXISTS ${idx('kind_name_idx')} ON ${t} (kind, namespace, name)`,
     ],
   },
+  {
+    version: 2,
+    description: 'watermarks table: the snapshot lineage and version each (table, inventory, cluster) holds',
+    sql: (t) => [
+      `CREATE TABLE IF NOT EXISTS ${t.slice(0, t.lastIndexOf('.'))}.${WATERMARKS_TABLE} (
+        table_name text NOT NULL,
+        inventory_namespace text NOT NULL,
+        inventory_name text NOT NULL,
+        cluster text NOT NULL,
+        lineage text NOT NULL,
+        version bigint NOT NULL,
+        export_id text NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (table_name, inventory_namespace, inventory_name, cluster))`,
+    ],
+  },
 ];
 
 interface PoolEntry { fingerprint: string; pool: pg.Pool }
@@ -125,9 +145,9 @@ export class PostgresBackend implements SinkBackend<PostgresSinkSpec> {
           this.migrated.add(migrationKey);
         }
         const t0 = Date.now();
-        const r = await this.reconcile(client, c, input);
-        ctx.log('sink.postgres.export', { schema: c.schema, table: c.table, rows: input.rows.length, ...r, ms: Date.now() - t0 });
-        return { rowsExported: input.rows.length, upserts: r.upserted, deletes: r.deleted, detail: `upserted ${r.upserted}, deleted ${r.deleted}` };
+        const r = await this.reconcile(client, c, input, ctx.signal);
+        ctx.log('sink.postgres.export', { schema: c.schema, table: c.table, mode: input.plan.mode, ...r, ms: Date.now() - t0 });
+        return r;
       } catch (err) {
         failed = err as Error;
         throw err;
@@ -179,48 +199,84 @@ export class PostgresBackend implements SinkBackend<PostgresSinkSpec> {
     return pool;
   }
 
-  /** One transaction: upsert rows whose content changed, delete this (inventory, cluster)'s rows not in the snapshot. */
-  private async reconcile(client: pg.PoolClient, c: Compiled, input: ExportInput): Promise<{ upserted: number; deleted: number }> {
+  /**
+   * One transaction under a per-(table, inventory) advisory lock: check the stored watermark
+   * (fencing: a stale or retried attempt changes nothing), apply the delta or the full
+   * reconcile, write the new watermark, commit. See docs/sinks.md.
+   */
+  private async reconcile(client: pg.PoolClient, c: Compiled, input: ExportInput, signal?: AbortSignal): Promise<ExportResult> {
     const t = `${q(c.schema)}.${q(c.table)}`;
+    const wm = `${q(c.schema)}.${q(WATERMARKS_TABLE)}`;
     const inv = input.inventory;
-    const rows = dedupe(input.rows);
+    const plan = input.plan;
     await client.query('BEGIN');
     try {
       // Two exports of one inventory into one table (two sink CRs, or a retry racing a slow
       // attempt) take turns instead of interleaving.
       await client.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [LOCK_CLASS, `${c.schema}.${c.table}|${inv.namespace}/${inv.name}`]);
-      const existing = await client.query<[string, string, string, string]>({
-        text: `SELECT target_name, source_uid, content_hash, cluster FROM ${t} WHERE inventory_namespace = $1 AND inventory_name = $2`,
-        values: [inv.namespace, inv.name], rowMode: 'array',
-      });
-      const held = new Map(existing.rows.map(([target, uid, hash, cluster]) => [`${target}/${uid}`, { hash, cluster }]));
-      // Only rows whose content (or cluster) differs travel; the ON CONFLICT guard repeats the check server-side.
-      const changed = rows.filter((r) => { const h = held.get(`${r.target}/${r.uid}`); return h?.hash !== r.hash || h.cluster !== r.cluster; });
-      let upserted = 0;
-      const size = this.opts.batchSize ?? 2000;
-      for (let i = 0; i < changed.length; i += size) upserted += await upsert(client, t, inv, changed.slice(i, i + size));
-      // Reconciliation: this (inventory, cluster)'s rows that are not in the snapshot. The read above
-      // ran under the lock in this transaction, so the stale keys are exact; deleting them by primary
-      // key keeps a 10k-row no-op export from comparing 10k × 10k keys.
-      const keep = new Set(rows.map((r) => `${r.target}/${r.uid}`));
-      const stale = existing.rows.filter(([target, uid, , cluster]) => cluster === inv.cluster && !keep.has(`${target}/${uid}`));
-      let deleted = 0;
-      for (let i = 0; i < stale.length; i += size) {
-        const part = stale.slice(i, i + size);
-        const del = await client.query(
-          `DELETE FROM ${t} AS t USING unnest($3::text[], $4::text[]) AS k(target_name, source_uid)
-            WHERE t.inventory_namespace = $1 AND t.inventory_name = $2 AND t.target_name = k.target_name
-              AND t.source_uid = k.source_uid AND t.cluster = $5`,
-          [inv.namespace, inv.name, part.map(([target]) => target), part.map(([, uid]) => uid), inv.cluster]);
-        deleted += del.rowCount ?? 0;
+      const held = await client.query<{ lineage: string; version: string }>(
+        `SELECT lineage, version FROM ${wm} WHERE table_name = $1 AND inventory_namespace = $2 AND inventory_name = $3 AND cluster = $4`,
+        [c.table, inv.namespace, inv.name, inv.cluster]);
+      const stored: Watermark | undefined = held.rows[0] ? { lineage: held.rows[0].lineage, version: Number(held.rows[0].version) } : undefined;
+      const d = decideWatermark(stored, plan);
+      if (d.action !== 'apply') {
+        await client.query('ROLLBACK');
+        const detail = d.action === 'noop' ? `already at version ${stored?.version}` : `watermark ${stored ? `${stored.lineage}@${stored.version}` : 'absent'}: full reconcile needed`;
+        return { outcome: d.action, aheadVersion: d.aheadVersion, rowsExported: 0, upserts: 0, deletes: 0, detail };
       }
+      const size = this.opts.batchSize ?? 2000;
+      let upserted = 0;
+      let deleted = 0;
+      const count = async (): Promise<number> => Number((await client.query<{ n: string }>(
+        `SELECT count(*) AS n FROM ${t} WHERE inventory_namespace = $1 AND inventory_name = $2 AND cluster = $3`, [inv.namespace, inv.name, inv.cluster])).rows[0]?.n ?? 0);
+      if (plan.mode === 'full') {
+        // Which of this (inventory, cluster)'s rows the snapshot no longer has: read under the lock.
+        const existing = await client.query<[string, string, string]>({
+          text: `SELECT target_name, source_uid, content_hash FROM ${t} WHERE inventory_namespace = $1 AND inventory_name = $2 AND cluster = $3`,
+          values: [inv.namespace, inv.name, inv.cluster], rowMode: 'array',
+        });
+        const stale = existing.rows.filter(([target, uid]) => !input.keep.has(`${target}/${uid}`));
+        checkDeleteGuard(input, stale.length, existing.rows.length);
+        // Only rows whose content differs have their bodies read and written.
+        const hashes = new Map(existing.rows.map(([target, uid, hash]) => [`${target}/${uid}`, hash]));
+        for await (const page of input.upserts((e) => hashes.get(`${e.target}/${e.uid}`) !== e.hash)) {
+          const rows = dedupe(page);
+          for (let i = 0; i < rows.length; i += size) upserted += await upsert(client, t, inv, rows.slice(i, i + size));
+        }
+        for (let i = 0; i < stale.length; i += size) deleted += await deleteKeys(client, t, inv, stale.slice(i, i + size).map(([target, uid]) => ({ target, uid })));
+      } else {
+        if (input.deletes.length) checkDeleteGuard(input, input.deletes.length, await count());
+        for await (const page of input.upserts()) {
+          const rows = dedupe(page);
+          for (let i = 0; i < rows.length; i += size) upserted += await upsert(client, t, inv, rows.slice(i, i + size));
+        }
+        for (let i = 0; i < input.deletes.length; i += size) deleted += await deleteKeys(client, t, inv, input.deletes.slice(i, i + size));
+      }
+      await client.query(
+        `INSERT INTO ${wm} (table_name, inventory_namespace, inventory_name, cluster, lineage, version, export_id, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, now())
+         ON CONFLICT (table_name, inventory_namespace, inventory_name, cluster) DO UPDATE SET
+           lineage = EXCLUDED.lineage, version = EXCLUDED.version, export_id = EXCLUDED.export_id, updated_at = now()`,
+        [c.table, inv.namespace, inv.name, inv.cluster, plan.lineage, plan.version, input.exportId]);
+      // A cancelled attempt (timed out, or its heartbeat lost) must not commit over a newer one.
+      signal?.throwIfAborted();
       await client.query('COMMIT');
-      return { upserted, deleted };
+      const rows = plan.rowCount;
+      return { outcome: 'applied', rowsExported: rows, upserts: upserted, deletes: deleted, detail: `${plan.mode}: upserted ${upserted}, deleted ${deleted}` };
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     }
   }
+}
+
+async function deleteKeys(client: pg.PoolClient, t: string, inv: ExportInput['inventory'], keys: readonly { target: string; uid: string }[]): Promise<number> {
+  const del = await client.query(
+    `DELETE FROM ${t} AS t USING unnest($3::text[], $4::text[]) AS k(target_name, source_uid)
+      WHERE t.inventory_namespace = $1 AND t.inventory_name = $2 AND t.target_name = k.target_name
+        AND t.source_uid = k.source_uid AND t.cluster = $5`,
+    [inv.namespace, inv.name, keys.map((k) => k.target), keys.map((k) => k.uid), inv.cluster]);
+  return del.rowCount ?? 0;
 }
 
 async function upsert(client: pg.PoolClient, t: string, inv: ExportInput['inventory'], rows: readonly VersionedRow[]): Promise<number> {

@@ -1,31 +1,52 @@
 // The one interface every sink backend implements. A backend knows nothing of Kubernetes or
-// Temporal: the export activity resolves the sink CR and its Secret, then calls export().
-import type { VersionedRow, Tombstone } from '../../api/rows.js';
+// Temporal: the export activity resolves the sink CR, its Secret and the row bodies, then calls
+// export(). The contract (docs/decisions/0009): a state sink applies the changes after the
+// watermark it stored with its data, or a full reconcile, and refuses to move its watermark
+// backwards; an event sink publishes every change with a dedupe id unique across lineages.
+import type { RowEntry, VersionedRow, Tombstone } from '../../api/rows.js';
 import type { SinkKind } from '../../api/types.js';
+import type { ExportPlan, ExportOutcome } from '../../workflows/state.js';
 
 export interface InventoryIdentity { namespace: string; name: string; cluster: string }
 
-export interface ExportInput {
+/** What the workflow asks of one export activity (the entries travel as a second argument). */
+export interface ExportRequest {
   inventory: InventoryIdentity;
   sink: { kind: SinkKind; namespace: string; name: string; type: string };
   /** Unique per export round of this inventory; the same on every retry of that round. */
   exportId: string;
-  /** Snapshot version this export brings the sink to. */
-  version: number;
-  /** The whole canonical snapshot: state sinks converge to exactly this. */
-  rows: VersionedRow[];
-  /** What changed since this sink's last successful export: event sinks emit exactly this. */
-  changes: { upserts: VersionedRow[]; deletes: Tombstone[]; sinceVersion: number };
+  plan: ExportPlan;
+  maxExportBytes?: number;
+  /** Delete guard (percent of the sink's rows), state sinks only. */
+  maxDeletePercent: number;
 }
 
-export interface ExportResult {
-  /** Rows the sink holds (state sinks) or events emitted (event sinks) by this export. */
-  rowsExported: number;
-  upserts: number;
-  deletes: number;
-  /** Backend detail worth showing in status, e.g. `commit 1a2b3c4` or `no change`. */
-  detail: string;
+/** What an export activity returns to the workflow: no bodies. */
+export interface ExportReply extends ExportOutcome { upserts: number; deletes: number }
+
+/** What a backend receives: the plan, and the rows with their bodies read from the store. */
+export interface ExportInput {
+  inventory: InventoryIdentity;
+  sink: ExportRequest['sink'];
+  exportId: string;
+  plan: ExportPlan;
+  /**
+   * Upserts (every row, for a full reconcile) in version order, bodies read in bounded pages.
+   * `want` skips entries before their bodies are read (e.g. rows the sink already holds by hash).
+   */
+  upserts: (want?: (e: RowEntry) => boolean) => AsyncIterable<VersionedRow[]>;
+  upsertCount: number;
+  /** Keys (`target/uid`) of every row of the snapshot: what a full reconcile keeps. Empty for a delta. */
+  keep: ReadonlySet<string>;
+  /** Deleted rows with their identity (delta only). */
+  deletes: Tombstone[];
+  maxDeletePercent: number;
 }
+
+export type ExportResult = ExportReply;
+
+/** A stored watermark: the lineage and version a state sink holds. */
+export interface Watermark { lineage: string; version: number }
 
 export interface SinkContext<Spec> {
   /** The type-specific block of the sink's spec (e.g. spec.postgres), defaults not yet applied. */
@@ -36,6 +57,7 @@ export interface SinkContext<Spec> {
   caPem?: string;
   format?: 'yaml' | 'json';
   log: (event: string, fields?: Record<string, unknown>) => void;
+  /** Aborted when the attempt is cancelled or lost its heartbeat: stop before committing anything. */
   signal?: AbortSignal;
 }
 
@@ -43,6 +65,35 @@ export interface SinkContext<Spec> {
 export class SinkConfigError extends Error {
   override readonly name = 'SinkConfigError';
   constructor(readonly field: string, message: string) { super(`${field}: ${message}`); }
+}
+
+/** The export would delete an unusual share of the sink's rows without a complete resync behind it. */
+export class DeleteGuardError extends Error {
+  override readonly name = 'DeleteGuard';
+  constructor(readonly deletes: number, readonly held: number, readonly maxPercent: number) {
+    super(`delete guard: this export would delete ${deletes} of the ${held} rows the sink holds (more than spec.maxDeletePercent ${maxPercent}%) and the snapshot has no complete resync behind it; held until every target has resynced`);
+  }
+}
+
+/** Throws DeleteGuardError when `deletes` of `held` is above the guard and the resync is incomplete. */
+export function checkDeleteGuard(input: Pick<ExportInput, 'plan' | 'maxDeletePercent'>, deletes: number, held: number): void {
+  if (input.plan.resyncComplete || deletes === 0 || input.maxDeletePercent >= 100) return;
+  if (deletes * 100 > held * input.maxDeletePercent) throw new DeleteGuardError(deletes, held, input.maxDeletePercent);
+}
+
+/**
+ * What a state sink does given its stored watermark: apply the plan, do nothing (it already holds
+ * this version or a newer one: a retried or stale attempt), or ask for a full reconcile (its
+ * watermark is from another lineage, missing, or behind the delta's start).
+ */
+export function decideWatermark(stored: Watermark | undefined, plan: ExportPlan): { action: 'apply' | 'noop' | 'needsFull'; aheadVersion?: number } {
+  const same = stored?.lineage === plan.lineage;
+  const aheadVersion = same && stored.version > plan.version ? stored.version : undefined;
+  if (plan.mode === 'full') return same && stored.version > plan.version ? { action: 'noop', aheadVersion } : { action: 'apply' };
+  if (!same) return { action: 'needsFull' };
+  if (stored.version >= plan.version) return { action: 'noop', aheadVersion };
+  if (stored.version < plan.fromVersion) return { action: 'needsFull' };
+  return { action: 'apply' };
 }
 
 export interface SinkBackend<Spec = unknown> {

@@ -28,7 +28,7 @@ function startOperator(): Child {
   const child = runEntry('worker/operator.ts', {
     KUBECONFIG: service('kube').kubeconfig, TEMPORAL_ADDRESS: service('temporal').address, KOLLECT_TASK_QUEUE: taskQueue,
     KOLLECT_HTTP_PORT: String(httpPort), KOLLECT_HTTP_HOST: '127.0.0.1', KOLLECT_WATCH_NAMESPACES: ns,
-    KOLLECT_PAYLOAD_STORE_URL: service('postgres').url,
+    KOLLECT_STORE_URL: service('postgres').url,
   });
   return child;
 }

@@ -21,6 +21,7 @@ describe('kollect operator process', () => {
     const op = runEntry('worker/operator.ts', {
       KUBECONFIG: kube.kubeconfig, TEMPORAL_ADDRESS: temporal.address, KOLLECT_TASK_QUEUE: taskQueue,
       KOLLECT_HTTP_PORT: String(port), KOLLECT_HTTP_HOST: '127.0.0.1', KOLLECT_WATCH_NAMESPACES: taskQueue,
+      KOLLECT_STORE_URL: service('postgres').url,
     });
     children.push(op);
     const base = `http://127.0.0.1:${port}`;
@@ -51,5 +52,12 @@ describe('kollect operator process', () => {
     children.push(op);
     expect(await op.exited).toBe(2);
     expect(op.output()).toContain('KOLLECT_HTTP_PORT must be a port number 0-65535, got "eighty"');
+  }, 60_000);
+
+  it('refuses to start without a store, naming the variable', async () => {
+    const op = runEntry('worker/operator.ts', { TEMPORAL_ADDRESS: '127.0.0.1:1', KOLLECT_STORE_URL: '', KOLLECT_PAYLOAD_STORE_URL: '' });
+    children.push(op);
+    expect(await op.exited).toBe(2);
+    expect(op.output()).toContain('KOLLECT_STORE_URL is required');
   }, 60_000);
 });

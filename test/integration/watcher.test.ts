@@ -6,7 +6,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { waitFor, sleep } from '../harness/util.js';
 import type { Condition } from '../../api/types.js';
-import type { Row } from '../../api/rows.js';
+import type { Row, RowRef } from '../../api/rows.js';
 import { INVENTORY_FINALIZER, type Watcher } from '../../watcher/index.js';
 import { LIST_DONE, NETWORK_ERROR, BACKOFF, WATCH_START, type InformerEvent } from '../../watcher/informer.js';
 import type { KubeObject } from '../../watcher/kube.js';
@@ -16,7 +16,7 @@ import { watcherEnv, apiserverProxy, type WatcherEnv } from './fixtures/watcher-
 const uidOf = (o: KubeObject): string => o.metadata!.uid!;
 const deltas = (rec: Recorded[]) => rec.flatMap((r) => (r.signal === 'delta' ? [r.batch] : []));
 const resyncs = (rec: Recorded[]) => rec.flatMap((r) => (r.signal === 'resync' ? [r.part] : []));
-const upsertsOf = (rec: Recorded[], uid: string): Row[] => deltas(rec).flatMap((b) => b.upserts.filter((r) => r.uid === uid));
+const upsertsOf = (rec: Recorded[], uid: string): RowRef[] => deltas(rec).flatMap((b) => b.upserts.filter((r) => r.uid === uid));
 const ready = (o: KubeObject): Condition | undefined => ((o.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).find((c) => c.type === 'Ready');
 const byName = (rows: Row[]): Record<string, unknown> => Object.fromEntries(rows.map((r) => [r.name, r.attributes.value]));
 
@@ -94,7 +94,8 @@ describe('watcher on the real apiserver and Temporal', () => {
     await watcher.flushed();
     const sent = upsertsOf(await env.recorded('inv1'), uid).slice(sentBefore);
     expect(sent.length).toBeLessThanOrEqual(3); // one flush per second at most: ≤ 3 windows in practice
-    expect(sent.at(-1)!.attributes.value).toBe('v10');
+    const last = sent.at(-1)!;
+    expect((await env.bodies([last.hash])).get(last.hash)!.attributes.value).toBe('v10');
   });
 
   it('two Targets on the same kind and namespace share one informer; an all-namespaces Target gets a cluster-wide one', async () => {

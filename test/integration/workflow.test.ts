@@ -1,55 +1,58 @@
-// inventoryWorkflow on the real Temporal server, with its activities replaced by recorders:
-// parallel per-sink exports, partial success, catch-up after a failing sink recovers, event sinks
-// receive deltas and tombstones, status writes, suspend, and deletion through the finalizer.
+// inventoryWorkflow on the real Temporal server, with model sinks (test/support/model-sink.ts)
+// that follow the export contract: parallel per-sink exports, partial success, catch-up after a
+// failing sink recovers, deltas and tombstones, suspend, deletion through the finalizer; a run
+// that starts without state never wipes a sink; a run drains its exports before continuing as new.
 import { describe, it, expect, afterAll } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Worker, NativeConnection } from '@temporalio/worker';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { service } from '../harness/endpoints.js';
-import { waitFor } from '../harness/util.js';
+import { waitFor, sleep } from '../harness/util.js';
 import { deltaSignal, resyncSignal, inventoryDeletedSignal, suspendSignal, statusQuery, configChangedSignal, inventoryWorkflowId } from '../../workflows/definitions.js';
 import type { InventoryConfig, InventoryRef } from '../../workflows/config.js';
-import type { ExportActivityInput, StatusInput } from '../../activities/index.js';
-import type { ExportResult } from '../../activities/sinks/types.js';
-import type { Row } from '../../api/rows.js';
+import type { StatusInput } from '../../activities/index.js';
+import type { RowRef } from '../../api/rows.js';
 import type { DeltaBatch } from '../../api/signals.js';
 import type { inventoryWorkflow } from '../../workflows/inventory.js';
+import type { SinkConfig } from '../../workflows/state.js';
+import { ModelSink } from '../support/model-sink.js';
 
-const row = (uid: string, hash = 'h1'): Row => ({ target: 'cms', cluster: 'c1', apiVersion: 'v1', kind: 'ConfigMap', namespace: 'app', name: `cm-${uid}`, uid, attributes: { v: hash }, hash });
+const ref = (uid: string, hash = 'h1'): RowRef => ({ uid, hash });
+const sinkCfg = (kind: SinkConfig['kind'], name: string, type: string): SinkConfig => ({ kind, name, type, intervalMs: 100, maxAttempts: 1, suspended: false, generation: 1, maxDeletePercent: 50 });
+
+interface Env {
+  client: Client;
+  handle: WorkflowHandle<typeof inventoryWorkflow>;
+  sinks: { db: ModelSink; git: ModelSink; nats: ModelSink };
+  statuses: StatusInput[];
+  finalized: () => number;
+  signal(batch: DeltaBatch): Promise<void>;
+  resync(uids: string[]): Promise<void>;
+}
 
 describe('inventoryWorkflow', () => {
   const cleanup: (() => Promise<void>)[] = [];
   afterAll(async () => { for (const c of cleanup.reverse()) await c(); });
 
-  it('fans out to every sink, survives a failing one, catches it up, and ends through the finalizer', async () => {
+  async function start(over: Partial<InventoryConfig> = {}): Promise<Env> {
     const { address, namespace } = service('temporal');
     const taskQueue = `wf-${randomBytes(4).toString('hex')}`;
     const ref: InventoryRef = { namespace: 'team-a', name: taskQueue };
-    const exports: { type: string; input: ExportActivityInput }[] = [];
+    const sinks = { db: new ModelSink('state'), git: new ModelSink('state'), nats: new ModelSink('event') };
     const statuses: StatusInput[] = [];
     let finalized = 0;
-    let natsDown = true;
-    const suspend = false;
     const config = (): InventoryConfig => ({
-      generation: 1, cluster: 'c1', intervalMs: 100, suspend, targets: ['cms'], problems: [],
-      sinks: [
-        { kind: 'KollectDatabaseSink', name: 'pg', type: 'fakedb', intervalMs: 100, maxAttempts: 1, suspended: false, generation: 1 },
-        { kind: 'KollectSnapshotSink', name: 'git', type: 'fakegit', intervalMs: 100, maxAttempts: 1, suspended: false, generation: 1 },
-        { kind: 'KollectEventSink', name: 'nats', type: 'fakenats', intervalMs: 100, maxAttempts: 1, suspended: false, generation: 1 },
-      ],
+      generation: 1, cluster: 'c1', intervalMs: 100, suspend: false, targets: ['cms'], problems: [],
+      fullReconcileIntervalMs: 24 * 3600_000, maxRunAgeMs: 24 * 3600_000,
+      sinks: [sinkCfg('KollectDatabaseSink', 'pg', 'fakedb'), sinkCfg('KollectSnapshotSink', 'git', 'fakegit'), sinkCfg('KollectEventSink', 'nats', 'fakenats')],
+      ...over,
     });
-    const record = (type: string) => (input: ExportActivityInput): Promise<ExportResult> => {
-      exports.push({ type, input });
-      if (type === 'fakenats' && natsDown) return Promise.reject(new Error('nats: connection refused'));
-      const n = type === 'fakenats' ? input.changes.upserts.length + input.changes.deletes.length : input.rows.length;
-      return Promise.resolve({ rowsExported: n, upserts: n, deletes: 0, detail: `${type} ok` });
-    };
     const activities = {
       loadInventoryConfig: () => Promise.resolve(config()),
       patchInventoryStatus: (_r: InventoryRef, s: StatusInput) => { statuses.push(s); return Promise.resolve(); },
       finalizeInventory: () => { finalized++; return Promise.resolve(); },
-      exportFakedb: record('fakedb'), exportFakegit: record('fakegit'), exportFakenats: record('fakenats'),
+      exportFakedb: sinks.db.export.bind(sinks.db), exportFakegit: sinks.git.export.bind(sinks.git), exportFakenats: sinks.nats.export.bind(sinks.nats),
     };
     const nc = await NativeConnection.connect({ address });
     const worker = await Worker.create({
@@ -60,57 +63,145 @@ describe('inventoryWorkflow', () => {
     const connection = await Connection.connect({ address });
     const client = new Client({ connection, namespace });
     cleanup.push(async () => { worker.shutdown(); await running; await connection.close(); await nc.close(); });
-
     const workflowId = inventoryWorkflowId(ref.namespace, ref.name);
-    const handle = await client.workflow.signalWithStart<typeof inventoryWorkflow, [DeltaBatch]>('inventoryWorkflow', {
-      workflowId, taskQueue, args: [ref], signal: deltaSignal, signalArgs: [{ target: 'cms', upserts: [row('a'), row('b')], deletes: [] }],
-    });
-    const got = (type: string) => exports.filter((e) => e.type === type);
-    const lastOk = (type: string) => got(type).at(-1)?.input;
+    const signal = async (batch: DeltaBatch): Promise<void> => {
+      await client.workflow.signalWithStart<typeof inventoryWorkflow, [DeltaBatch]>('inventoryWorkflow', { workflowId, taskQueue, args: [ref], signal: deltaSignal, signalArgs: [batch] });
+    };
+    await signal({ target: 'cms', upserts: [], deletes: [] });
+    let n = 0;
+    return {
+      client, handle: client.workflow.getHandle(workflowId), sinks, statuses, finalized: () => finalized, signal,
+      resync: (uids) => client.workflow.getHandle(workflowId).signal(resyncSignal, { target: 'cms', id: `r${n++}`, part: 0, parts: 1, uids }),
+    };
+  }
 
-    // state sinks get the full snapshot; the failing event sink does not block them
-    await waitFor('first exports', () => Promise.resolve(got('fakedb').length > 0 && got('fakegit').length > 0 && got('fakenats').length > 0), 20_000);
-    expect(lastOk('fakedb')!.rows.map((r) => r.uid).sort()).toEqual(['a', 'b']);
-    expect(lastOk('fakegit')!.rows).toHaveLength(2);
+  it('fans out to every sink, survives a failing one, catches it up, and ends through the finalizer', async () => {
+    const env = await start();
+    const { db, git, nats } = env.sinks;
+    nats.down = true;
+    await env.signal({ target: 'cms', upserts: [ref('a'), ref('b')], deletes: [] });
+    // state sinks wait for the first complete resync: nothing may be deleted before it
+    await sleep(1500);
+    expect(db.calls).toHaveLength(0);
+    expect((await env.handle.query(statusQuery)).awaitingResync).toEqual(['cms']);
+    await env.resync(['a', 'b']);
+
+    await waitFor('state sinks hold the snapshot', () => Promise.resolve(db.rows.size === 2 && git.rows.size === 2), 20_000);
+    expect(db.calls[0]!.req.plan.mode).toBe('full');
     await waitFor('status shows the nats error', async () => {
-      const v = await handle.query(statusQuery);
+      const v = await env.handle.query(statusQuery);
       return v.sinks.some((s) => s.name === 'nats' && s.lastError?.includes('connection refused')) && v.sinks.filter((s) => s.lastError === '').length === 2;
     }, 20_000);
-    expect(statuses.length).toBeGreaterThan(0);
+    expect(env.statuses.length).toBeGreaterThan(0);
 
-    // an update and a delete while nats is down; then nats returns and catches up with no manual step
-    await handle.signal(deltaSignal, { target: 'cms', upserts: [row('a', 'h2')], deletes: [{ target: 'cms', uid: 'b' }] });
-    await waitFor('state sinks converge', () => Promise.resolve(lastOk('fakedb')!.rows.length === 1 && lastOk('fakedb')!.rows[0]!.hash === 'h2'), 20_000);
-    natsDown = false;
+    // an update and a delete while nats is down: the state sinks get a delta; nats catches up
+    await env.signal({ target: 'cms', upserts: [ref('a', 'h2')], deletes: [{ target: 'cms', uid: 'b' }] });
+    await waitFor('state sinks converge', () => Promise.resolve(db.rows.size === 1 && db.rows.get('cms/a') === 'h2'), 20_000);
+    const delta = db.calls.at(-1)!;
+    expect(delta.req.plan.mode).toBe('delta');
+    expect(delta.entries.upserts.map((e) => e.uid)).toEqual(['a']);
+    expect(delta.entries.deletes.map((e) => e.uid)).toEqual(['b']);
+    nats.down = false;
     await waitFor('nats catches up', async () => {
-      const v = await handle.query(statusQuery);
+      const v = await env.handle.query(statusQuery);
       return v.sinks.find((s) => s.name === 'nats')?.lastError === '' && v.sinks.every((s) => s.exportedVersion === v.version);
     }, 90_000);
-    const natsOk = got('fakenats').at(-1)!.input;
-    expect(natsOk.rows).toEqual([]);
-    expect(natsOk.changes.upserts.map((r) => [r.uid, r.hash])).toEqual([['a', 'h2']]);
-    expect(natsOk.changes.deletes.map((t) => t.uid)).toEqual(['b']);
+    expect([...nats.published.values()].map((p) => `${p.type} ${p.key} ${p.hash}`).sort()).toEqual(['delete cms/b h1', 'upsert cms/a h2']);
 
     // a resync without 'a' deletes it everywhere
-    await handle.signal(resyncSignal, { target: 'cms', id: 'r1', part: 0, parts: 1, uids: [] });
-    await waitFor('resync delete propagates', () => Promise.resolve(lastOk('fakedb')!.rows.length === 0 && got('fakenats').at(-1)!.input.changes.deletes.some((t) => t.uid === 'a')), 20_000);
+    await env.resync([]);
+    await waitFor('resync delete propagates', () => Promise.resolve(db.rows.size === 0 && git.rows.size === 0 && [...nats.published.values()].some((p) => p.type === 'delete' && p.key === 'cms/a')), 20_000);
 
     // suspended: changes are held back; resumed: exported
-    const before = exports.length;
-    await handle.signal(suspendSignal, true);
-    await handle.signal(deltaSignal, { target: 'cms', upserts: [row('c')], deletes: [] });
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(exports.length).toBe(before);
-    expect((await handle.query(statusQuery)).suspended).toBe(true);
-    await handle.signal(suspendSignal, false);
-    await waitFor('resumed export', () => Promise.resolve(lastOk('fakedb')!.rows.some((r) => r.uid === 'c')), 20_000);
+    const before = db.calls.length;
+    await env.handle.signal(suspendSignal, true);
+    await env.signal({ target: 'cms', upserts: [ref('c')], deletes: [] });
+    await sleep(1500);
+    expect(db.calls.length).toBe(before);
+    expect((await env.handle.query(statusQuery)).suspended).toBe(true);
+    await env.handle.signal(suspendSignal, false);
+    await waitFor('resumed export', () => Promise.resolve(db.rows.has('cms/c')), 20_000);
 
     // configuration changes are re-read; deletion ends the workflow through the finalizer
-    await handle.signal(configChangedSignal);
-    await handle.signal(inventoryDeletedSignal);
-    await handle.result();
-    expect(finalized).toBe(1);
-    const exportActivities = (await handle.fetchHistory()).events?.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name?.startsWith('exportFake')) ?? [];
+    await env.handle.signal(configChangedSignal);
+    await env.handle.signal(inventoryDeletedSignal);
+    await env.handle.result();
+    expect(env.finalized()).toBe(1);
+    const history = await env.handle.fetchHistory();
+    const exportActivities = history.events?.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name?.startsWith('exportFake')) ?? [];
     expect(exportActivities.length).toBeGreaterThanOrEqual(9);
+    // the activity inputs name hashes, never bodies, and carry a heartbeat timeout
+    const scheduled = exportActivities[0]!.activityTaskScheduledEventAttributes!;
+    expect(Number(scheduled.heartbeatTimeout?.seconds ?? 0)).toBeGreaterThan(0);
   }, 180_000);
+
+  it('a run that starts without state (terminated) deletes nothing until the targets have resynced', async () => {
+    const env = await start();
+    const { db, git, nats } = env.sinks;
+    const uids = ['a', 'b', 'c', 'd', 'e', 'f'];
+    await env.signal({ target: 'cms', upserts: uids.map((u) => ref(u)), deletes: [] });
+    await env.resync(uids);
+    await waitFor('six rows everywhere', () => Promise.resolve(db.rows.size === 6 && git.rows.size === 6 && nats.published.size === 6), 20_000);
+    const firstLineage = db.watermark!.lineage;
+
+    // the workflow is terminated; the next change starts a new run with no state
+    await env.handle.terminate('test: lose the state');
+    let minRows = Infinity;
+    const poll = setInterval(() => { minRows = Math.min(minRows, db.rows.size, git.rows.size); }, 20);
+    try {
+      await env.signal({ target: 'cms', upserts: [ref('a', 'h2')], deletes: [] });
+      await waitFor('event sink gets the change at once', () => Promise.resolve([...nats.published.values()].some((p) => p.hash === 'h2')), 20_000);
+      // a resync listing rows the new run does not hold deletes nothing and keeps state sinks waiting
+      await env.resync(uids);
+      await sleep(2000);
+      const v = await env.handle.query(statusQuery);
+      expect(v.lineage).not.toBe(firstLineage);
+      expect(v.awaitingResync).toEqual(['cms']);
+      expect(db.rows.size).toBe(6);
+      // the watcher's resend (references) and the next resync complete the lineage: full reconcile
+      await env.signal({ target: 'cms', upserts: uids.map((u) => ref(u, u === 'a' ? 'h2' : 'h1')), deletes: [] });
+      await env.resync(uids);
+      await waitFor('state sinks reconciled in the new lineage', () => Promise.resolve(db.watermark?.lineage === v.lineage && git.watermark?.lineage === v.lineage), 20_000);
+    } finally {
+      clearInterval(poll);
+    }
+    expect(minRows).toBe(6);
+    expect(db.rows.size).toBe(6);
+    expect(db.rows.get('cms/a')).toBe('h2');
+    expect(db.calls.at(-1)!.req.plan.mode).toBe('full');
+    // event ids stay unique across lineages: nothing of the new run was taken for a duplicate
+    expect(nats.duplicates).toBe(0);
+  }, 120_000);
+
+  it('drains in-flight exports, then continues as new carrying the snapshot', async () => {
+    const env = await start({ maxRunAgeMs: 4_000 });
+    const { db, git } = env.sinks;
+    await env.signal({ target: 'cms', upserts: [ref('a'), ref('b')], deletes: [] });
+    await env.resync(['a', 'b']);
+    await waitFor('first export', () => Promise.resolve(db.rows.size === 2 && git.rows.size === 2), 20_000);
+    const firstRun = (await env.handle.describe()).runId;
+    // hold the next db export past the run's age: the run must wait for it before continuing
+    let release = (): void => undefined;
+    db.gate = () => new Promise((r) => { release = r; });
+    await env.signal({ target: 'cms', upserts: [ref('c')], deletes: [] });
+    await waitFor('db export in flight', () => Promise.resolve(db.calls.length >= 2 && !db.calls.at(-1)!.reply), 20_000);
+    await sleep(4_500);
+    expect((await env.handle.describe()).runId).toBe(firstRun);
+    db.gate = () => Promise.resolve();
+    release();
+    await waitFor('continued as new', async () => (await env.handle.describe()).runId !== firstRun, 20_000);
+    const old = env.client.workflow.getHandle(env.handle.workflowId, firstRun);
+    const events = (await old.fetchHistory()).events ?? [];
+    expect(events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
+    expect(events.length).toBeLessThan(4096);
+    // no activity of the old run was left without its completion
+    const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes).length;
+    const closed = events.filter((e) => e.activityTaskCompletedEventAttributes || e.activityTaskFailedEventAttributes || e.activityTaskTimedOutEventAttributes).length;
+    expect(closed).toBe(scheduled);
+    // the carried state keeps the lineage and the watermarks: the next change is a delta
+    await env.signal({ target: 'cms', upserts: [ref('d')], deletes: [] });
+    await waitFor('delta after continue-as-new', () => Promise.resolve(db.rows.has('cms/d')), 20_000);
+    expect(db.calls.at(-1)!.req.plan.mode).toBe('delta');
+    expect(db.rows.size).toBe(4);
+  }, 120_000);
 });

@@ -17,6 +17,7 @@ import type { DeltaBatch } from '../../api/signals.js';
 import type { inventoryWorkflow } from '../../workflows/inventory.js';
 import type { SinkConfig } from '../../workflows/state.js';
 import { ModelSink } from '../support/model-sink.js';
+import { recordHistory } from '../replay/record.js';
 
 const ref = (uid: string, hash = 'h1'): RowRef => ({ uid, hash });
 const sinkCfg = (kind: SinkConfig['kind'], name: string, type: string): SinkConfig => ({ kind, name, type, intervalMs: 100, maxAttempts: 1, suspended: false, generation: 1, maxDeletePercent: 50 });
@@ -128,6 +129,7 @@ describe('inventoryWorkflow', () => {
     await env.handle.result();
     expect(env.finalized()).toBe(1);
     const history = await env.handle.fetchHistory();
+    recordHistory('lifecycle', history);
     const exportActivities = history.events?.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name?.startsWith('exportFake')) ?? [];
     expect(exportActivities.length).toBeGreaterThanOrEqual(9);
     // the activity inputs name hashes, never bodies, and carry a heartbeat timeout
@@ -162,6 +164,9 @@ describe('inventoryWorkflow', () => {
       await env.signal({ target: 'cms', upserts: uids.map((u) => ref(u, u === 'a' ? 'h2' : 'h1')), deletes: [] });
       await env.resync(uids);
       await waitFor('state sinks reconciled in the new lineage', () => Promise.resolve(db.watermark?.lineage === v.lineage && git.watermark?.lineage === v.lineage), 20_000);
+      await env.handle.signal(inventoryDeletedSignal);
+      await env.handle.result();
+      recordHistory('new-lineage', await env.handle.fetchHistory());
     } finally {
       clearInterval(poll);
     }
@@ -191,7 +196,9 @@ describe('inventoryWorkflow', () => {
     release();
     await waitFor('continued as new', async () => (await env.handle.describe()).runId !== firstRun, 20_000);
     const old = env.client.workflow.getHandle(env.handle.workflowId, firstRun);
-    const events = (await old.fetchHistory()).events ?? [];
+    const oldHistory = await old.fetchHistory();
+    recordHistory('continued-as-new', oldHistory);
+    const events = oldHistory.events ?? [];
     expect(events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
     expect(events.length).toBeLessThan(4096);
     // no activity of the old run was left without its completion

@@ -11,7 +11,8 @@ describe('splitDeltas', () => {
   it('keeps a small batch whole and reports its exact JSON size', () => {
     const [b, ...rest] = splitDeltas('t', [row('a'), row('b')], ['c'], 256 * 1024);
     expect(rest).toHaveLength(0);
-    expect(b!.batch).toEqual({ target: 't', upserts: [row('a'), row('b')], deletes: [{ target: 't', uid: 'c' }] });
+    expect(b!.batch).toEqual({ target: 't', upserts: [{ uid: 'a', hash: 'h1' }, { uid: 'b', hash: 'h1' }], deletes: [{ target: 't', uid: 'c' }] });
+    expect(b!.bodies).toEqual([row('a'), row('b')]);
     expect(b!.bytes).toBe(jsonBytes(b!.batch));
     expect(b!.oversized).toBe(false);
   });
@@ -19,7 +20,7 @@ describe('splitDeltas', () => {
   it('splits a large batch so that every signal stays within the budget, losing nothing and keeping order', () => {
     const rows = Array.from({ length: 2000 }, (_, i) => row(`u${i}`, `h${i}`, 900));
     const deletes = Array.from({ length: 3000 }, (_, i) => `d${i}`);
-    const budget = 256 * 1024;
+    const budget = 16 * 1024;
     const batches = splitDeltas('t', rows, deletes, budget);
     expect(batches.length).toBeGreaterThan(5);
     for (const b of batches) {
@@ -28,15 +29,18 @@ describe('splitDeltas', () => {
       expect(b.batch.target).toBe('t');
     }
     expect(batches.flatMap((b) => b.batch.upserts.map((r) => r.uid))).toEqual(rows.map((r) => r.uid));
+    expect(batches.flatMap((b) => b.bodies.map((r) => r.uid))).toEqual(rows.map((r) => r.uid));
     expect(batches.flatMap((b) => b.batch.deletes.map((d) => d.uid))).toEqual(deletes);
     // packed tightly: all but the last are at least 90 % full
     for (const b of batches.slice(0, -1)) expect(b.bytes).toBeGreaterThan(budget * 0.9);
   });
 
-  it('sends a row bigger than the budget alone and flags it', () => {
-    const batches = splitDeltas('t', [row('small'), row('huge', 'h', 300_000), row('small2')], [], 256 * 1024);
-    expect(batches.map((b) => b.batch.upserts.map((r) => r.uid))).toEqual([['small'], ['huge'], ['small2']]);
-    expect(batches.map((b) => b.oversized)).toEqual([false, true, false]);
+  it('keeps bodies out of the signal: a huge row costs the signal only its reference', () => {
+    const batches = splitDeltas('t', [row('small'), row('huge', 'h', 300_000), { uid: 'ref-only', hash: 'h7' }], [], 1024);
+    expect(batches.map((b) => b.batch.upserts.map((r) => r.uid))).toEqual([['small', 'huge', 'ref-only']]);
+    expect(batches[0]!.bytes).toBeLessThan(200);
+    expect(batches[0]!.oversized).toBe(false);
+    expect(batches[0]!.bodies.map((r) => r.uid)).toEqual(['small', 'huge']); // a bare reference is already stored
   });
 
   it('makes no batch when there is nothing to send', () => {

@@ -367,11 +367,14 @@ export class Controller {
     if (inv.fingerprint !== fingerprint) inv.outbox.configChanged();
     inv.fingerprint = fingerprint;
     // A new snapshot lineage in status: the workflow started over without state (terminated,
-    // reset, history lost). Resend everything it was given; it deletes nothing meanwhile.
+    // reset, history lost). Send it every row again and a resync per Target; it deletes nothing
+    // from any sink until those resyncs are complete (docs/decisions/0009).
     const lineage = obj.status?.lineage;
-    if (lineage && inv.lineage !== lineage) {
-      if (inv.lineage !== undefined) inv.outbox.resendAll();
-      inv.lineage = lineage;
+    const newLineage = lineage !== undefined && inv.lineage !== undefined && inv.lineage !== lineage;
+    if (lineage) inv.lineage = lineage;
+    if (newLineage) {
+      this.o.log('inventory_new_lineage', { inventory: key, lineage });
+      inv.outbox.forgetSent();
     }
     const targets = new Set((spec.targetRefs ?? []).map((r) => r.name).filter(Boolean));
     const cluster = spec.cluster || 'default';
@@ -381,7 +384,7 @@ export class Controller {
     inv.cluster = cluster;
     for (const name of before) if (!targets.has(name)) inv.outbox.forgetTarget(name);
     for (const name of targets) {
-      if (before.has(name) && !clusterChanged) continue;
+      if (before.has(name) && !clusterChanged && !newLineage) continue;
       const t = this.targets.get(`${namespace}/${name}`);
       if (t?.active?.live) this.syncLink(t.active, inv);
       // A Target that does not exist contributes nothing; rows the workflow may hold for it go.

@@ -105,18 +105,12 @@ export class OutboxState {
   configChanged(): void { this.config = true; }
 
   /**
-   * The workflow began a new lineage (it lost its state): queue a reference to every row it
-   * was given and a resync of every target, so it holds everything again. Bodies are already in
-   * the store; nothing is re-read from the cluster.
+   * The workflow began a new lineage (it lost its state): forget which hashes it was given, so
+   * the next sync of each Target sends every row again, bodies included (they are re-read from
+   * the informer caches and written to the store again, so a body collected meanwhile is back).
    */
-  resendAll(): number {
-    let n = 0;
-    for (const [target, rows] of this.latest) {
-      const p = this.of(this.pending, target);
-      for (const [uid, hash] of rows) if (!p.has(uid)) { p.set(uid, { uid, hash }); n++; }
-      this.resyncTargets.add(target);
-    }
-    return n;
+  forgetSent(): void {
+    for (const m of this.latest.values()) m.clear();
   }
 
   clear(): void {
@@ -201,12 +195,7 @@ export class Outbox {
   resync(target: string): void { if (!this.deleting) { this.state.resync(target); this.schedule(); } }
   forgetTarget(target: string): void { if (!this.deleting) { this.state.forgetTarget(target); this.schedule(); } }
   configChanged(): void { if (!this.deleting) { this.state.configChanged(); this.schedule(); } }
-  resendAll(): void {
-    if (this.deleting) return;
-    const n = this.state.resendAll();
-    this.log('resend_all', { ...this.ids(), rows: n });
-    this.schedule();
-  }
+  forgetSent(): void { if (!this.deleting) this.state.forgetSent(); }
 
   /** The inventory is being deleted: pending changes are moot; send only inventoryDeleted. */
   inventoryDeleted(): void {

@@ -153,9 +153,12 @@ export function createActivities(deps: ActivityDeps) {
             : behind.length ? cond('Synced', 'Unknown', 'Pending', `waiting to export to ${behind.map((s) => s.name).join(', ')}`)
               : cond('Synced', 'True', 'Exported', `all sinks hold snapshot version ${view.version}`);
     await kube.patchStatus('KollectInventory', ref.namespace, ref.name, {
-      observedGeneration: inv.metadata.generation, rows: view.rows, sinkExports: view.sinks, conditions: [ready, synced],
+      observedGeneration: inv.metadata.generation, rows: view.rows, sinkExports: view.sinks,
+      // Ready and Synced are ours; other conditions (the watcher's Delivered) are kept as read,
+      // and the resourceVersion makes a concurrent write a conflict that the retry re-reads.
+      conditions: [...prev.filter((c) => c.type !== 'Ready' && c.type !== 'Synced'), ready, synced],
       workflowId: inventoryWorkflowId(ref.namespace, ref.name), lineage: view.lineage,
-    });
+    }, inv.metadata.resourceVersion);
   }
 
   async function finalizeInventory(ref: InventoryRef): Promise<void> {

@@ -24,8 +24,10 @@ export class Kube {
     }
   }
 
-  async patchStatus(kind: KollectKind, namespace: string, name: string, status: unknown): Promise<void> {
-    await this.custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, plural: PLURALS[kind], namespace, name, body: { status } }, mergePatch);
+  /** Merge-patches the status; with `resourceVersion`, only if the object did not change since (409 otherwise). */
+  async patchStatus(kind: KollectKind, namespace: string, name: string, status: unknown, resourceVersion?: string): Promise<void> {
+    const body = resourceVersion ? { metadata: { resourceVersion }, status } : { status };
+    await this.custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, plural: PLURALS[kind], namespace, name, body }, mergePatch);
   }
 
   async patchMetadata(kind: KollectKind, namespace: string, name: string, metadata: Record<string, unknown>): Promise<void> {

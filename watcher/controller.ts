@@ -22,7 +22,11 @@ import { KubeApiError, type KubeObject, type KubeTransport } from './kube.js';
 import type { WatcherMetrics } from './metrics.js';
 import { Outbox, type DeliveryConfig, type SignalSender } from './outbox.js';
 import { SelectorError } from './selectors.js';
-import { addFinalizer, patchReady, type ReadyState } from './status.js';
+import { addFinalizer, patchCondition, patchReady, type ReadyState } from './status.js';
+import { StoreUnavailableError } from '../store/bodies.js';
+
+/** Condition the watcher writes on inventories (the workflow writes Ready and Synced). */
+export const DELIVERED = 'Delivered';
 import { ActiveTarget, compileTargetMatcher } from './target.js';
 
 export { INVENTORY_FINALIZER };
@@ -353,7 +357,7 @@ export class Controller {
     if (!obj) return;
     const [namespace, name] = key.split('/') as [string, string];
     if (!inv) {
-      const outbox = new Outbox({ namespace, name }, this.o.sender, this.o.delivery, this.o.metrics, this.o.log);
+      const outbox = new Outbox({ namespace, name }, this.o.sender, this.o.delivery, this.o.metrics, this.o.log, (ok, err) => this.onDeliveryHealth(key, ok, err));
       inv = { key, namespace, name, uid: obj.metadata.uid, outbox, targets: new Set(), cluster: '', deleting: false };
       this.inventories.set(key, inv);
     }
@@ -434,6 +438,27 @@ export class Controller {
   }
 
   // ---------- status ----------
+
+  /**
+   * The inventory's Delivered condition: False (naming the store or Temporal) while its changes
+   * cannot be handed over, so the outage is visible on the CR; True again once they flow.
+   */
+  private onDeliveryHealth(key: string, ok: boolean, err?: unknown): void {
+    const write = (attempt: number): void => {
+      const obj = this.crs.get('KollectInventory')!.get(key);
+      if (!obj) return;
+      const cur = ((obj.status ?? {}) as { conditions?: { type: string; status: string }[] }).conditions?.find((c) => c.type === DELIVERED);
+      if (ok && cur?.status !== 'False') return; // never written False: nothing to clear
+      const state: ReadyState = ok ? { status: 'True', reason: 'Delivering', message: 'changes reach the inventory workflow' }
+        : err instanceof StoreUnavailableError ? { status: 'False', reason: 'StoreUnavailable', message: `${errMsg(err)}; changes are kept and retried` }
+          : { status: 'False', reason: 'TemporalUnavailable', message: `signalling the inventory workflow failed: ${errMsg(err)}; changes are kept and retried` };
+      patchCondition(this.o.transport, KOLLECT_KINDS.KollectInventory, obj, DELIVERED, state).then(
+        (written) => { if (!written && attempt < 5 && !this.stopped) setTimeout(() => write(attempt + 1), 1000).unref(); },
+        (e: unknown) => this.o.log('status_failed', { kind: 'KollectInventory', object: key, error: errMsg(e) }),
+      );
+    };
+    write(0);
+  }
 
   private writeReady(kind: 'KollectProfile' | 'KollectTarget', obj: KubeObject, ready: ReadyState): void {
     patchReady(this.o.transport, KOLLECT_KINDS[kind], obj, ready).then(

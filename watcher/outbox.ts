@@ -188,6 +188,8 @@ export class Outbox {
     private readonly config: DeliveryConfig,
     private readonly metrics: WatcherMetrics,
     private readonly log: Log,
+    /** Called when delivery starts failing (with the error) and when it recovers. */
+    private readonly onHealth: (ok: boolean, error?: unknown) => void = () => undefined,
   ) {}
 
   upsert(row: Row): void { if (!this.deleting && this.state.upsert(row)) this.schedule(); }
@@ -272,7 +274,10 @@ export class Outbox {
     try {
       await this.sender.send(this.ref, s);
       this.metrics.signalSent(kind, s.bytes);
-      if (this.failures > 0) this.log('signal_recovered', { ...this.ids(), signal: kind, after: this.failures });
+      if (this.failures > 0) {
+        this.log('signal_recovered', { ...this.ids(), signal: kind, after: this.failures });
+        this.onHealth(true);
+      }
       this.failures = 0;
       return true;
     } catch (err) {
@@ -280,6 +285,7 @@ export class Outbox {
       this.metrics.signalFailed(kind, !permanent);
       this.log(permanent ? 'signal_refused' : 'signal_failed', { ...this.ids(), signal: kind, bytes: s.bytes, error: (err as Error).message, attempt: this.failures + 1 });
       if (permanent) return false;
+      if (this.failures === 0) this.onHealth(false, err);
       this.failures++;
       return undefined;
     }

@@ -16,20 +16,25 @@ const MAX_MESSAGE = 4096;
 
 /** The object's conditions with Ready set to `ready`, or undefined when it already says so. */
 export function withReady(obj: KubeObject, ready: ReadyState, now: () => Date = () => new Date()): { conditions: Condition[]; observedGeneration?: number } | undefined {
+  return withCondition(obj, 'Ready', ready, now);
+}
+
+/** The object's conditions with `type` set to `state`, or undefined when it already says so. */
+export function withCondition(obj: KubeObject, type: string, ready: ReadyState, now: () => Date = () => new Date()): { conditions: Condition[]; observedGeneration?: number } | undefined {
   const status = (obj.status ?? {}) as { conditions?: Condition[]; observedGeneration?: number };
   const conditions = Array.isArray(status.conditions) ? status.conditions : [];
   const generation = obj.metadata?.generation;
   const message = ready.message.length > MAX_MESSAGE ? `${ready.message.slice(0, MAX_MESSAGE - 1)}…` : ready.message;
-  const cur = conditions.find((c) => c.type === 'Ready');
+  const cur = conditions.find((c) => c.type === type);
   if (cur && cur.status === ready.status && cur.reason === ready.reason && cur.message === message
     && cur.observedGeneration === generation && status.observedGeneration === generation) return undefined;
   const next: Condition = {
-    type: 'Ready', status: ready.status, reason: ready.reason, message,
+    type, status: ready.status, reason: ready.reason, message,
     lastTransitionTime: cur && cur.status === ready.status ? cur.lastTransitionTime : now().toISOString(),
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
   };
   return {
-    conditions: [...conditions.filter((c) => c.type !== 'Ready'), next],
+    conditions: [...conditions.filter((c) => c.type !== type), next],
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
   };
 }
@@ -42,6 +47,22 @@ export async function patchReady(transport: KubeTransport, plural: string, obj: 
   return true;
 }
 
+/**
+ * Sets one condition of an object another writer also updates (the inventory, whose workflow
+ * writes Ready and Synced): the patch carries the resourceVersion it read, so a concurrent
+ * write yields 409 and nothing of the other writer's is lost. false on 409/404 or no change.
+ */
+export async function patchCondition(transport: KubeTransport, plural: string, obj: KubeObject, type: string, state: ReadyState): Promise<boolean> {
+  const status = withCondition(obj, type, state);
+  if (!status || !obj.metadata?.namespace || !obj.metadata.name) return false;
+  try {
+    await transport.request('PATCH', `${objectPath(plural, obj)}/status`, { body: { metadata: { resourceVersion: obj.metadata.resourceVersion }, status: { conditions: status.conditions } }, contentType: MERGE_PATCH });
+    return true;
+  } catch (err) {
+    if (err instanceof KubeApiError && (err.status === 409 || err.status === 404)) return false;
+    throw err;
+  }
+}
 
 /**
  * Appends a finalizer. The merge patch carries the resourceVersion it read, making it a

@@ -13,6 +13,7 @@ import { Client, Connection } from '@temporalio/client';
 import { service } from '../harness/endpoints.js';
 import { postgres } from '../harness/services/postgres.js';
 import type { Running } from '../harness/service.js';
+import type { Endpoints } from '../harness/endpoints.js';
 import { freePort, waitFor, sleep } from '../harness/util.js';
 import { runEntry, type Child } from '../support/process.js';
 import { createBareRepo } from '../support/git.js';
@@ -45,7 +46,7 @@ const alive = (): boolean => operator.proc.exitCode === null;
 
 describe('recovery end to end', () => {
   beforeAll(async () => {
-    db = await postgres.start({ runDir: mkdtempSync(path.join(os.tmpdir(), 'kollect-recovery-')), endpoints: {}, withUi: false });
+    db = await postgres.start({ runDir: mkdtempSync(path.join(os.tmpdir(), 'kollect-recovery-')), endpoints: {} as Endpoints, withUi: false });
     httpPort = await freePort();
     temporal = await Connection.connect({ address: service('temporal').address });
     await installCrds();

@@ -7,9 +7,10 @@ import { AckPolicy, DeliverPolicy, StorageType, connect, type JsMsg, type NatsCo
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tombstone, VersionedRow } from '../../api/rows.js';
 import type { NatsSinkSpec } from '../../api/types.js';
-import { NatsBackend, subjectCovers, subjectToken } from '../../activities/sinks/nats.js';
+import { NatsBackend, eventId, subjectCovers, subjectToken } from '../../activities/sinks/nats.js';
 import { SinkExportError } from '../../activities/sinks/redact.js';
-import { SinkConfigError, type ExportInput, type SinkContext } from '../../activities/sinks/types.js';
+import { SinkConfigError, type InventoryIdentity, type SinkContext } from '../../activities/sinks/types.js';
+import { exportInput, tombstone, type TestExportInput } from '../support/export-input.js';
 import { endpoints, service } from '../harness/endpoints.js';
 import { tools } from '../harness/tools.js';
 import { ManagedProcess, freePort, sleep, waitFor } from '../harness/util.js';
@@ -21,10 +22,14 @@ function row(i: number, over: Partial<VersionedRow> = {}): VersionedRow {
   const r = { target: 'deployments', cluster: 'c1', apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: `web-${i}`, uid: `uid-${i}`, attributes: { replicas: i } as Record<string, unknown>, version: 1, ...over };
   return { ...r, hash: createHash('sha256').update(JSON.stringify([r.cluster, r.namespace, r.name, r.uid, r.attributes])).digest('hex') };
 }
-const tomb = (r: VersionedRow, version: number): Tombstone => ({ target: r.target, uid: r.uid, cluster: r.cluster, apiVersion: r.apiVersion, kind: r.kind, namespace: r.namespace, name: r.name, version });
+const tomb = tombstone;
 
-function input(upserts: VersionedRow[], deletes: Tombstone[] = [], exportId = `exp-${randomBytes(3).toString('hex')}`, inv = inventory): ExportInput {
-  return { inventory: inv, sink: { kind: 'KollectEventSink', namespace: 'team-a', name: 'nats', type: 'nats' }, exportId, version: 1, rows: upserts, changes: { upserts, deletes, sinceVersion: 0 } };
+/** An event sink always receives the changes after its watermark (a delta). */
+function input(upserts: VersionedRow[], deletes: Tombstone[] = [], exportId = `exp-${randomBytes(3).toString('hex')}`, inv: InventoryIdentity = inventory, opts: { lineage?: string; pageSize?: number } = {}): TestExportInput {
+  return exportInput(upserts, {
+    inventory: inv, sink: { kind: 'KollectEventSink', namespace: 'team-a', name: 'nats', type: 'nats' }, exportId, mode: 'delta', deletes,
+    lineage: opts.lineage ?? 'lineage-a', pageSize: opts.pageSize,
+  });
 }
 
 /** A stream and subject prefix of its own, so tests never share subjects. */
@@ -94,7 +99,7 @@ describe('nats sink', () => {
     const rows = [row(1), row(2), row(3)];
 
     const first = await b.export(input(rows, [], 'exp-1'), c);
-    expect(first).toEqual({ rowsExported: 3, upserts: 3, deletes: 0, detail: `published 3 upserts, 0 deletes to ${u.stream} (0 duplicates)` });
+    expect(first).toEqual({ outcome: 'applied', rowsExported: 3, upserts: 3, deletes: 0, detail: `published 3 upserts, 0 deletes to ${u.stream} (0 duplicates)` });
     const info = await (await nc.jetstreamManager()).streams.info(u.stream);
     expect(info.config).toMatchObject({ subjects: [`${u.subjectPrefix}.>`], storage: StorageType.File, duplicate_window: 600_000_000_000 });
     expect(info.state.messages).toBe(3);
@@ -109,7 +114,7 @@ describe('nats sink', () => {
     expect(await messages(u.stream)).toBe(4);
 
     const del = await b.export(input([], [tomb(rows[2]!, 3)], 'exp-3'), c);
-    expect(del).toMatchObject({ rowsExported: 1, upserts: 0, deletes: 1 });
+    expect(del).toMatchObject({ outcome: 'applied', rowsExported: 1, upserts: 0, deletes: 1 });
     expect(await messages(u.stream)).toBe(5);
 
     const all = await readAll(u.stream);
@@ -118,15 +123,63 @@ describe('nats sink', () => {
     ]);
     expect(all[0]!.json()).toEqual({
       type: 'upsert', cluster: 'c1', inventory: { namespace: 'team-a', name: 'apps' }, target: 'deployments', apiVersion: 'apps/v1',
-      kind: 'Deployment', namespace: 'default', name: 'web-1', uid: 'uid-1', version: 1, hash: rows[0]!.hash, attributes: { replicas: 1 }, exportId: 'exp-1',
+      kind: 'Deployment', namespace: 'default', name: 'web-1', uid: 'uid-1', version: 1, lineage: 'lineage-a', hash: rows[0]!.hash, attributes: { replicas: 1 }, exportId: 'exp-1',
     });
-    expect(all[0]!.headers?.get('Nats-Msg-Id')).toBe('c1/team-a/apps/deployments/uid-1/1');
+    expect(all[0]!.headers?.get('Nats-Msg-Id')).toBe('c1/team-a/apps/deployments/uid-1/lineage-a/1');
     expect(all[0]!.headers?.get('Kollect-Event-Type')).toBe('upsert');
     expect(all[3]!.json()).toMatchObject({ uid: 'uid-2', version: 2, attributes: { replicas: 9 }, exportId: 'exp-2' });
     const delEvent = all[4]!.json<Record<string, unknown>>();
-    expect(delEvent).toEqual({ type: 'delete', cluster: 'c1', inventory: { namespace: 'team-a', name: 'apps' }, target: 'deployments', apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: 'web-3', uid: 'uid-3', version: 3, exportId: 'exp-3' });
+    expect(delEvent).toEqual({ type: 'delete', cluster: 'c1', inventory: { namespace: 'team-a', name: 'apps' }, target: 'deployments', apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: 'web-3', uid: 'uid-3', version: 3, lineage: 'lineage-a', exportId: 'exp-3' });
     expect(all[4]!.headers?.get('Kollect-Event-Type')).toBe('delete');
-    expect(all[4]!.headers?.get('Nats-Msg-Id')).toBe('c1/team-a/apps/deployments/uid-3/3');
+    expect(all[4]!.headers?.get('Nats-Msg-Id')).toBe('c1/team-a/apps/deployments/uid-3/lineage-a/3');
+  });
+
+  it('dedupes within a lineage only: a new lineage numbering its versions from 1 again is not swallowed', async () => {
+    const u = unique();
+    created.push(u.stream);
+    const b = backend();
+    const c = ctx(u);
+    const rows = [row(1), row(2, { version: 2 })];
+    const gone = tomb(row(3), 3);
+
+    const a = await b.export(input(rows, [gone], 'exp-a1', inventory, { lineage: 'lineage-a' }), c);
+    expect(a).toMatchObject({ outcome: 'applied', upserts: 2, deletes: 1 });
+    expect(a.detail).toContain('(0 duplicates)');
+    // the same rows and versions in another lineage (e.g. after a workflow reset): new events
+    const bl = await b.export(input(rows, [gone], 'exp-b1', inventory, { lineage: 'lineage-b' }), c);
+    expect(bl.detail).toContain('(0 duplicates)');
+    expect(await messages(u.stream)).toBe(6);
+    // retries within each lineage, even under another export id or paged differently: all duplicates
+    for (const [lineage, exportId] of [['lineage-a', 'exp-a1'], ['lineage-b', 'exp-b2']] as const) {
+      const retry = await b.export(input(rows, [gone], exportId, inventory, { lineage, pageSize: 1 }), c);
+      expect(retry).toMatchObject({ outcome: 'applied', upserts: 2, deletes: 1 });
+      expect(retry.detail, lineage).toContain('(3 duplicates)');
+    }
+    expect(await messages(u.stream)).toBe(6);
+
+    const all = await readAll(u.stream);
+    const ids = all.map((m) => m.headers?.get('Nats-Msg-Id'));
+    expect(new Set(ids).size).toBe(6);
+    expect(ids).toEqual([
+      ...['lineage-a', 'lineage-b'].flatMap((l) => [eventId(inventory, l, rows[0]!), eventId(inventory, l, rows[1]!), eventId(inventory, l, gone)]),
+    ]);
+    expect(ids[0]).toBe('c1/team-a/apps/deployments/uid-1/lineage-a/1');
+    expect(all.map((m) => m.json<{ lineage: string; version: number; type: string }>()).map((e) => `${e.lineage}/${e.type}/${e.version}`)).toEqual([
+      'lineage-a/upsert/1', 'lineage-a/upsert/2', 'lineage-a/delete/3', 'lineage-b/upsert/1', 'lineage-b/upsert/2', 'lineage-b/delete/3',
+    ]);
+  });
+
+  it('publishes every page of the upserts, in order, then the deletes', async () => {
+    const u = unique();
+    created.push(u.stream);
+    const rows = Array.from({ length: 25 }, (_, i) => row(i, { version: i + 1 }));
+    const deletes = [tomb(row(100), 26), tomb(row(101), 27)];
+    const inp = input(rows, deletes, 'exp-pages', inventory, { pageSize: 10 });
+    const r = await backend({ window: 4 }).export(inp, ctx(u));
+    expect(r).toMatchObject({ outcome: 'applied', rowsExported: 27, upserts: 25, deletes: 2 });
+    expect(inp.reads).toEqual({ calls: 1, pages: 3, rows: 25 });
+    const all = (await readAll(u.stream)).map((m) => m.json<{ type: string; name: string }>());
+    expect(all.map((e) => `${e.type}:${e.name}`)).toEqual([...rows.map((x) => `upsert:${x.name}`), 'delete:web-100', 'delete:web-101']);
   });
 
   it('publishes more than one window in order, and sanitizes subject tokens', async () => {

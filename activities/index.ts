@@ -171,9 +171,16 @@ export function createActivities(deps: ActivityDeps) {
     log('inventory_finalized', { inventory: `${ref.namespace}/${ref.name}` });
   }
 
+  /** Marks bodies as still referenced (the collector's mark phase, run by each inventory). */
+  async function touchBodies(hashes: string[]): Promise<void> {
+    const ctx = Context.current();
+    const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
+    try { await store.touch(hashes); } finally { clearInterval(beat); }
+  }
+
   // One activity type per sink type, so the Temporal UI names the sink each export goes to.
   const perType = Object.fromEntries(Object.keys(backends).map((type) => [exportActivityName(type), exportSink]));
-  return { loadInventoryConfig, exportSink, patchInventoryStatus, finalizeInventory, ...perType };
+  return { loadInventoryConfig, exportSink, patchInventoryStatus, finalizeInventory, touchBodies, ...perType };
 }
 
 /** The upserts' bodies, BODY_PAGE at a time, in the entries' order, stamped with their versions. */

@@ -452,7 +452,10 @@ export interface SinkExportStatus {
 export interface KollectInventoryStatus {
   /**
    * Latest observations. Ready: the targets and sinks resolve and the inventory's workflow
-   * runs. Synced: every sink holds the current snapshot version.
+   * runs. Synced: every sink holds the current snapshot version (reasons Exported, Pending,
+   * AwaitingResync, ExportFailed, DeleteHeld, Suspended). Delivered (written by the watcher, only
+   * after a failure): False while changes cannot reach the workflow (StoreUnavailable,
+   * TemporalUnavailable), True again once they do.
    * @maxItems 16
    * @x-kubernetes-list-type map
    * @x-kubernetes-list-map-keys ["type"]

@@ -4,6 +4,7 @@
 import pg from 'pg';
 import type { Row } from '../api/rows.js';
 
+/** Default table name; tests pass their own. */
 export const BODIES_TABLE = 'kollect_bodies';
 /** Hashes per statement: one page of an export's reads. */
 export const BODY_PAGE = 1_000;
@@ -27,6 +28,8 @@ export class MissingBodyError extends Error {
 }
 
 export interface BodyStoreOptions {
+  /** Table name (default kollect_bodies); a plain identifier. */
+  table?: string;
   /** Connections (default 4). */
   poolMax?: number;
   /** Called on pool errors and on availability changes; never throws. */
@@ -38,9 +41,12 @@ export class BodyStore {
   private ready?: Promise<void>;
   private lastOk = true;
   private readonly log: NonNullable<BodyStoreOptions['log']>;
+  readonly table: string;
 
   constructor(url: string, opts: BodyStoreOptions = {}) {
     this.log = opts.log ?? (() => undefined);
+    this.table = opts.table ?? BODIES_TABLE;
+    if (!/^[a-z_][a-z0-9_]{0,50}$/.test(this.table)) throw new TypeError(`body store table "${this.table}" is not a plain identifier`);
     this.pool = new pg.Pool({ connectionString: url, max: opts.poolMax ?? 4, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000, application_name: 'kollect-store' });
     // An idle client losing its server emits here; unhandled, it would end the process.
     this.pool.on('error', (err) => this.log('store_pool_error', { error: err.message }));
@@ -65,9 +71,9 @@ export class BodyStore {
   }
 
   private async migrate(): Promise<void> {
-    await this.pool.query(`CREATE TABLE IF NOT EXISTS ${BODIES_TABLE} (
+    await this.pool.query(`CREATE TABLE IF NOT EXISTS ${this.table} (
       hash text PRIMARY KEY, body text NOT NULL, bytes integer NOT NULL, touched_at timestamptz NOT NULL DEFAULT now())`);
-    await this.pool.query(`CREATE INDEX IF NOT EXISTS ${BODIES_TABLE}_touched_idx ON ${BODIES_TABLE} (touched_at)`);
+    await this.pool.query(`CREATE INDEX IF NOT EXISTS ${this.table}_touched_idx ON ${this.table} (touched_at)`);
   }
 
   /** Writes the bodies of `rows` (idempotent; an existing body's touched_at is refreshed). */
@@ -80,7 +86,7 @@ export class BodyStore {
         const page = all.slice(i, i + BODY_PAGE);
         const bodies = page.map((r) => JSON.stringify(r));
         await this.pool.query(
-          `INSERT INTO ${BODIES_TABLE} AS b (hash, body, bytes) SELECT * FROM unnest($1::text[], $2::text[], $3::int[])
+          `INSERT INTO ${this.table} AS b (hash, body, bytes) SELECT * FROM unnest($1::text[], $2::text[], $3::int[])
            ON CONFLICT (hash) DO UPDATE SET touched_at = now() WHERE b.touched_at < now() - interval '${TOUCH_AFTER}'`,
           [page.map((r) => r.hash), bodies, bodies.map((b) => Buffer.byteLength(b))]);
       }
@@ -95,7 +101,7 @@ export class BodyStore {
     await this.run('get', async () => {
       for (let i = 0; i < want.length; i += BODY_PAGE) {
         const page = want.slice(i, i + BODY_PAGE);
-        const { rows } = await this.pool.query<[string, string]>({ text: `SELECT hash, body FROM ${BODIES_TABLE} WHERE hash = ANY($1)`, values: [page], rowMode: 'array' });
+        const { rows } = await this.pool.query<[string, string]>({ text: `SELECT hash, body FROM ${this.table} WHERE hash = ANY($1)`, values: [page], rowMode: 'array' });
         for (const [hash, body] of rows) out.set(hash, JSON.parse(body) as Row);
       }
     });
@@ -110,7 +116,7 @@ export class BodyStore {
     let total = 0;
     await this.run('bytes', async () => {
       for (let i = 0; i < want.length; i += BODY_PAGE * 10) {
-        const { rows } = await this.pool.query<{ n: string | null }>(`SELECT sum(bytes)::bigint AS n FROM ${BODIES_TABLE} WHERE hash = ANY($1)`, [want.slice(i, i + BODY_PAGE * 10)]);
+        const { rows } = await this.pool.query<{ n: string | null }>(`SELECT sum(bytes)::bigint AS n FROM ${this.table} WHERE hash = ANY($1)`, [want.slice(i, i + BODY_PAGE * 10)]);
         total += Number(rows[0]?.n ?? 0);
       }
     });
@@ -122,8 +128,32 @@ export class BodyStore {
     const want = [...new Set(hashes)];
     await this.run('touch', async () => {
       for (let i = 0; i < want.length; i += BODY_PAGE * 5) {
-        await this.pool.query(`UPDATE ${BODIES_TABLE} SET touched_at = now() WHERE hash = ANY($1) AND touched_at < now() - interval '${TOUCH_AFTER}'`, [want.slice(i, i + BODY_PAGE * 5)]);
+        await this.pool.query(`UPDATE ${this.table} SET touched_at = now() WHERE hash = ANY($1) AND touched_at < now() - interval '${TOUCH_AFTER}'`, [want.slice(i, i + BODY_PAGE * 5)]);
       }
+    });
+  }
+
+  /**
+   * Deletes bodies not touched since `before` (garbage collection). Safe only once every live
+   * reference was touched after `before`: see workflows/collect.ts. Returns how many went.
+   */
+  async sweep(before: Date, batch = 10_000): Promise<number> {
+    let total = 0;
+    await this.run('sweep', async () => {
+      for (;;) {
+        const r = await this.pool.query(`DELETE FROM ${this.table} WHERE hash IN (SELECT hash FROM ${this.table} WHERE touched_at < $1 LIMIT ${batch})`, [before]);
+        total += r.rowCount ?? 0;
+        if ((r.rowCount ?? 0) < batch) break;
+      }
+    });
+    return total;
+  }
+
+  /** Rows and bytes held (bench, status). */
+  async size(): Promise<{ bodies: number; bytes: number }> {
+    return this.run('size', async () => {
+      const { rows } = await this.pool.query<{ n: string; b: string | null }>(`SELECT count(*) AS n, sum(bytes)::bigint AS b FROM ${this.table}`);
+      return { bodies: Number(rows[0]?.n ?? 0), bytes: Number(rows[0]?.b ?? 0) };
     });
   }
 

@@ -2,12 +2,11 @@
 // signalWithStart, so the first change (or resync, or deletion) of an inventory starts its
 // workflow, and a workflow that ended is started again by the next signal.
 import { isGrpcServiceError, type Client } from '@temporalio/client';
-import { configChangedSignal, deltaSignal, inventoryDeletedSignal, inventoryWorkflowId, resyncSignal } from '../workflows/definitions.js';
+import { configChangedSignal, deltaSignal, inventoryDeletedSignal, inventoryWorkflowId, resyncSignal, INVENTORY_WORKFLOW_TYPE } from '../workflows/definitions.js';
 import type { InventoryRef, OutSignal, SignalSender } from './outbox.js';
 import type { BodyStore } from '../store/bodies.js';
 
-/** The workflow type the watcher starts; its one argument is the inventory's namespace and name. */
-export const INVENTORY_WORKFLOW_TYPE = 'inventoryWorkflow';
+export { INVENTORY_WORKFLOW_TYPE };
 
 const GRPC_INVALID_ARGUMENT = 3;
 

@@ -19,6 +19,8 @@ export interface OperatorConfig {
   storeUrl: string;
   /** A workflow run older than this drains and continues as new. */
   maxRunAgeMs: number;
+  /** How often the garbage collector's schedule runs. */
+  gcIntervalMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
@@ -38,7 +40,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     httpPort: port,
     httpHost: env.KOLLECT_HTTP_HOST ?? '0.0.0.0',
     storeUrl: storeUrl(env),
-    maxRunAgeMs: maxRunAge(env.KOLLECT_MAX_RUN_AGE ?? '24h'),
+    maxRunAgeMs: atLeastMinute(env.KOLLECT_MAX_RUN_AGE ?? '24h', 'KOLLECT_MAX_RUN_AGE'),
+    gcIntervalMs: atLeastMinute(env.KOLLECT_GC_INTERVAL ?? '6h', 'KOLLECT_GC_INTERVAL'),
     components: parseComponents(env.KOLLECT_COMPONENTS ?? 'all'),
     watchNamespaces: (env.KOLLECT_WATCH_NAMESPACES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
   };
@@ -56,10 +59,10 @@ function storeUrl(env: NodeJS.ProcessEnv): string {
   return url;
 }
 
-function maxRunAge(text: string): number {
+function atLeastMinute(text: string, name: string): number {
   let ms: number;
-  try { ms = parseDuration(text, 'KOLLECT_MAX_RUN_AGE'); } catch (err) { throw new TypeError((err as Error).message); }
-  if (ms < 60_000) throw new TypeError(`KOLLECT_MAX_RUN_AGE must be at least 1m, got "${text}"`);
+  try { ms = parseDuration(text, name); } catch (err) { throw new TypeError((err as Error).message, { cause: err }); }
+  if (ms < 60_000) throw new TypeError(`${name} must be at least 1m, got "${text}"`);
   return ms;
 }
 

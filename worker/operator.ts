@@ -15,6 +15,8 @@ import { exportMetrics } from '../activities/metrics.js';
 import { sinkBackends, closeAll } from '../activities/sinks/registry.js';
 import { PostgresPayloadStore, kollectDataConverter } from './payloads.js';
 import { BodyStore } from '../store/bodies.js';
+import { createCollectorActivities } from '../activities/collect.js';
+import { ensureCollectorSchedule } from './schedule.js';
 
 export async function runOperator(config: OperatorConfig): Promise<{ stop(): Promise<void>; httpPort: number }> {
   const log = jsonLog('operator');
@@ -32,29 +34,36 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
   const bodies = new BodyStore(config.storeUrl, { log });
   const storeUp = new Gauge({ name: 'kollect_store_up', help: '1 when the last operation on the body store succeeded.', registers: [registry] });
   storeUp.set(1);
+  // Probed in the background too, so /readyz and the metric tell an outage while nothing is exported.
+  const storeProbe = setInterval(() => { void bodies.ping(); }, 10_000);
+  storeProbe.unref();
   const dataConverter = kollectDataConverter(store);
 
   // The worker half: inventory workflows and their export activities.
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   let nativeConnection: NativeConnection | undefined;
+  const clientConnection = await retrying('temporal', () => Connection.connect({ address: config.temporalAddress }), log);
+  const client = new Client({ connection: clientConnection, namespace: config.temporalNamespace, dataConverter });
   if (config.components.worker) {
-    nativeConnection = await NativeConnection.connect({ address: config.temporalAddress });
+    nativeConnection = await retrying('temporal', () => NativeConnection.connect({ address: config.temporalAddress }), log);
     const workflowsPath = fileURLToPath(new URL('../workflows/index' + (import.meta.url.endsWith('.ts') ? '.ts' : '.js'), import.meta.url));
     worker = await Worker.create({
       connection: nativeConnection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, workflowsPath, dataConverter,
-      activities: createActivities({ kube: new Kube(kc), store: bodies, backends: sinkBackends, log, metrics: exportMetrics(registry), settings: { maxRunAgeMs: config.maxRunAgeMs } }),
+      activities: {
+        ...createActivities({ kube: new Kube(kc), store: bodies, backends: sinkBackends, log, metrics: exportMetrics(registry), settings: { maxRunAgeMs: config.maxRunAgeMs } }),
+        ...createCollectorActivities({ client, taskQueue: config.taskQueue, store: bodies, payloads: store, log }),
+      },
     });
+    // Not fatal: the collector waits for the next start (or is scheduled by another replica).
+    await ensureCollectorSchedule(client, config.taskQueue, config.gcIntervalMs, log).catch((err: unknown) => log('gc_schedule_failed', { error: (err as Error).message }));
     running = worker.run();
     running.catch((err: unknown) => log('worker_failed', { error: (err as Error).message }));
   }
 
   // The watcher half: Kollect CRs and the watched objects, as signals to the inventory workflows.
-  let clientConnection: Connection | undefined;
   let watcher: Watcher | undefined;
   if (config.components.watcher) {
-    clientConnection = await Connection.connect({ address: config.temporalAddress });
-    const client = new Client({ connection: clientConnection, namespace: config.temporalNamespace, dataConverter });
     watcher = await startWatcher({
       kc, log, temporal: { client, taskQueue: config.taskQueue, store: bodies }, metrics: promWatcherMetrics(registry),
       ...(config.watchNamespaces.length ? { namespaces: config.watchNamespaces } : {}),
@@ -85,7 +94,8 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
       if (worker?.getState() === 'RUNNING') worker.shutdown();
       await running?.catch(() => undefined);
       await nativeConnection?.close();
-      await clientConnection?.close();
+      await clientConnection.close();
+      clearInterval(storeProbe);
       await closeAll();
       await store.close();
       await bodies.close();
@@ -93,6 +103,20 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
       log('stopped');
     },
   };
+}
+
+/** Connects, retrying every 2 s while the server is unreachable (logged once per outage): an unreachable dependency never ends the process. */
+async function retrying<T>(what: string, connect: () => Promise<T>, log: (event: string, fields?: Record<string, unknown>) => void): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const c = await connect();
+      if (attempt > 1) log(`${what}_reachable`, { attempts: attempt });
+      return c;
+    } catch (err) {
+      if (attempt === 1) log(`${what}_unreachable`, { error: (err as Error).message, retryEveryMs: 2000 });
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -77,10 +77,14 @@ export class PostgresPayloadStore implements StorageDriver {
     });
   }
 
-  /** Deletes blobs older than `maxAgeMs`; safe once no open run or retained history can reference them. */
-  async collectGarbage(maxAgeMs: number): Promise<number> {
+  /**
+   * Deletes blobs last stored before `before`. Storing an existing blob again refreshes its
+   * created_at, so a blob any history written since `before` names is kept; the collector picks
+   * `before` below the start of every open run and the namespace's retention (workflows/collect.ts).
+   */
+  async sweep(before: Date): Promise<number> {
     await this.ensure();
-    const r = await this.pool.query(`DELETE FROM ${this.table} WHERE created_at < now() - ($1::bigint * interval '1 millisecond')`, [maxAgeMs]);
+    const r = await this.pool.query(`DELETE FROM ${this.table} WHERE created_at < $1`, [before]);
     return r.rowCount ?? 0;
   }
 

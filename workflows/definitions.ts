@@ -1,6 +1,6 @@
 // Signals, queries and IDs of the inventory workflow, declared once and imported by both the
 // workflow and its clients (watcher, status tooling).
-import { defineSignal, defineQuery } from '@temporalio/workflow';
+import { defineSignal, defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { DeltaBatch, ResyncPart } from '../api/signals.js';
 import type { SinkExportStatus } from '../api/types.js';
 import type { RowEntry } from '../api/rows.js';
@@ -33,5 +33,16 @@ export interface InventoryStatusView {
 export const statusQuery = defineQuery<InventoryStatusView>('status');
 /** Up to `limit` (≤ 100) index entries: keys, hashes and versions (bodies are in the store). */
 export const previewQuery = defineQuery<RowEntry[], [number]>('preview');
+
+/**
+ * The garbage collector asks each open inventory run to touch every body it can still name (its
+ * index, its tombstones, the entries of its exports in flight); returns how many it touched.
+ */
+export const markLiveUpdate = defineUpdate<{ touched: number }>('markLive');
+
+/** The workflow type of inventories (the name the worker registers `inventoryWorkflow` under). */
+export const INVENTORY_WORKFLOW_TYPE = 'inventoryWorkflow';
+/** The garbage collector's workflow type, run by the operator's schedule. */
+export const COLLECT_WORKFLOW_TYPE = 'collectGarbageWorkflow';
 
 export const inventoryWorkflowId = (namespace: string, name: string): string => `kollect/inventory/${namespace}/${name}`;

@@ -13,7 +13,7 @@ import type { ExportRequest, ExportReply } from '../activities/sinks/types.js';
 import { InventoryState, sinkId, type ExportEntries, type SerializedState, type SinkConfig } from './state.js';
 import { exportActivityName, type InventoryConfig, type InventoryRef } from './config.js';
 import {
-  changesSignal, isResync, configChangedSignal, inventoryDeletedSignal, suspendSignal, statusQuery, previewQuery,
+  changesSignal, isResync, configChangedSignal, inventoryDeletedSignal, suspendSignal, statusQuery, previewQuery, markLiveUpdate,
   type InventoryStatusView,
 } from './definitions.js';
 
@@ -60,6 +60,8 @@ export async function inventoryWorkflow(args: InventoryWorkflowArgs): Promise<vo
   let statusInFlight = false;
   let completions = 0;
   const inFlight = new Set<string>();
+  /** Entries of the exports in flight: the collector must keep their bodies too. */
+  const inFlightEntries = new Map<string, ExportEntries>();
 
   const markPending = (): void => {
     const now = Date.now();
@@ -81,6 +83,14 @@ export async function inventoryWorkflow(args: InventoryWorkflowArgs): Promise<vo
   setHandler(suspendSignal, (s) => { suspendOverride = s; statusDirty = true; });
   setHandler(statusQuery, (): InventoryStatusView => view());
   setHandler(previewQuery, (limit) => [...state.rows.values()].slice(0, Math.max(0, Math.min(limit || 20, 100))));
+  setHandler(markLiveUpdate, async () => {
+    const hashes = new Set<string>();
+    for (const r of state.rows.values()) hashes.add(r.hash);
+    for (const t of state.tombstones.values()) hashes.add(t.hash);
+    for (const e of inFlightEntries.values()) for (const r of [...e.upserts, ...e.deletes]) hashes.add(r.hash);
+    await control.touchBodies([...hashes]);
+    return { touched: hashes.size };
+  });
 
   const suspended = (): boolean => suspendOverride ?? config?.suspend ?? false;
   const view = (): InventoryStatusView => ({
@@ -100,6 +110,7 @@ export async function inventoryWorkflow(args: InventoryWorkflowArgs): Promise<vo
     state.recordAttempt(id, Date.now());
     pendingSince.delete(id);
     const { plan, entries } = state.plan(c, Date.now(), cfg.fullReconcileIntervalMs);
+    inFlightEntries.set(id, entries);
     const options: ActivityOptions = {
       summary: `${c.kind} ${ref.namespace}/${c.name} (${c.type}, ${plan.mode})`,
       startToCloseTimeout: '10 minutes',
@@ -127,6 +138,7 @@ export async function inventoryWorkflow(args: InventoryWorkflowArgs): Promise<vo
       if (!pendingSince.has(id)) pendingSince.set(id, Date.now());
     } finally {
       inFlight.delete(id);
+      inFlightEntries.delete(id);
       completions++;
       statusDirty = true;
     }
@@ -202,6 +214,6 @@ export async function inventoryWorkflow(args: InventoryWorkflowArgs): Promise<vo
 /** The message and failure type the user needs: ActivityFailure wraps the activity's ApplicationFailure. */
 function failureOf(err: unknown): { message: string; type?: string } {
   let e = err as { message?: string; cause?: unknown; type?: string } | undefined;
-  while (e?.cause && typeof e.cause === 'object') e = e.cause as typeof e;
+  while (e?.cause && typeof e.cause === 'object') e = e.cause;
   return { message: (e?.message ?? String(err)).slice(0, 1000), type: e?.type };
 }

@@ -1,9 +1,13 @@
 import { describe, it, expect } from 'vitest';
 import type { Row } from '../../api/rows.js';
-import { commitMessage, countChanges, parsePorcelain, pathSegment, planSnapshot, resolveBasePath } from './git-layout.js';
+import {
+  commitMessage, countChanges, fileUid, parsePorcelain, pathSegment, planSnapshot, readWatermark, resolveBasePath, rowPaths, summaryDocument, summaryFile,
+} from './git-layout.js';
+import { rowDocument, serialize } from './serialize.js';
 import { SinkConfigError } from './types.js';
 
 const inv = { namespace: 'team-a', name: 'apps', cluster: 'prod-eu' };
+const wm = { lineage: 'lin-1', version: 7 };
 const row = (over: Partial<Row> = {}): Row => ({ target: 'deploys', cluster: 'prod-eu', apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: 'web', uid: 'u1', attributes: {}, hash: 'h', ...over });
 
 describe('pathSegment', () => {
@@ -37,16 +41,91 @@ describe('resolveBasePath', () => {
 describe('planSnapshot', () => {
   it('lays out one file per row plus a summary, independent of row order', () => {
     const rows = [row(), row({ namespace: '', kind: 'ClusterRole', name: 'view', uid: 'u2', target: 'roles' })];
-    const a = planSnapshot('base', rows, 'yaml', inv);
-    const b = planSnapshot('base', [...rows].reverse(), 'yaml', inv);
+    const a = planSnapshot('base', rows, 'yaml', inv, wm);
+    const b = planSnapshot('base', [...rows].reverse(), 'yaml', inv, wm);
     expect([...a.files.keys()]).toEqual(['base/deploys/default/deployment-web.yaml', 'base/roles/_cluster/clusterrole-view.yaml', 'base/_inventory.yaml']);
     expect([...a.files]).toEqual([...b.files]);
-    expect(a.files.get('base/_inventory.yaml')).toBe('inventory:\n  namespace: team-a\n  name: apps\ncluster: prod-eu\nrows: 2\ntargets:\n  deploys: 1\n  roles: 1\n');
-    expect(planSnapshot('base', rows, 'json', inv).files.has('base/deploys/default/deployment-web.json')).toBe(true);
+    expect(a.files.get('base/_inventory.yaml')).toBe('inventory:\n  namespace: team-a\n  name: apps\ncluster: prod-eu\nrows: 2\ntargets:\n  deploys: 1\n  roles: 1\nsnapshot:\n  lineage: lin-1\n  version: 7\n');
+    const json = planSnapshot('base', rows, 'json', inv, wm);
+    expect([...json.files.keys()]).toEqual(['base/deploys/default/deployment-web.json', 'base/roles/_cluster/clusterrole-view.json', 'base/_inventory.json']);
+    expect(JSON.parse(json.files.get('base/_inventory.json')!)).toEqual({ inventory: { namespace: 'team-a', name: 'apps' }, cluster: 'prod-eu', rows: 2, targets: { deploys: 1, roles: 1 }, snapshot: wm });
+  });
+  it('writes the watermark into the summary only: the row files do not depend on it', () => {
+    const rows = [row(), row({ uid: 'u2', name: 'api' })];
+    const a = planSnapshot('base', rows, 'yaml', inv, wm);
+    const b = planSnapshot('base', rows, 'yaml', inv, { lineage: 'lin-2', version: 8 });
+    const rowFiles = (p: typeof a) => [...p.files].filter(([f]) => p.rowFiles.has(f));
+    expect(rowFiles(a)).toEqual(rowFiles(b));
+    expect(a.files.get('base/_inventory.yaml')).not.toBe(b.files.get('base/_inventory.yaml'));
+    expect(readWatermark(b.files.get('base/_inventory.yaml'))).toEqual({ lineage: 'lin-2', version: 8 });
+    expect([...a.rowFiles]).toEqual([...a.files.keys()].filter((f) => f !== 'base/_inventory.yaml'));
   });
   it('gives a second row on the same path (recreated object) its uid', () => {
-    const plan = planSnapshot('b', [row({ uid: 'u2' }), row({ uid: 'u1' })], 'yaml', inv);
+    const plan = planSnapshot('b', [row({ uid: 'u2' }), row({ uid: 'u1' })], 'yaml', inv, wm);
     expect([...plan.rowFiles]).toEqual(['b/deploys/default/deployment-web.yaml', 'b/deploys/default/deployment-web~u2.yaml']);
+  });
+});
+
+describe('rowPaths', () => {
+  it('puts a row at <target>/<namespace | _cluster>/<kind>-<name>, with a ~uid alternate', () => {
+    expect(rowPaths('base', row(), 'yaml')).toEqual({ primary: 'base/deploys/default/deployment-web.yaml', alternate: 'base/deploys/default/deployment-web~u1.yaml' });
+    expect(rowPaths('b/c', row({ namespace: '', kind: 'ClusterRole', name: 'view', target: 'roles', uid: 'u9' }), 'json'))
+      .toEqual({ primary: 'b/c/roles/_cluster/clusterrole-view.json', alternate: 'b/c/roles/_cluster/clusterrole-view~u9.json' });
+  });
+  it('sanitizes every segment, the uid of the alternate too', () => {
+    const p = rowPaths('base', row({ target: 'a/b', namespace: '..', name: 'x y', uid: '../u:1' }), 'yaml');
+    expect(p).toEqual({ primary: 'base/a_b/_./deployment-x_y.yaml', alternate: 'base/a_b/_./deployment-x_y~_._u_1.yaml' });
+  });
+  it('agrees with planSnapshot: the first row in uid order takes the primary, the next its alternate', () => {
+    const [r1, r2] = [row({ uid: 'u1' }), row({ uid: 'u2' })];
+    const plan = planSnapshot('base', [r2, r1], 'yaml', inv, wm);
+    expect(plan.files.get(rowPaths('base', r1, 'yaml').primary)).toBe(serialize(rowDocument(r1), 'yaml'));
+    expect(plan.files.get(rowPaths('base', r2, 'yaml').alternate)).toBe(serialize(rowDocument(r2), 'yaml'));
+  });
+});
+
+describe('fileUid', () => {
+  it('reads the top-level uid of a YAML row file, plain or quoted', () => {
+    for (const uid of ['u1', 'abc-def', '0123', '6f1c2d3e-5b7a-4c1d-9e2f-001122334455', 'yes', 'a: b', 'x #y', 'with "quotes"']) {
+      expect(fileUid(serialize(rowDocument(row({ uid })), 'yaml'), 'yaml'), uid).toBe(uid);
+    }
+  });
+  it('ignores a uid nested in the attributes or inside a literal block', () => {
+    const r = row({ uid: 'top', attributes: { uid: 'nested', metadata: { uid: 'deeper' }, script: 'line\nuid: fake\n' } });
+    const text = serialize(rowDocument(r), 'yaml');
+    expect(text).toContain('\n    uid: fake\n');
+    expect(fileUid(text, 'yaml')).toBe('top');
+    expect(fileUid('kind: Deployment\nattributes:\n  uid: nested\n', 'yaml')).toBeUndefined();
+  });
+  it('reads the uid of a JSON row file, and nothing from a broken one', () => {
+    for (const uid of ['u1', '0123', 'a: b']) expect(fileUid(serialize(rowDocument(row({ uid })), 'json'), 'json')).toBe(uid);
+    expect(fileUid('{"kind": "Deployment"}', 'json')).toBeUndefined();
+    expect(fileUid('{not json', 'json')).toBeUndefined();
+  });
+});
+
+describe('readWatermark', () => {
+  it('reads back what the summary holds, in both formats, whatever the lineage looks like', () => {
+    for (const lineage of ['lin-1', '0123', '1e5', 'true', 'null', '6f1c2d3e-5b7a-4c1d-9e2f-001122334455']) {
+      for (const format of ['yaml', 'json'] as const) {
+        const text = serialize(summaryDocument(inv, 3, { b: 1, a: 2 }, { lineage, version: 42 }), format);
+        expect(readWatermark(text), `${format} ${lineage}`).toEqual({ lineage, version: 42 });
+      }
+    }
+    expect(summaryFile('json')).toBe('_inventory.json');
+    expect(summaryFile('yaml')).toBe('_inventory.yaml');
+  });
+  it('has none for a missing, empty, old-format or malformed summary', () => {
+    expect(readWatermark(undefined)).toBeUndefined();
+    expect(readWatermark('')).toBeUndefined();
+    // a summary written before watermarks existed
+    expect(readWatermark('inventory:\n  namespace: team-a\n  name: apps\ncluster: c1\nrows: 2\n')).toBeUndefined();
+    expect(readWatermark('snapshot:\n  lineage: l\n')).toBeUndefined();
+    expect(readWatermark('snapshot:\n  lineage: l\n  version: "7"\n')).toBeUndefined();
+    expect(readWatermark('snapshot:\n  lineage: 12\n  version: 7\n')).toBeUndefined();
+    expect(readWatermark('snapshot: [\n')).toBeUndefined();
+    expect(readWatermark('- a\n- b\n')).toBeUndefined();
+    expect(readWatermark('just text')).toBeUndefined();
   });
 });
 
@@ -61,11 +140,11 @@ describe('commit message and status parsing', () => {
   });
   it('says what changed, lists at most 20 paths, and carries trailers', () => {
     const changes = Array.from({ length: 25 }, (_, i) => ({ status: 'A' as const, path: `b/f${String(i).padStart(2, '0')}.yaml` }));
-    const msg = commitMessage(inv, changes, { added: 25, updated: 0, removed: 0 }, { exportId: 'e1', version: 7 });
+    const msg = commitMessage(inv, changes, { added: 25, updated: 0, removed: 0 }, { exportId: 'e1', lineage: 'lin-1', version: 7 });
     const lines = msg.split('\n');
     expect(lines[0]).toBe('kollect: team-a/apps: 25 added, 0 updated, 0 removed');
     expect(lines.filter((l) => l.startsWith('A '))).toHaveLength(20);
     expect(msg).toContain('... and 5 more');
-    expect(msg).toContain('Kollect-Export-Id: e1\nKollect-Snapshot-Version: 7');
+    expect(msg.endsWith('\n\nKollect-Cluster: prod-eu\nKollect-Export-Id: e1\nKollect-Lineage: lin-1\nKollect-Snapshot-Version: 7\n')).toBe(true);
   });
 });

@@ -288,25 +288,33 @@ async function collect(input: ExportInput): Promise<Row[]> {
 
 /** Writes the delta's upserts and removes its deletes: only the files that changed are touched. */
 async function applyDelta(work: string, c: Compiled, input: ExportInput, held: ReadonlySet<string>): Promise<void> {
-  const uidAt = async (p: string): Promise<string | undefined> => (held.has(p) ? fileUid(await readFile(path.join(work, p), 'utf8'), c.format) : undefined);
+  /** Paths this delta wrote, and the uid each now holds: later rows of the same delta see them. */
+  const claimed = new Map<string, string>();
+  const uidAt = async (p: string): Promise<string | undefined> =>
+    claimed.get(p) ?? (held.has(p) ? fileUid(await readFile(path.join(work, p), 'utf8'), c.format) : undefined);
   // A row's file: its primary path unless another uid holds that name (then the ~uid alternate).
-  const pathOf = async (row: Pick<Row, 'target' | 'namespace' | 'kind' | 'name' | 'uid'>): Promise<string | undefined> => {
+  const pathOf = async (row: Pick<Row, 'target' | 'namespace' | 'kind' | 'name' | 'uid'>): Promise<string> => {
     const { primary, alternate } = rowPaths(c.base, row, c.format);
-    if (held.has(alternate)) return alternate;
+    if (held.has(alternate) || claimed.has(alternate)) return alternate;
     const owner = await uidAt(primary);
     return owner === undefined || owner === row.uid ? primary : alternate;
   };
   for await (const page of input.upserts()) {
-    const writes = await Promise.all(page.map(async (row) => [await pathOf(row), serialize(rowDocument(row), c.format)] as const));
-    for (const dir of new Set(writes.map(([p]) => path.dirname(path.join(work, p!))))) await mkdir(dir, { recursive: true });
-    await inParallel(writes, ([p, content]) => writeFile(path.join(work, p!), content));
+    const writes: [string, string][] = [];
+    for (const row of page) { // one at a time: two new rows of one delta may want the same name
+      const p = await pathOf(row);
+      claimed.set(p, row.uid);
+      writes.push([p, serialize(rowDocument(row), c.format)]);
+    }
+    for (const dir of new Set(writes.map(([p]) => path.dirname(path.join(work, p))))) await mkdir(dir, { recursive: true });
+    await inParallel(writes, ([p, content]) => writeFile(path.join(work, p), content));
   }
   let removed = false;
   for (const t of input.deletes) {
     if (!t.kind || !t.name) continue; // identity lost with a collected body: the next full reconcile removes it
     const { primary, alternate } = rowPaths(c.base, t, c.format);
-    const p = held.has(alternate) && (await uidAt(alternate)) === t.uid ? alternate : (await uidAt(primary)) === t.uid ? primary : undefined;
-    if (p) { await rm(path.join(work, p), { force: true }); removed = true; }
+    const p = (await uidAt(alternate)) === t.uid ? alternate : (await uidAt(primary)) === t.uid ? primary : undefined;
+    if (p) { await rm(path.join(work, p), { force: true }); claimed.delete(p); removed = true; }
   }
   if (removed) await pruneEmptyDirs(path.join(work, c.base));
 }

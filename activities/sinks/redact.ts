@@ -1,6 +1,6 @@
 // Credential redaction for everything a sink backend lets out: error messages, log fields,
 // result details. Invariant 7: no credential value ever reaches status, events, logs or errors.
-import { SinkConfigError } from './types.js';
+import { DeleteGuardError, SinkConfigError } from './types.js';
 
 export const REDACTED = '***';
 
@@ -68,10 +68,11 @@ function messageOf(err: unknown): string {
 /**
  * Converts anything thrown inside a backend into an error safe to surface: the message is redacted,
  * prefixed with `context` (built by the caller from non-secret values), and the original error
- * (whose stack, cause or fields may hold secrets) is dropped. A SinkConfigError stays one, so the
- * activity layer can still make it non-retryable.
+ * (whose stack, cause or fields may hold secrets) is dropped. A SinkConfigError stays one and a
+ * DeleteGuardError is passed through, so the activity layer can still make them non-retryable.
  */
 export function redactError(err: unknown, opts: { sinkType: string; context: string; secrets: readonly string[] }): Error {
+  if (err instanceof DeleteGuardError) return err; // counts only, and it must stay non-retryable
   const msg = redact(messageOf(err), opts.secrets);
   if (err instanceof SinkExportError) return new SinkExportError(err.sinkType, msg, err.code); // already has its context
   if (err instanceof SinkConfigError) return new SinkConfigError(err.field, `${opts.context}: ${msg}`);

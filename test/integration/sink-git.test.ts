@@ -309,7 +309,7 @@ describe('git sink', () => {
 
     let controller = new AbortController();
     let pushes = 0;
-    const b = backend({ beforePush: async () => { pushes++; controller.abort(); } });
+    const b = backend({ beforePush: () => { pushes++; controller.abort(); return Promise.resolve(); } });
     const e1 = await failure(b.export(full([row(1), row(3)], { version: 3 }), { ...c, signal: controller.signal }));
     expect(pushes).toBe(1); // the commit was made, the push was not
     expect(e1).toBeInstanceOf(SinkExportError);
@@ -361,11 +361,9 @@ describe('git sink', () => {
     });
   }
 
-  // KNOWN BUG (activities/sinks/git.ts, applyDelta): rows of one delta that are new to the sink and
-  // share a path both get the primary path (pathOf only looks at the files held before the delta),
-  // so one overwrites the other; deleting the winner's uid later leaves the other row with no file.
-  // Drop `.fails` once applyDelta tracks the paths it claims within the delta.
-  it.fails('gives two new rows of one delta that share a name a file each', async () => {
+  // Rows of one delta that are new to the sink and share a path: applyDelta tracks the paths it
+  // claims within the delta, so the second gets the ~uid alternate instead of overwriting the first.
+  it('gives two new rows of one delta that share a name a file each', async () => {
     const repo = await createBareRepo();
     const b = backend();
     const c = ctx({ url: repo.url });

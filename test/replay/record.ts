@@ -12,5 +12,5 @@ export const HISTORIES_DIR = fileURLToPath(new URL('./histories/', import.meta.u
 export function recordHistory(name: string, history: temporal.api.history.v1.IHistory): void {
   if (process.env.KOLLECT_RECORD_HISTORIES !== '1') return;
   mkdirSync(HISTORIES_DIR, { recursive: true });
-  writeFileSync(`${HISTORIES_DIR}${name}.json`, historyToJSON(history as temporal.api.history.v1.History));
+  writeFileSync(`${HISTORIES_DIR}${name}.json`, historyToJSON(history));
 }

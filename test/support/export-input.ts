@@ -1,7 +1,7 @@
 // Builds the ExportInput a sink backend receives from rows held in memory, the way the export
 // activity does (activities/index.ts): a plan, upserts read in pages (honouring the sink's `want`
 // filter before any body is "read"), the keys a full reconcile keeps, and the tombstones.
-import { rowKey, type Tombstone, type VersionedRow } from '../../api/rows.js';
+import { rowKey, type RowEntry, type Tombstone, type VersionedRow } from '../../api/rows.js';
 import type { ExportInput, InventoryIdentity } from '../../activities/sinks/types.js';
 import type { ExportPlan } from '../../workflows/state.js';
 
@@ -72,10 +72,11 @@ export function exportInput(rows: readonly VersionedRow[], opts: ExportInputOpti
   };
   const held = rows.map((r) => ({ ...r }));
   const reads = { calls: 0, pages: 0, rows: 0 };
-  async function* upserts(want?: (e: { target: string; uid: string; hash: string; version: number }) => boolean): AsyncIterable<VersionedRow[]> {
+  async function* upserts(want?: (e: RowEntry) => boolean): AsyncIterable<VersionedRow[]> {
     reads.calls++;
     const wanted = want ? held.filter((r) => want({ target: r.target, uid: r.uid, hash: r.hash, version: r.version })) : held;
     for (let i = 0, n = 0; i < wanted.length; i += pageSize, n++) {
+      await Promise.resolve(); // a page of bodies arrives asynchronously, as from the store
       const page = wanted.slice(i, i + pageSize).map((r) => ({ ...r }));
       reads.pages++;
       reads.rows += page.length;

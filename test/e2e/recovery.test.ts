@@ -171,7 +171,11 @@ describe('recovery end to end', () => {
       const ready = await (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).json() as Record<string, boolean>;
       expect(ready.store).toBe(false);
       expect(await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text()).toMatch(/^kollect_store_up 0$/m);
-      while (Date.now() - downAt < 60_000) { expect(alive()).toBe(true); await sleep(1000); }
+      while (Date.now() - downAt < 60_000) {
+        if (!alive()) process.stdout.write(`--- operator exited ${operator.proc.exitCode} ---\n${operator.output().slice(-6000)}\n`);
+        expect(alive()).toBe(true);
+        await sleep(1000);
+      }
     } finally {
       await db.start();
     }

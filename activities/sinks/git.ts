@@ -18,7 +18,7 @@ import {
 import type { Row } from '../../api/rows.js';
 import { redact, redactError, redactUrl, secretValues } from './redact.js';
 import { rowDocument, serialize, type Format } from './serialize.js';
-import { SinkConfigError, checkDeleteGuard, decideWatermark, type ExportInput, type ExportResult, type SinkBackend, type SinkContext } from './types.js';
+import { SinkConfigError, checkDeleteGuard, decideWatermark, skipped, type ExportInput, type ExportResult, type SinkBackend, type SinkContext } from './types.js';
 
 export interface GitBackendOptions {
   /** Where working clones live; default a fresh directory under os.tmpdir(), removed by close(). */
@@ -143,9 +143,8 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
         const stored = readWatermark(await readFile(path.join(work, summaryPath), 'utf8').catch(() => undefined));
         const d = decideWatermark(stored, input.plan);
         if (d.action !== 'apply') {
-          const detail = d.action === 'noop' ? `already at version ${stored?.version}` : `watermark ${stored ? `${stored.lineage}@${stored.version}` : 'absent'}: full reconcile needed`;
-          ctx.log('sink.git.export', { branch: c.branch, path: c.base, result: d.action, ms: Date.now() - t0 });
-          return { outcome: d.action, aheadVersion: d.aheadVersion, rowsExported: 0, upserts: 0, deletes: 0, detail };
+            ctx.log('sink.git.export', { branch: c.branch, path: c.base, result: d.action, ms: Date.now() - t0 });
+          return skipped(d, stored);
         }
         const heldFiles = await listRowFiles(git, c.base, summaryPath);
         if (input.plan.mode === 'full') {

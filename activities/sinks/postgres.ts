@@ -7,7 +7,7 @@ import type { VersionedRow } from '../../api/rows.js';
 import type { PostgresSinkSpec } from '../../api/types.js';
 import { redact, redactError, redactUrl, secretValues } from './redact.js';
 import {
-  SinkConfigError, checkDeleteGuard, decideWatermark, type ExportInput, type ExportResult, type SinkBackend, type SinkContext, type Watermark,
+  SinkConfigError, checkDeleteGuard, decideWatermark, skipped, type ExportInput, type ExportResult, type SinkBackend, type SinkContext, type Watermark,
 } from './types.js';
 
 export interface PostgresBackendOptions {
@@ -221,8 +221,7 @@ export class PostgresBackend implements SinkBackend<PostgresSinkSpec> {
       const d = decideWatermark(stored, plan);
       if (d.action !== 'apply') {
         await client.query('ROLLBACK');
-        const detail = d.action === 'noop' ? `already at version ${stored?.version}` : `watermark ${stored ? `${stored.lineage}@${stored.version}` : 'absent'}: full reconcile needed`;
-        return { outcome: d.action, aheadVersion: d.aheadVersion, rowsExported: 0, upserts: 0, deletes: 0, detail };
+        return skipped(d, stored);
       }
       const size = this.opts.batchSize ?? 2000;
       let upserted = 0;

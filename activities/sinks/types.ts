@@ -86,7 +86,7 @@ export function checkDeleteGuard(input: Pick<ExportInput, 'plan' | 'maxDeletePer
  * this version or a newer one: a retried or stale attempt), or ask for a full reconcile (its
  * watermark is from another lineage, missing, or behind the delta's start).
  */
-export function decideWatermark(stored: Watermark | undefined, plan: ExportPlan): { action: 'apply' | 'noop' | 'needsFull'; aheadVersion?: number } {
+export function decideWatermark(stored: Watermark | undefined, plan: ExportPlan): { action: 'apply'; aheadVersion?: undefined } | { action: 'noop' | 'needsFull'; aheadVersion?: number } {
   const same = stored?.lineage === plan.lineage;
   const aheadVersion = same && stored.version > plan.version ? stored.version : undefined;
   if (plan.mode === 'full') return same && stored.version > plan.version ? { action: 'noop', aheadVersion } : { action: 'apply' };
@@ -94,6 +94,12 @@ export function decideWatermark(stored: Watermark | undefined, plan: ExportPlan)
   if (stored.version >= plan.version) return { action: 'noop', aheadVersion };
   if (stored.version < plan.fromVersion) return { action: 'needsFull' };
   return { action: 'apply' };
+}
+
+/** The result of an export its watermark check stopped (nothing written). */
+export function skipped(d: { action: 'noop' | 'needsFull'; aheadVersion?: number }, stored: Watermark | undefined): ExportResult {
+  const detail = d.action === 'noop' ? `already at version ${stored?.version}` : `watermark ${stored ? `${stored.lineage}@${stored.version}` : 'absent'}: full reconcile needed`;
+  return { outcome: d.action, aheadVersion: d.aheadVersion, rowsExported: 0, upserts: 0, deletes: 0, detail };
 }
 
 export interface SinkBackend<Spec = unknown> {

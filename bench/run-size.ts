@@ -1,0 +1,220 @@
+// One size of the benchmark: its own namespace, table, stream and repo, fresh operator processes,
+// initial sync, updates at a steady rate, resources and history; then the direct writer.
+import { randomBytes } from 'node:crypto';
+import * as k8s from '@kubernetes/client-node';
+import pg from 'pg';
+import type { Endpoints } from '../test/harness/endpoints.js';
+import { waitFor } from '../test/harness/util.js';
+import { createBareRepo } from '../test/support/git.js';
+import { kubectl, renderSamples } from '../test/support/e2e.js';
+import { createConfigMaps, applyUpdates } from './load.js';
+import { PgProbe, NatsProbe, GitProbe, Updates, loop, sleep } from './probes.js';
+import { directWrite, type DirectResult } from './direct-writer.js';
+import { historyChain, diagnose, terminate, type HistoryStats } from './history.js';
+import { startOperator, stopOperator, ready, peakRssMiB, signalsSent, type OperatorProc } from './operator.js';
+
+export type Sink = 'postgres' | 'nats' | 'git';
+export const SINKS: Sink[] = ['postgres', 'nats', 'git'];
+
+export interface Options {
+  preload: boolean;
+  race: boolean;
+  updates: number;
+  rate: number;
+  interval: string;
+  syncTimeoutS: number;
+  concurrency: number;
+  direct: boolean;
+}
+
+export interface Latency { p50: number; p99: number; max: number; n: number; superseded: number }
+export interface SizeResult {
+  objects: number;
+  namespace: string;
+  preload: boolean;
+  createMs: number;
+  /** Operator processes started → both /readyz 200. */
+  readyMs: number;
+  /** preload: from operator ready; otherwise from the start of the creates. */
+  initialSyncMs: Partial<Record<Sink, number>>;
+  initialSyncFrom: 'operator ready' | 'first create';
+  updates: { count: number; targetRate: number; achievedRate: number; failed: number; ms: number };
+  updateLatencyMs: Record<Sink, Latency>;
+  peakRss: { watcherMiB: number; workerMiB: number; sumMiB: number };
+  signals: { watcherInitial: number; watcherUpdates: number; initialPerSec: number; updatesPerSec: number };
+  history: Omit<HistoryStats, 'runs'> & { runCount: number; runs: HistoryStats['runs'] };
+  storeBytes: { total: number; delta: number; tables: Record<string, number> };
+  sinkTableBytes: number;
+  direct?: DirectResult;
+  /** Kollect initial sync to Postgres ÷ direct writer LIST→COMMIT. */
+  durabilityRatio?: number;
+}
+
+export interface Ctx { ep: Endpoints; core: k8s.CoreV1Api; opts: Options; say: (s: string) => void }
+
+/** Bytes of every kollect_* table except the sinks' own (claim-check payloads, bodies, …). */
+export async function storeBytes(url: string, exclude: string[]): Promise<Record<string, number>> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = await c.query<{ t: string; b: string }>(
+      `SELECT table_schema || '.' || table_name AS t, pg_total_relation_size(quote_ident(table_schema) || '.' || quote_ident(table_name)) AS b
+         FROM information_schema.tables WHERE table_name LIKE 'kollect\\_%' AND table_type = 'BASE TABLE'
+          AND table_name <> 'kollect_schema_migrations' AND NOT (table_name = ANY($1))`, [exclude]);
+    return Object.fromEntries(r.rows.map((x) => [x.t, Number(x.b)]));
+  } finally { await c.end(); }
+}
+const sumValues = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
+
+export async function runSize(N: number, ctx: Ctx): Promise<SizeResult> {
+  const { ep, core, opts, say } = ctx;
+  const id = randomBytes(3).toString('hex');
+  const ns = `bench-${id}`;
+  const table = `bench_rows_${id}`;
+  const stream = `BENCH_${id.toUpperCase()}`;
+  const pgUrl = new URL(ep.postgres!.url);
+  say(`── ${N} objects: namespace ${ns}, table ${table}, stream ${stream}`);
+  await kubectl(['create', 'namespace', ns]);
+  const repo = await createBareRepo(`bench-${id}`);
+  await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-postgres', `--from-literal=password=${pgUrl.password}`]);
+  await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-nats']);
+  await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git', `--from-literal=username=${ep.git!.username}`, `--from-literal=password=${ep.git!.password}`]);
+  await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git-ca', `--from-file=ca.crt=${ep.git!.caFile}`]);
+  await kubectl(['-n', ns, 'apply', '-f', renderSamples(['profile-configmaps.yaml', 'target-configmaps.yaml', 'sink-postgres.yaml', 'sink-nats.yaml', 'sink-git.yaml', 'inventory.yaml'], (d) => {
+    if (d.kind === 'KollectDatabaseSink') { d.spec.postgres!.url = `postgres://${pgUrl.username}@${pgUrl.host}${pgUrl.pathname}`; d.spec.postgres!.table = table; }
+    if (d.kind === 'KollectEventSink') { d.spec.nats!.url = ep.nats!.url; d.spec.nats!.stream = stream; d.spec.nats!.subjectPrefix = `bench${id}`; }
+    if (d.kind === 'KollectSnapshotSink') d.spec.git!.url = repo.url;
+    if (d.kind === 'KollectInventory') { d.spec.exportMinInterval = opts.interval; d.spec.cluster = 'bench'; d.spec.targetRefs = [{ name: 'configmaps' }]; }
+  })]);
+  const storeBefore = sumValues(await storeBytes(ep.postgres!.url, [table]));
+
+  let createMs = 0;
+  const create = async () => {
+    say(`creating ${N} ConfigMaps (${opts.concurrency} in flight)`);
+    createMs = await createConfigMaps(core, ns, N, opts.concurrency, say);
+    say(`created ${N} ConfigMaps in ${(createMs / 1000).toFixed(1)} s (${Math.round(N / (createMs / 1000))}/s)`);
+  };
+  if (opts.preload) await create();
+
+  const env = {
+    KUBECONFIG: ep.kube!.kubeconfig, TEMPORAL_ADDRESS: ep.temporal!.address, KOLLECT_TASK_QUEUE: `bench-${id}`, KOLLECT_HTTP_HOST: '127.0.0.1',
+    KOLLECT_WATCH_NAMESPACES: ns, KOLLECT_PAYLOAD_STORE_URL: ep.postgres!.url, KOLLECT_STORE_URL: ep.postgres!.url,
+  };
+  const pgProbe = await PgProbe.open(ep.postgres!.url, table, ns);
+  const natsProbe = await NatsProbe.open(ep.nats!.url, stream);
+  const gitProbe = new GitProbe(repo.dir);
+  let procs: OperatorProc[] = [];
+  try {
+    const tStart = Date.now();
+    procs = await startOperator(env);
+    const alive = () => procs.every((p) => p.child.proc.exitCode === null);
+    let readyMs = NaN;
+    let t0: number;
+    if (opts.race && !opts.preload) {
+      t0 = Date.now(); // create while the operator is still starting (reproduces a lost-rows defect)
+      await create();
+    } else {
+      await waitFor('operator ready (both /readyz 200)', async () => (await Promise.all(procs.map(ready))).every(Boolean), 180_000, alive)
+        .catch((err: unknown) => { for (const p of procs) say(`${p.name} output:\n${p.child.output().slice(-3000)}`); throw err; });
+      readyMs = Date.now() - tStart;
+      say(`operator ready in ${(readyMs / 1000).toFixed(1)} s`);
+      if (opts.preload) t0 = Date.now();
+      else {
+        await sleep(3000); // let the first (empty) export round pass
+        t0 = Date.now();
+        await create();
+      }
+    }
+    const watcher = procs.find((p) => p.name === 'watcher')!;
+    const signals0 = await signalsSent(watcher);
+
+    // 1. initial sync: counters only
+    const done: Partial<Record<Sink, number>> = {};
+    const last: Record<Sink, number> = { postgres: 0, nats: 0, git: 0 };
+    const probes = [
+      loop(async () => { if (done.postgres === undefined && (last.postgres = await pgProbe.count()) >= N) done.postgres = Date.now() - t0; }, 250),
+      loop(async () => { if (done.nats === undefined && (last.nats = (await natsProbe.state()).messages) >= N) done.nats = Date.now() - t0; }, 250),
+      loop(async () => { if (done.git === undefined) { await gitProbe.pollCount(); if ((last.git = gitProbe.files) >= N) done.git = Date.now() - t0; } }, 250),
+    ];
+    const progress = setInterval(() => say(`  sync ${Math.round((Date.now() - t0) / 1000)} s: postgres ${last.postgres}, nats ${last.nats}, git ${last.git} of ${N}`), 10_000);
+    try {
+      await waitFor('initial sync in every sink', () => Promise.resolve(SINKS.every((s) => done[s] !== undefined)), opts.syncTimeoutS * 1000, alive)
+        .catch(async (err: unknown) => {
+          say(`sync timeout: postgres ${last.postgres}, nats ${last.nats}, git ${last.git} of ${N}`);
+          for (const p of procs) say(`${p.name} output (tail):\n${p.child.output().slice(-3000)}`);
+          await diagnose(ep.temporal!.address, ns, say).catch((e: unknown) => say(`diagnose failed: ${String(e)}`));
+          throw err;
+        });
+    } finally {
+      clearInterval(progress);
+      await Promise.all(probes.map((p) => p.stop()));
+    }
+    const initialMs = Math.max(...SINKS.map((s) => done[s]!));
+    const signals1 = await signalsSent(watcher);
+    say(`initial sync: postgres ${done.postgres} ms, nats ${done.nats} ms, git ${done.git} ms`);
+
+    // 2. updates at a steady rate; per-object visibility in each sink
+    const updates = new Updates();
+    const seen: Record<Sink, Map<number, number>> = { postgres: new Map(), nats: new Map(), git: new Map() };
+    const follower = await natsProbe.follow((await natsProbe.state()).lastSeq, seen.nats);
+    const watch = [loop(() => pgProbe.pollUpdates(updates, seen.postgres), 100), loop(() => gitProbe.pollUpdates(seen.git), 150)];
+    say(`applying ${opts.updates} updates at ${opts.rate}/s`);
+    const u = await applyUpdates(core, ns, N, opts.updates, opts.rate, updates);
+    const signals2 = await signalsSent(watcher);
+    try {
+      await waitFor('updates visible in every sink', () => Promise.resolve(SINKS.every((s) => updates.complete(seen[s], opts.updates))), 10 * 60_000, alive)
+        .catch((err: unknown) => { say(`unresolved updates: ${SINKS.map((s) => `${s} ${updates.unresolved(seen[s])}`).join(', ')}`); throw err; });
+    } finally {
+      await Promise.all(watch.map((w) => w.stop()));
+      await follower.stop();
+    }
+    const updateLatencyMs = Object.fromEntries(SINKS.map((s) => [s, updates.latency(seen[s])])) as Record<Sink, Latency>;
+    say(`updates: ${SINKS.map((s) => `${s} p50 ${updateLatencyMs[s].p50} ms p99 ${updateLatencyMs[s].p99} ms`).join('; ')}`);
+
+    // 3. resources, history, store
+    const w = peakRssMiB(watcher);
+    const k = peakRssMiB(procs.find((p) => p.name === 'worker')!);
+    const history = await historyChain(ep.temporal!.address, ns);
+    const store = await storeBytes(ep.postgres!.url, [table]);
+    const sinkTable = await pgQueryNumber(ep.postgres!.url, `SELECT pg_total_relation_size('public.${table}') AS n`);
+    await stopOperator(procs);
+    procs = [];
+    await terminate(ep.temporal!.address, ns).catch(() => undefined);
+
+    const result: SizeResult = {
+      objects: N, namespace: ns, preload: opts.preload, createMs, readyMs,
+      initialSyncMs: done, initialSyncFrom: opts.preload ? 'operator ready' : 'first create',
+      updates: { count: opts.updates, targetRate: opts.rate, achievedRate: u.rate, failed: u.failed, ms: u.ms },
+      updateLatencyMs,
+      peakRss: { watcherMiB: w, workerMiB: k, sumMiB: w + k },
+      signals: {
+        watcherInitial: signals1 - signals0, watcherUpdates: signals2 - signals1,
+        initialPerSec: (signals1 - signals0) / (initialMs / 1000), updatesPerSec: (signals2 - signals1) / (u.ms / 1000),
+      },
+      history: { ...history, runCount: history.runs.length },
+      storeBytes: { total: sumValues(store), delta: sumValues(store) - storeBefore, tables: store },
+      sinkTableBytes: sinkTable,
+    };
+
+    // 4. the direct writer, with the operator stopped
+    if (opts.direct) {
+      say('direct writer: LIST → one transaction');
+      result.direct = await directWrite(core, ep.postgres!.url, ns, `direct_rows_${id}`);
+      result.durabilityRatio = (done.postgres ?? NaN) / result.direct.ms;
+      say(`direct writer: ${result.direct.rows} rows in ${result.direct.ms} ms (LIST ${result.direct.listMs} ms); Kollect/direct = ${result.durabilityRatio.toFixed(1)}×`);
+    }
+    return result;
+  } finally {
+    if (procs.length) await stopOperator(procs);
+    await pgProbe.close();
+    await natsProbe.close();
+    // free the apiserver's watch cache for the next size (no controller-manager: namespaces never finalize)
+    await core.deleteCollectionNamespacedConfigMap({ namespace: ns }).catch(() => undefined);
+  }
+}
+
+async function pgQueryNumber(url: string, sql: string): Promise<number> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try { return Number((await c.query<{ n: string }>(sql)).rows[0]?.n ?? NaN); } finally { await c.end(); }
+}

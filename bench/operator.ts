@@ -29,12 +29,13 @@ export async function stopOperator(procs: OperatorProc[]): Promise<void> {
 
 /**
  * runEntry starts tsx, which runs the operator in a child node process: the largest peak resident
- * set (VmHWM) in the process tree, in MiB.
+ * set (VmHWM) in the process tree, in MiB; with 'VmRSS', the largest current resident set.
  */
-export function peakRssMiB(p: OperatorProc): number {
+export function peakRssMiB(p: OperatorProc, field: 'VmHWM' | 'VmRSS' = 'VmHWM'): number {
+  const re = new RegExp(`${field}:\\s+(\\d+) kB`);
   const hwm = (pid: number): number => {
     try {
-      const own = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+      const own = Number(re.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
       const kids = readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
       return Math.max(own, ...kids.map(hwm));
     } catch { return 0; }

@@ -41,6 +41,7 @@ import { root } from '../test/support/process.js';
 import { installCrds } from '../test/support/e2e.js';
 import { runSize, type Options, type SizeResult } from './run-size.js';
 import { renderTable } from './report.js';
+import { pooledCoreApi } from './kube-client.js';
 
 const arg = (name: string, dflt: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt;
 const flag = (name: string) => process.argv.includes(`--${name}`);
@@ -65,7 +66,7 @@ try {
   await installCrds();
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(h.endpoints.kube!.kubeconfig);
-  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const core = pooledCoreApi(kc);
   for (const n of sizes) {
     try {
       results.push(await runSize(n, { ep: h.endpoints, core, opts, say }));

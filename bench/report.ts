@@ -25,6 +25,7 @@ export function renderTable(results: SizeResult[], opts: Options): string {
     ['updates sent (rate achieved)', (r) => `${r.updates.count - r.updates.failed} (${r.updates.achievedRate.toFixed(1)}/s)`, `${opts.rate}/s`],
     ['peak RSS watcher / worker', (r) => `${int(r.peakRss.watcherMiB)} / ${int(r.peakRss.workerMiB)} MiB`, ''],
     ['peak RSS watcher + worker', (r) => `${int(r.peakRss.sumMiB)} MiB`, '≤ 512 MiB at 100k'],
+    ['RSS at end watcher + worker', (r) => `${int(r.endRss.sumMiB)} MiB (${int(r.endRss.watcherMiB)} + ${int(r.endRss.workerMiB)})`, ''],
     ['signals/s (watcher) sync / updates', (r) => `${r.signals.initialPerSec.toFixed(1)} / ${r.signals.updatesPerSec.toFixed(1)}`, ''],
     ['signals/s (history, whole chain)', (r) => `${r.history.signalsPerSec.toFixed(1)} (${int(r.history.signals)})`, ''],
     ['history runs (continue-as-new chain)', (r) => int(r.history.runCount), ''],

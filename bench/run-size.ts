@@ -41,6 +41,9 @@ export interface SizeResult {
   updates: { count: number; targetRate: number; achievedRate: number; failed: number; ms: number };
   updateLatencyMs: Record<Sink, Latency>;
   peakRss: { watcherMiB: number; workerMiB: number; sumMiB: number };
+  /** Resident set when the updates are done (steady state, after the startup peak). */
+  endRss: { watcherMiB: number; workerMiB: number; sumMiB: number };
+  /** From the watcher's kollect_watcher_signals_total: operator start → initial sync done, and the update phase. */
   signals: { watcherInitial: number; watcherUpdates: number; initialPerSec: number; updatesPerSec: number };
   history: Omit<HistoryStats, 'runs'> & { runCount: number; runs: HistoryStats['runs'] };
   storeBytes: { total: number; delta: number; tables: Record<string, number> };
@@ -126,7 +129,6 @@ export async function runSize(N: number, ctx: Ctx): Promise<SizeResult> {
       }
     }
     const watcher = procs.find((p) => p.name === 'watcher')!;
-    const signals0 = await signalsSent(watcher);
 
     // 1. initial sync: counters only
     const done: Partial<Record<Sink, number>> = {};
@@ -149,8 +151,8 @@ export async function runSize(N: number, ctx: Ctx): Promise<SizeResult> {
       clearInterval(progress);
       await Promise.all(probes.map((p) => p.stop()));
     }
-    const initialMs = Math.max(...SINKS.map((s) => done[s]!));
-    const signals1 = await signalsSent(watcher);
+    const signals1 = await signalsSent(watcher); // a fresh process: counted from its start
+    const signalWindowMs = Date.now() - tStart;
     say(`initial sync: postgres ${done.postgres} ms, nats ${done.nats} ms, git ${done.git} ms`);
 
     // 2. updates at a steady rate; per-object visibility in each sink
@@ -172,8 +174,9 @@ export async function runSize(N: number, ctx: Ctx): Promise<SizeResult> {
     say(`updates: ${SINKS.map((s) => `${s} p50 ${updateLatencyMs[s].p50} ms p99 ${updateLatencyMs[s].p99} ms`).join('; ')}`);
 
     // 3. resources, history, store
-    const w = peakRssMiB(watcher);
-    const k = peakRssMiB(procs.find((p) => p.name === 'worker')!);
+    const worker = procs.find((p) => p.name === 'worker')!;
+    const [w, k] = [peakRssMiB(watcher), peakRssMiB(worker)];
+    const [we, ke] = [peakRssMiB(watcher, 'VmRSS'), peakRssMiB(worker, 'VmRSS')];
     const history = await historyChain(ep.temporal!.address, ns);
     const store = await storeBytes(ep.postgres!.url, [table]);
     const sinkTable = await pgQueryNumber(ep.postgres!.url, `SELECT pg_total_relation_size('public.${table}') AS n`);
@@ -187,9 +190,10 @@ export async function runSize(N: number, ctx: Ctx): Promise<SizeResult> {
       updates: { count: opts.updates, targetRate: opts.rate, achievedRate: u.rate, failed: u.failed, ms: u.ms },
       updateLatencyMs,
       peakRss: { watcherMiB: w, workerMiB: k, sumMiB: w + k },
+      endRss: { watcherMiB: we, workerMiB: ke, sumMiB: we + ke },
       signals: {
-        watcherInitial: signals1 - signals0, watcherUpdates: signals2 - signals1,
-        initialPerSec: (signals1 - signals0) / (initialMs / 1000), updatesPerSec: (signals2 - signals1) / (u.ms / 1000),
+        watcherInitial: signals1, watcherUpdates: signals2 - signals1,
+        initialPerSec: signals1 / (signalWindowMs / 1000), updatesPerSec: (signals2 - signals1) / (u.ms / 1000),
       },
       history: { ...history, runCount: history.runs.length },
       storeBytes: { total: sumValues(store), delta: sumValues(store) - storeBefore, tables: store },

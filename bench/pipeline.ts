@@ -3,7 +3,7 @@
 //
 // For each size in --objects, one after another in one run, with its own namespace, Postgres
 // table, NATS stream and Git repo and fresh operator processes (worker and watcher as two
-// processes, like a deployment):
+// processes, like a deployment; the configmaps Target is limited to that namespace):
 //   1. initial sync: N ConfigMaps; time until Postgres, NATS and Git all hold them. Measured with
 //      cheap counters (Postgres count(*), NATS stream info, one `git ls-tree` per new commit).
 //   2. updates at a steady rate, each setting data.bench of one ConfigMap to a marker u-<i>;

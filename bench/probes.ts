@@ -82,6 +82,13 @@ export class PgProbe {
     const r = await this.c.query<{ n: string }>(`SELECT count(*) AS n FROM public.${this.table} WHERE inventory_namespace = $1`, [this.ns]).catch(() => undefined);
     return Number(r?.rows[0]?.n ?? 0);
   }
+  /** Rows of the inventory that are not one of the bench's ConfigMaps cm-<i>, i < n (at most 20). */
+  async strays(n: number): Promise<{ name: string; kind: string; uid: string }[]> {
+    const r = await this.c.query<{ name: string; kind: string; uid: string }>(
+      `SELECT name, kind, source_uid AS uid FROM public.${this.table} WHERE inventory_namespace = $1
+          AND NOT (kind = 'ConfigMap' AND name ~ '^cm-[0-9]+$' AND substr(name, 4)::bigint < $2) LIMIT 20`, [this.ns, n]);
+    return r.rows;
+  }
   /** Records the markers now held by the rows of objects with a pending update. */
   async pollUpdates(u: Updates, seen: Map<number, number>): Promise<void> {
     const names = u.pendingNames(seen);

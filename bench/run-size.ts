@@ -38,6 +38,9 @@ export interface SizeResult {
   /** preload: from operator ready; otherwise from the start of the creates. */
   initialSyncMs: Partial<Record<Sink, number>>;
   initialSyncFrom: 'operator ready' | 'first create';
+  /** Postgres rows right after the initial sync (should be exactly `objects`), and any rows that are not a bench ConfigMap. */
+  rowsAfterSync: number;
+  strayRows: { name: string; kind: string; uid: string }[];
   updates: { count: number; targetRate: number; achievedRate: number; failed: number; ms: number };
   updateLatencyMs: Record<Sink, Latency>;
   peakRss: { watcherMiB: number; workerMiB: number; sumMiB: number };
@@ -87,6 +90,8 @@ export async function runSize(N: number, ctx: Ctx): Promise<SizeResult> {
     if (d.kind === 'KollectDatabaseSink') { d.spec.postgres!.url = `postgres://${pgUrl.username}@${pgUrl.host}${pgUrl.pathname}`; d.spec.postgres!.table = table; }
     if (d.kind === 'KollectEventSink') { d.spec.nats!.url = ep.nats!.url; d.spec.nats!.stream = stream; d.spec.nats!.subjectPrefix = `bench${id}`; }
     if (d.kind === 'KollectSnapshotSink') d.spec.git!.url = repo.url;
+    // only this size's namespace (the sample collects from all namespaces, kube-system's ConfigMaps included)
+    if (d.kind === 'KollectTarget') (d.spec as { namespaces?: string[] }).namespaces = [ns];
     if (d.kind === 'KollectInventory') { d.spec.exportMinInterval = opts.interval; d.spec.cluster = 'bench'; d.spec.targetRefs = [{ name: 'configmaps' }]; }
   })]);
   const storeBefore = sumValues(await storeBytes(ep.postgres!.url, [table]));
@@ -154,6 +159,9 @@ export async function runSize(N: number, ctx: Ctx): Promise<SizeResult> {
     const signals1 = await signalsSent(watcher); // a fresh process: counted from its start
     const signalWindowMs = Date.now() - tStart;
     say(`initial sync: postgres ${done.postgres} ms, nats ${done.nats} ms, git ${done.git} ms`);
+    const rowCount = await pgProbe.count();
+    const strays = rowCount === N ? [] : await pgProbe.strays(N);
+    if (rowCount !== N) say(`postgres holds ${rowCount} rows for ${N} objects; rows that are not cm-0…cm-${N - 1}: ${JSON.stringify(strays)}`);
 
     // 2. updates at a steady rate; per-object visibility in each sink
     const updates = new Updates();
@@ -186,7 +194,7 @@ export async function runSize(N: number, ctx: Ctx): Promise<SizeResult> {
 
     const result: SizeResult = {
       objects: N, namespace: ns, preload: opts.preload, createMs, readyMs,
-      initialSyncMs: done, initialSyncFrom: opts.preload ? 'operator ready' : 'first create',
+      initialSyncMs: done, initialSyncFrom: opts.preload ? 'operator ready' : 'first create', rowsAfterSync: rowCount, strayRows: strays,
       updates: { count: opts.updates, targetRate: opts.rate, achievedRate: u.rate, failed: u.failed, ms: u.ms },
       updateLatencyMs,
       peakRss: { watcherMiB: w, workerMiB: k, sumMiB: w + k },

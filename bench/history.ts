@@ -19,10 +19,15 @@ export interface HistoryStats {
   signals: number;
   /** WorkflowExecutionSignaled events / time from the first run's start to the last event. */
   signalsPerSec: number;
+  /** Set when the history could not be read. */
+  error?: string;
 }
 
+/** History pages of a large inventory run exceed gRPC's default 4 MiB message limit. */
+const connect = (address: string) => Connection.connect({ address, channelArgs: { 'grpc.max_receive_message_length': 512 * 1024 * 1024 } });
+
 export async function historyChain(address: string, namespace: string, name = 'platform'): Promise<HistoryStats> {
-  const connection = await Connection.connect({ address });
+  const connection = await connect(address);
   try {
     const client = new Client({ connection });
     const wfId = inventoryWorkflowId(namespace, name);
@@ -60,7 +65,7 @@ export async function historyChain(address: string, namespace: string, name = 'p
 
 /** After a sync timeout: the order in which the workflow received its signals, to diagnose missing rows. */
 export async function diagnose(address: string, namespace: string, say: (s: string) => void): Promise<void> {
-  const connection = await Connection.connect({ address });
+  const connection = await connect(address);
   try {
     const client = new Client({ connection });
     for await (const wf of client.workflow.list({ query: `WorkflowId = '${inventoryWorkflowId(namespace, 'platform')}'` })) {

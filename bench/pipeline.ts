@@ -30,7 +30,10 @@
 //   --rate=R           updates per second, sent at a steady pace (default 50)
 //   --interval=D       the inventory's exportMinInterval (default 2s)
 //   --concurrency=C    ConfigMap creates in flight (default 48)
-//   --sync-timeout=S   seconds to wait for the initial sync per size (default 1800)
+//   --sync-timeout=S   seconds to wait for the initial sync per size (default 1800; a timeout
+//                      fails that size, prints the workflow's signal order, and goes on to the next)
+//   --update-timeout=S seconds to wait for the updates to show in every sink (default 600; those
+//                      still missing are reported as unresolved)
 //   --no-direct        skip the direct writer
 // The operator processes get KOLLECT_PAYLOAD_STORE_URL and KOLLECT_STORE_URL = the harness Postgres.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -54,6 +57,7 @@ const opts: Options = {
   rate: Number(arg('rate', '50')),
   interval: arg('interval', '2s'),
   syncTimeoutS: Number(arg('sync-timeout', '1800')),
+  updateTimeoutS: Number(arg('update-timeout', '600')),
   concurrency: Number(arg('concurrency', '48')),
   direct: !flag('no-direct'),
 };

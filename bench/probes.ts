@@ -54,12 +54,13 @@ export class Updates {
     return n;
   }
   /** p50/p99/max of change → visible; superseded updates (never visible themselves) are counted apart. */
-  latency(seen: Map<number, number>): { p50: number; p99: number; max: number; n: number; superseded: number } {
+  latency(seen: Map<number, number>): { p50: number; p99: number; max: number; n: number; superseded: number; unresolved: number } {
     const d: number[] = [];
     for (let i = 0; i < this.sentAt.length; i++) { const t = seen.get(i); if (t !== undefined) d.push(t - this.sentAt[i]!); }
     d.sort((a, b) => a - b);
     const q = (p: number) => d[Math.min(d.length - 1, Math.floor(p * d.length))] ?? NaN;
-    return { p50: q(0.5), p99: q(0.99), max: d.at(-1) ?? NaN, n: d.length, superseded: this.sentAt.length - this.failed.size - d.length - this.unresolved(seen) };
+    const unresolved = this.unresolved(seen);
+    return { p50: q(0.5), p99: q(0.99), max: d.at(-1) ?? NaN, n: d.length, superseded: this.sentAt.length - this.failed.size - d.length - unresolved, unresolved };
   }
 }
 

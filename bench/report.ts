@@ -8,7 +8,7 @@ export function durationMs(d: string): number {
   return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
 }
 
-const s1 = (ms: number | undefined) => (ms === undefined || Number.isNaN(ms) ? '—' : `${(ms / 1000).toFixed(1)} s`);
+const s1 = (ms: number | undefined) => (ms === undefined || Number.isNaN(ms) ? '—' : ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
 const mib = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');
 
@@ -29,7 +29,7 @@ export function renderTable(results: SizeResult[], opts: Options): string {
     ['peak RSS watcher + worker', (r) => `${int(r.peakRss.sumMiB)} MiB${mark(r.objects === 100_000, r.peakRss.sumMiB <= 512)}`, '≤ 512 MiB at 100k'],
     ['RSS at end watcher + worker', (r) => `${int(r.endRss.sumMiB)} MiB (${int(r.endRss.watcherMiB)} + ${int(r.endRss.workerMiB)})`, ''],
     ['signals/s (watcher) sync / updates', (r) => `${r.signals.initialPerSec.toFixed(1)} / ${r.signals.updatesPerSec.toFixed(1)}`, ''],
-    ['signals/s (history, whole chain)', (r) => `${r.history.signalsPerSec.toFixed(1)} (${int(r.history.signals)})`, ''],
+    ['signals/s (history, whole chain)', (r) => (r.history.error ? 'unreadable' : `${r.history.signalsPerSec.toFixed(1)} (${int(r.history.signals)})`), ''],
     ['history runs (continue-as-new chain)', (r) => int(r.history.runCount), ''],
     ['history events total / max run', (r) => `${int(r.history.events)} / ${int(r.history.maxRunEvents)}`, ''],
     ['history bytes total / max run', (r) => `${mib(r.history.bytes)} / ${mib(r.history.maxRunBytes)}`, ''],

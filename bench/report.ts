@@ -20,6 +20,7 @@ export function renderTable(results: SizeResult[], opts: Options): string {
     ['create objects on the apiserver', (r) => `${s1(r.createMs)} (${int(r.objects / (r.createMs / 1000))}/s)`, ''],
     ['operator start → ready (both /readyz)', (r) => s1(r.readyMs), ''],
     ...SINKS.map((s): [string, (r: SizeResult) => string, string] => [`initial sync → ${s} holds all`, (r) => `${s1(r.initialSyncMs[s])}${mark(opts.preload && r.objects === 10_000, (r.initialSyncMs[s] ?? Infinity) <= 15_000)}`, opts.preload ? '≤ 15 s after ready at 10k' : '']),
+    ['first row in postgres / nats / git', (r) => (r.firstRowMs ? SINKS.map((s) => s1(r.firstRowMs[s])).join(' / ') : '—'), ''],
     ['direct writer LIST → COMMIT', (r) => (r.direct ? s1(r.direct.ms) : '—'), ''],
     ['Kollect postgres ÷ direct writer', (r) => (r.durabilityRatio === undefined ? '—' : `${r.durabilityRatio.toFixed(1)}×`), ''],
     ...SINKS.map((s): [string, (r: SizeResult) => string, string] => [`update → ${s} p50 / p99`,

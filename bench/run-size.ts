@@ -40,6 +40,8 @@ export interface SizeResult {
   /** preload: from operator ready; otherwise from the start of the creates. */
   initialSyncMs: Partial<Record<Sink, number>>;
   initialSyncFrom: 'operator ready' | 'first create';
+  /** Same origin: when the first row showed in each sink (the rest of initialSyncMs is the sink's write time). */
+  firstRowMs: Partial<Record<Sink, number>>;
   /** Postgres rows right after the initial sync (should be exactly `objects`), and any rows that are not a bench ConfigMap. */
   rowsAfterSync: number;
   strayRows: { name: string; kind: string; uid: string }[];
@@ -140,10 +142,16 @@ export async function runSize(N: number, ctx: Ctx): Promise<SizeResult> {
     // 1. initial sync: counters only
     const done: Partial<Record<Sink, number>> = {};
     const last: Record<Sink, number> = { postgres: 0, nats: 0, git: 0 };
+    const first: Partial<Record<Sink, number>> = {};
+    const observe = (s: Sink, n: number) => {
+      last[s] = n;
+      if (n > 0) first[s] ??= Date.now() - t0;
+      if (n >= N) done[s] = Date.now() - t0;
+    };
     const probes = [
-      loop(async () => { if (done.postgres === undefined && (last.postgres = await pgProbe.count()) >= N) done.postgres = Date.now() - t0; }, 250),
-      loop(async () => { if (done.nats === undefined && (last.nats = (await natsProbe.state()).messages) >= N) done.nats = Date.now() - t0; }, 250),
-      loop(async () => { if (done.git === undefined) { await gitProbe.pollCount(); if ((last.git = gitProbe.files) >= N) done.git = Date.now() - t0; } }, 250),
+      loop(async () => { if (done.postgres === undefined) observe('postgres', await pgProbe.count()); }, 250),
+      loop(async () => { if (done.nats === undefined) observe('nats', (await natsProbe.state()).messages); }, 250),
+      loop(async () => { if (done.git === undefined) { await gitProbe.pollCount(); observe('git', gitProbe.files); } }, 250),
     ];
     const progress = setInterval(() => say(`  sync ${Math.round((Date.now() - t0) / 1000)} s: postgres ${last.postgres}, nats ${last.nats}, git ${last.git} of ${N}`), 10_000);
     try {
@@ -160,7 +168,7 @@ export async function runSize(N: number, ctx: Ctx): Promise<SizeResult> {
     }
     const signals1 = await signalsSent(watcher); // a fresh process: counted from its start
     const signalWindowMs = Date.now() - tStart;
-    say(`initial sync: postgres ${done.postgres} ms, nats ${done.nats} ms, git ${done.git} ms`);
+    say(`initial sync: ${SINKS.map((s) => `${s} ${done[s]} ms (first row at ${first[s]} ms)`).join(', ')}`);
     const rowCount = await pgProbe.count();
     const strays = rowCount === N ? [] : await pgProbe.strays(N);
     if (rowCount !== N) say(`postgres holds ${rowCount} rows for ${N} objects; rows that are not cm-0…cm-${N - 1}: ${JSON.stringify(strays)}`);
@@ -205,7 +213,7 @@ export async function runSize(N: number, ctx: Ctx): Promise<SizeResult> {
 
     const result: SizeResult = {
       objects: N, namespace: ns, preload: opts.preload, createMs, readyMs,
-      initialSyncMs: done, initialSyncFrom: opts.preload ? 'operator ready' : 'first create', rowsAfterSync: rowCount, strayRows: strays,
+      initialSyncMs: done, firstRowMs: first, initialSyncFrom: opts.preload ? 'operator ready' : 'first create', rowsAfterSync: rowCount, strayRows: strays,
       updates: { count: opts.updates, targetRate: opts.rate, achievedRate: u.rate, failed: u.failed, ms: u.ms },
       updateLatencyMs,
       peakRss: { watcherMiB: w, workerMiB: k, sumMiB: w + k },

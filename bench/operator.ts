@@ -50,3 +50,26 @@ export async function signalsSent(p: OperatorProc): Promise<number> {
   const lines = (await r.text()).split('\n').filter((l) => l.startsWith('kollect_watcher_signals_total'));
   return lines.length ? lines.reduce((a, l) => a + Number(l.split(' ').at(-1)), 0) : NaN;
 }
+
+/**
+ * Samples the peak (VmHWM) and current (VmRSS) resident set of each process every second, so the
+ * peak is known even for a process that crashed.
+ */
+export function trackRss(procs: OperatorProc[]): { peak(name: OperatorProc['name']): number; current(name: OperatorProc['name']): number; stop(): void } {
+  const peak = new Map<string, number>();
+  const current = new Map<string, number>();
+  const sample = () => {
+    for (const p of procs) {
+      if (p.child.proc.exitCode !== null || p.child.proc.signalCode !== null) continue;
+      const hwm = peakRssMiB(p);
+      if (hwm > 0) { peak.set(p.name, Math.max(peak.get(p.name) ?? 0, hwm)); current.set(p.name, peakRssMiB(p, 'VmRSS')); }
+    }
+  };
+  sample();
+  const timer = setInterval(sample, 1000);
+  return {
+    peak: (name) => { sample(); return peak.get(name) ?? NaN; },
+    current: (name) => { sample(); return current.get(name) ?? NaN; },
+    stop: () => clearInterval(timer),
+  };
+}

@@ -72,11 +72,13 @@ try {
   kc.loadFromFile(h.endpoints.kube!.kubeconfig);
   const core = pooledCoreApi(kc);
   for (const n of sizes) {
+    const partial: Partial<SizeResult> = { objects: n };
     try {
-      results.push(await runSize(n, { ep: h.endpoints, core, opts, say }));
+      results.push(await runSize(n, { ep: h.endpoints, core, opts, say }, partial));
     } catch (err) {
       say(`size ${n} failed: ${(err as Error).message}`);
       errors.push({ objects: n, error: (err as Error).message });
+      results.push({ ...partial, error: (err as Error).message } as SizeResult); // what it measured before failing
     }
   }
 } finally {

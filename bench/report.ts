@@ -17,6 +17,7 @@ export function renderTable(results: SizeResult[], opts: Options): string {
   // a cell the target applies to is marked ✓ (met) or ✗ (missed)
   const mark = (applies: boolean, ok: boolean) => (applies ? (ok ? ' ✓' : ' ✗') : '');
   const rows: [string, (r: SizeResult) => string, string][] = [
+    ['outcome', (r) => (r.error ? 'FAILED (below)' : 'complete'), ''],
     ['create objects on the apiserver', (r) => `${s1(r.createMs)} (${int(r.objects / (r.createMs / 1000))}/s)`, ''],
     ['operator start → ready (both /readyz)', (r) => s1(r.readyMs), ''],
     ...SINKS.map((s): [string, (r: SizeResult) => string, string] => [`initial sync → ${s} holds all`, (r) => `${s1(r.initialSyncMs[s])}${mark(opts.preload && r.objects === 10_000, (r.initialSyncMs[s] ?? Infinity) <= 15_000)}`, opts.preload ? '≤ 15 s after ready at 10k' : '']),

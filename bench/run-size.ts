@@ -11,7 +11,7 @@ import { createConfigMaps, applyUpdates } from './load.js';
 import { PgProbe, NatsProbe, GitProbe, Updates, loop, sleep } from './probes.js';
 import { directWrite, type DirectResult } from './direct-writer.js';
 import { historyChain, diagnose, terminate, type HistoryStats } from './history.js';
-import { startOperator, stopOperator, ready, peakRssMiB, signalsSent, type OperatorProc } from './operator.js';
+import { startOperator, stopOperator, ready, trackRss, signalsSent, type OperatorProc } from './operator.js';
 
 export type Sink = 'postgres' | 'nats' | 'git';
 export const SINKS: Sink[] = ['postgres', 'nats', 'git'];
@@ -58,6 +58,8 @@ export interface SizeResult {
   direct?: DirectResult;
   /** Kollect initial sync to Postgres ÷ direct writer LIST→COMMIT. */
   durabilityRatio?: number;
+  /** Why this size stopped early; the fields measured before that are kept. */
+  error?: string;
 }
 
 export interface Ctx { ep: Endpoints; core: k8s.CoreV1Api; opts: Options; say: (s: string) => void }
@@ -76,14 +78,17 @@ export async function storeBytes(url: string, exclude: string[]): Promise<Record
 }
 const sumValues = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
 
-export async function runSize(N: number, ctx: Ctx): Promise<SizeResult> {
+/** Runs one size, filling `into` as it goes, so a size that fails half-way still reports what it measured. */
+export async function runSize(N: number, ctx: Ctx, into: Partial<SizeResult> = {}): Promise<SizeResult> {
   const { ep, core, opts, say } = ctx;
+  const r = into;
   const id = randomBytes(3).toString('hex');
   const ns = `bench-${id}`;
   const table = `bench_rows_${id}`;
   const stream = `BENCH_${id.toUpperCase()}`;
   const pgUrl = new URL(ep.postgres!.url);
   say(`── ${N} objects: namespace ${ns}, table ${table}, stream ${stream}`);
+  Object.assign(r, { objects: N, namespace: ns, preload: opts.preload, initialSyncFrom: opts.preload ? 'operator ready' : 'first create' });
   await kubectl(['create', 'namespace', ns]);
   const repo = await createBareRepo(`bench-${id}`);
   await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-postgres', `--from-literal=password=${pgUrl.password}`]);
@@ -103,7 +108,7 @@ export async function runSize(N: number, ctx: Ctx): Promise<SizeResult> {
   let createMs = 0;
   const create = async () => {
     say(`creating ${N} ConfigMaps (${opts.concurrency} in flight)`);
-    createMs = await createConfigMaps(core, ns, N, opts.concurrency, say);
+    r.createMs = createMs = await createConfigMaps(core, ns, N, opts.concurrency, say);
     say(`created ${N} ConfigMaps in ${(createMs / 1000).toFixed(1)} s (${Math.round(N / (createMs / 1000))}/s)`);
   };
   if (opts.preload) await create();
@@ -116,9 +121,17 @@ export async function runSize(N: number, ctx: Ctx): Promise<SizeResult> {
   const natsProbe = await NatsProbe.open(ep.nats!.url, stream);
   const gitProbe = new GitProbe(repo.dir);
   let procs: OperatorProc[] = [];
+  let rss: ReturnType<typeof trackRss> | undefined;
+  const recordRss = () => {
+    if (!rss) return;
+    const [w, k, we, ke] = [rss.peak('watcher'), rss.peak('worker'), rss.current('watcher'), rss.current('worker')];
+    r.peakRss = { watcherMiB: w, workerMiB: k, sumMiB: w + k };
+    r.endRss = { watcherMiB: we, workerMiB: ke, sumMiB: we + ke };
+  };
   try {
     const tStart = Date.now();
     procs = await startOperator(env);
+    rss = trackRss(procs);
     const alive = () => procs.every((p) => p.child.proc.exitCode === null);
     let readyMs = NaN;
     let t0: number;
@@ -128,7 +141,7 @@ export async function runSize(N: number, ctx: Ctx): Promise<SizeResult> {
     } else {
       await waitFor('operator ready (both /readyz 200)', async () => (await Promise.all(procs.map(ready))).every(Boolean), 180_000, alive)
         .catch((err: unknown) => { for (const p of procs) say(`${p.name} output:\n${p.child.output().slice(-3000)}`); throw err; });
-      readyMs = Date.now() - tStart;
+      r.readyMs = readyMs = Date.now() - tStart;
       say(`operator ready in ${(readyMs / 1000).toFixed(1)} s`);
       if (opts.preload) t0 = Date.now();
       else {
@@ -143,6 +156,8 @@ export async function runSize(N: number, ctx: Ctx): Promise<SizeResult> {
     const done: Partial<Record<Sink, number>> = {};
     const last: Record<Sink, number> = { postgres: 0, nats: 0, git: 0 };
     const first: Partial<Record<Sink, number>> = {};
+    r.initialSyncMs = done;
+    r.firstRowMs = first;
     const observe = (s: Sink, n: number) => {
       last[s] = n;
       if (n > 0) first[s] ??= Date.now() - t0;
@@ -196,9 +211,7 @@ export async function runSize(N: number, ctx: Ctx): Promise<SizeResult> {
     say(`updates: ${SINKS.map((s) => `${s} p50 ${updateLatencyMs[s].p50} ms p99 ${updateLatencyMs[s].p99} ms`).join('; ')}`);
 
     // 3. resources, history, store
-    const worker = procs.find((p) => p.name === 'worker')!;
-    const [w, k] = [peakRssMiB(watcher), peakRssMiB(worker)];
-    const [we, ke] = [peakRssMiB(watcher, 'VmRSS'), peakRssMiB(worker, 'VmRSS')];
+    recordRss();
     const tHistory = Date.now();
     const history = await historyChain(ep.temporal!.address, ns).catch((err: unknown): HistoryStats => {
       say(`history: ${(err as Error).message}`);
@@ -211,13 +224,11 @@ export async function runSize(N: number, ctx: Ctx): Promise<SizeResult> {
     procs = [];
     await terminate(ep.temporal!.address, ns).catch(() => undefined);
 
-    const result: SizeResult = {
+    const result = Object.assign(r, {
       objects: N, namespace: ns, preload: opts.preload, createMs, readyMs,
       initialSyncMs: done, firstRowMs: first, initialSyncFrom: opts.preload ? 'operator ready' : 'first create', rowsAfterSync: rowCount, strayRows: strays,
       updates: { count: opts.updates, targetRate: opts.rate, achievedRate: u.rate, failed: u.failed, ms: u.ms },
       updateLatencyMs,
-      peakRss: { watcherMiB: w, workerMiB: k, sumMiB: w + k },
-      endRss: { watcherMiB: we, workerMiB: ke, sumMiB: we + ke },
       signals: {
         watcherInitial: signals1, watcherUpdates: signals2 - signals1,
         initialPerSec: signals1 / (signalWindowMs / 1000), updatesPerSec: (signals2 - signals1) / (u.ms / 1000),
@@ -225,7 +236,7 @@ export async function runSize(N: number, ctx: Ctx): Promise<SizeResult> {
       history: { ...history, runCount: history.runs.length },
       storeBytes: { total: sumValues(store), delta: sumValues(store) - storeBefore, tables: store },
       sinkTableBytes: sinkTable,
-    };
+    }) as SizeResult;
 
     // 4. the direct writer, with the operator stopped
     if (opts.direct) {
@@ -235,7 +246,12 @@ export async function runSize(N: number, ctx: Ctx): Promise<SizeResult> {
       say(`direct writer: ${result.direct.rows} rows in ${result.direct.ms} ms (LIST ${result.direct.listMs} ms); Kollect/direct = ${result.durabilityRatio.toFixed(1)}×`);
     }
     return result;
+  } catch (err) {
+    r.error = (err as Error).message;
+    throw err;
   } finally {
+    if (!r.peakRss) recordRss();
+    rss?.stop();
     if (procs.length) await stopOperator(procs);
     await pgProbe.close();
     await natsProbe.close();

@@ -15,8 +15,9 @@
 //   4. the direct writer: LIST the namespace (pages of 500) and write the rows into a fresh
 //      Postgres table in one transaction, no Temporal; the ratio Kollect ÷ direct is the cost of
 //      durability.
-// Prints one combined table with the targets beside the numbers (not asserted) and writes JSON to
-// bench-results/pipeline-<timestamp>.json.
+// Prints one combined table with the targets beside the numbers (not asserted, marked ✓/✗ where
+// they apply) and writes JSON to bench-results/pipeline-<timestamp>.json. A size that fails (sync
+// timeout, an operator process exiting) keeps what it measured, and the run goes on to the next.
 //
 // Options:
 //   --objects=N[,N…]   sizes to run, one after another (default 10000)

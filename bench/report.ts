@@ -9,7 +9,7 @@ export function durationMs(d: string): number {
 }
 
 const s1 = (ms: number | undefined) => (ms === undefined || Number.isNaN(ms) ? '—' : ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
-const mib = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
+const mib = (b: number | undefined) => (b === undefined || Number.isNaN(b) ? '—' : `${(b / 1024 / 1024).toFixed(1)} MiB`);
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');
 
 export function renderTable(results: SizeResult[], opts: Options): string {
@@ -23,7 +23,7 @@ export function renderTable(results: SizeResult[], opts: Options): string {
     ...SINKS.map((s): [string, (r: SizeResult) => string, string] => [`initial sync → ${s} holds all`, (r) => `${s1(r.initialSyncMs[s])}${mark(opts.preload && r.objects === 10_000, (r.initialSyncMs[s] ?? Infinity) <= 15_000)}`, opts.preload ? '≤ 15 s after ready at 10k' : '']),
     ['first row in postgres / nats / git', (r) => (r.firstRowMs ? SINKS.map((s) => s1(r.firstRowMs[s])).join(' / ') : '—'), ''],
     ['direct writer LIST → COMMIT', (r) => (r.direct ? s1(r.direct.ms) : '—'), ''],
-    ['Kollect postgres ÷ direct writer', (r) => (r.durabilityRatio === undefined ? '—' : `${r.durabilityRatio.toFixed(1)}×`), ''],
+    ['Kollect postgres ÷ direct writer', (r) => (r.durabilityRatio === undefined || Number.isNaN(r.durabilityRatio) ? '—' : `${r.durabilityRatio.toFixed(1)}×`), ''],
     ...SINKS.map((s): [string, (r: SizeResult) => string, string] => [`update → ${s} p50 / p99`,
       (r) => `${r.updateLatencyMs[s].unresolved ? `(${r.updateLatencyMs[s].unresolved} lost) ` : ''}${int(r.updateLatencyMs[s].p50)} / ${int(r.updateLatencyMs[s].p99)} ms${mark(true, r.updateLatencyMs[s].p99 <= interval + 1000 && !r.updateLatencyMs[s].unresolved)}`, `p99 ≤ ${int(interval + 1000)} ms`]),
     ['updates sent (rate achieved)', (r) => `${r.updates.count - r.updates.failed} (${r.updates.achievedRate.toFixed(1)}/s)`, `${opts.rate}/s`],

@@ -237,14 +237,6 @@ export async function runSize(N: number, ctx: Ctx, into: Partial<SizeResult> = {
       storeBytes: { total: sumValues(store), delta: sumValues(store) - storeBefore, tables: store },
       sinkTableBytes: sinkTable,
     }) as SizeResult;
-
-    // 4. the direct writer, with the operator stopped
-    if (opts.direct) {
-      say('direct writer: LIST → one transaction');
-      result.direct = await directWrite(core, ep.postgres!.url, ns, `direct_rows_${id}`);
-      result.durabilityRatio = (done.postgres ?? NaN) / result.direct.ms;
-      say(`direct writer: ${result.direct.rows} rows in ${result.direct.ms} ms (LIST ${result.direct.listMs} ms); Kollect/direct = ${result.durabilityRatio.toFixed(1)}×`);
-    }
     return result;
   } catch (err) {
     r.error = (err as Error).message;
@@ -255,6 +247,15 @@ export async function runSize(N: number, ctx: Ctx, into: Partial<SizeResult> = {
     if (procs.length) await stopOperator(procs);
     await pgProbe.close();
     await natsProbe.close();
+    // 4. the direct writer, with the operator stopped (also when Kollect failed: the baseline still counts)
+    if (opts.direct && r.createMs !== undefined) {
+      say('direct writer: LIST → one transaction');
+      try {
+        r.direct = await directWrite(core, ep.postgres!.url, ns, `direct_rows_${id}`);
+        r.durabilityRatio = (r.initialSyncMs?.postgres ?? NaN) / r.direct.ms;
+        say(`direct writer: ${r.direct.rows} rows in ${r.direct.ms} ms (LIST ${r.direct.listMs} ms); Kollect/direct = ${r.durabilityRatio.toFixed(1)}×`);
+      } catch (err) { say(`direct writer failed: ${(err as Error).message}`); }
+    }
     // free the apiserver's watch cache for the next size (no controller-manager: namespaces never finalize)
     await core.deleteCollectionNamespacedConfigMap({ namespace: ns }).catch(() => undefined);
   }

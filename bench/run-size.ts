@@ -132,7 +132,7 @@ export async function runSize(N: number, ctx: Ctx, into: Partial<SizeResult> = {
     const tStart = Date.now();
     procs = await startOperator(env);
     rss = trackRss(procs);
-    const alive = () => procs.every((p) => p.child.proc.exitCode === null);
+    const alive = () => procs.every((p) => p.child.proc.exitCode === null && p.child.proc.signalCode === null);
     let readyMs = NaN;
     let t0: number;
     if (opts.race && !opts.preload) {

@@ -8,17 +8,18 @@ import { connect, DeliverPolicy, type NatsConnection } from 'nats';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Runs `step` every `everyMs` (sequentially) until stop() is called. */
-export function loop(step: () => Promise<void>, everyMs: number): { stop(): Promise<void> } {
+/** Runs `step` every `everyMs` (sequentially) until stop() is called; a failing step is retried next time. */
+export function loop(step: () => Promise<void>, everyMs: number): { stop(): Promise<void>; lastError(): string | undefined } {
   let stopped = false;
+  let error: string | undefined;
   const done = (async () => {
     while (!stopped) {
       const t = Date.now();
-      await step().catch(() => undefined);
+      await step().then(() => { error = undefined; }, (err: unknown) => { error = err instanceof Error ? err.message : String(err); });
       await sleep(Math.max(0, everyMs - (Date.now() - t)));
     }
   })();
-  return { stop: async () => { stopped = true; await done; } };
+  return { stop: async () => { stopped = true; await done; }, lastError: () => error };
 }
 
 /** The updates of one run: update i set data.bench = `u-<i>` on object objects[i] at sentAt[i]. */

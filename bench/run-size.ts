@@ -168,11 +168,12 @@ export async function runSize(N: number, ctx: Ctx, into: Partial<SizeResult> = {
       loop(async () => { if (done.nats === undefined) observe('nats', (await natsProbe.state()).messages); }, 250),
       loop(async () => { if (done.git === undefined) { await gitProbe.pollCount(); observe('git', gitProbe.files); } }, 250),
     ];
-    const progress = setInterval(() => say(`  sync ${Math.round((Date.now() - t0) / 1000)} s: postgres ${last.postgres}, nats ${last.nats}, git ${last.git} of ${N}`), 10_000);
+    const probeErrors = () => SINKS.map((s, i) => (probes[i]!.lastError() ? ` [${s} probe: ${probes[i]!.lastError()}]` : '')).join('');
+    const progress = setInterval(() => say(`  sync ${Math.round((Date.now() - t0) / 1000)} s: postgres ${last.postgres}, nats ${last.nats}, git ${last.git} of ${N}${probeErrors()}`), 10_000);
     try {
       await waitFor('initial sync in every sink', () => Promise.resolve(SINKS.every((s) => done[s] !== undefined)), opts.syncTimeoutS * 1000, alive)
         .catch(async (err: unknown) => {
-          say(`sync timeout: postgres ${last.postgres}, nats ${last.nats}, git ${last.git} of ${N}`);
+          say(`sync timeout: postgres ${last.postgres}, nats ${last.nats}, git ${last.git} of ${N}${probeErrors()}`);
           for (const p of procs) say(`${p.name} output (tail):\n${p.child.output().slice(-3000)}`);
           await diagnose(ep.temporal!.address, ns, say).catch((e: unknown) => say(`diagnose failed: ${String(e)}`));
           throw err;

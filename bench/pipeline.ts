@@ -36,10 +36,13 @@
 //   --update-timeout=S seconds to wait for the updates to show in every sink (default 600; those
 //                      still missing are reported as unresolved)
 //   --no-direct        skip the direct writer
+//   --no-bundle        let the worker bundle the workflow code itself at start (as under `npm start`)
+//                      instead of loading one prebuilt bundle, as a built operator does
 // The operator processes get KOLLECT_PAYLOAD_STORE_URL and KOLLECT_STORE_URL = the harness Postgres.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { startHarness } from '../test/harness/harness.js';
 import { root } from '../test/support/process.js';
 import { installCrds } from '../test/support/e2e.js';
@@ -61,6 +64,7 @@ const opts: Options = {
   updateTimeoutS: Number(arg('update-timeout', '600')),
   concurrency: Number(arg('concurrency', '48')),
   direct: !flag('no-direct'),
+  workflowBundle: '',
 };
 const say = (s: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 
@@ -69,6 +73,12 @@ const results: SizeResult[] = [];
 const errors: { objects: number; error: string }[] = [];
 try {
   await installCrds();
+  if (!flag('no-bundle')) {
+    // as a built operator runs: the workflow code bundled once (npm run build), not webpack in the worker
+    mkdirSync(path.resolve(root, 'bench-results'), { recursive: true });
+    opts.workflowBundle = path.resolve(root, 'bench-results', 'workflow-bundle.js');
+    writeFileSync(opts.workflowBundle, (await bundleWorkflowCode({ workflowsPath: path.resolve(root, 'workflows', 'index.ts'), logger: new DefaultLogger('WARN') })).code);
+  }
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(h.endpoints.kube!.kubeconfig);
   const core = pooledCoreApi(kc);

@@ -26,6 +26,8 @@ export interface Options {
   updateTimeoutS: number;
   concurrency: number;
   direct: boolean;
+  /** Prebuilt workflow bundle the worker loads (empty: it bundles at start). */
+  workflowBundle: string;
 }
 
 /** n: updates seen; superseded: overwritten by a later update of the object before being seen; unresolved: never seen by the deadline. */
@@ -115,7 +117,9 @@ export async function runSize(N: number, ctx: Ctx, into: Partial<SizeResult> = {
 
   const env = {
     KUBECONFIG: ep.kube!.kubeconfig, TEMPORAL_ADDRESS: ep.temporal!.address, KOLLECT_TASK_QUEUE: `bench-${id}`, KOLLECT_HTTP_HOST: '127.0.0.1',
-    KOLLECT_WATCH_NAMESPACES: ns, KOLLECT_PAYLOAD_STORE_URL: ep.postgres!.url, KOLLECT_STORE_URL: ep.postgres!.url,
+    KOLLECT_WATCH_NAMESPACES: ns, KOLLECT_STORE_URL: ep.postgres!.url,
+    // the workflow code bundled once, as a built operator runs it (no webpack in the worker's memory)
+    ...(opts.workflowBundle ? { KOLLECT_WORKFLOW_BUNDLE: opts.workflowBundle } : {}),
   };
   const pgProbe = await PgProbe.open(ep.postgres!.url, table, ns);
   const natsProbe = await NatsProbe.open(ep.nats!.url, stream);

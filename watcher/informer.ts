@@ -272,7 +272,7 @@ export class Informer {
       for (const item of page.items ?? []) {
         const uid = uidOf(item);
         if (!uid) continue;
-        fresh.set(uid, { apiVersion: this.resource.apiVersion, kind: this.resource.kind, ...item });
+        fresh.set(uid, cached({ apiVersion: this.resource.apiVersion, kind: this.resource.kind, ...item }));
       }
       cont = page.metadata?.continue || undefined;
     } while (cont && !signal.aborted);
@@ -333,7 +333,7 @@ export class Informer {
         if (ev.type === WATCH_BOOKMARK) continue;
         const uid = uidOf(obj);
         if (!uid) continue;
-        const o: KubeObject = { apiVersion: this.resource.apiVersion, kind: this.resource.kind, ...obj };
+        const o: KubeObject = cached({ apiVersion: this.resource.apiVersion, kind: this.resource.kind, ...obj });
         if (ev.type === WATCH_DELETED) {
           // The event carries the object's final state; emit it even if the cache never had it.
           this.cache.delete(uid);
@@ -356,4 +356,16 @@ export class Informer {
       ctl.abort();
     }
   }
+}
+
+/**
+ * What the cache keeps of an object: everything but metadata.managedFields, the server-side-apply
+ * bookkeeping that is often the largest part of an object and that no row uses (pruning drops it
+ * too). The same transform client-go informers apply; at 100k objects it is most of the cache.
+ */
+function cached(o: KubeObject): KubeObject {
+  const meta = o.metadata;
+  if (!meta?.managedFields) return o;
+  const { managedFields: _dropped, ...rest } = meta;
+  return { ...o, metadata: rest };
 }

@@ -21,6 +21,8 @@ export interface OperatorConfig {
   maxRunAgeMs: number;
   /** How often the garbage collector's schedule runs. */
   gcIntervalMs: number;
+  /** A prebuilt workflow bundle (npm run build writes dist/workflow-bundle.js); empty = bundle at start. */
+  workflowBundle: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
@@ -42,6 +44,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     storeUrl: storeUrl(env),
     maxRunAgeMs: atLeastMinute(env.KOLLECT_MAX_RUN_AGE ?? '24h', 'KOLLECT_MAX_RUN_AGE'),
     gcIntervalMs: atLeastMinute(env.KOLLECT_GC_INTERVAL ?? '6h', 'KOLLECT_GC_INTERVAL'),
+    workflowBundle: env.KOLLECT_WORKFLOW_BUNDLE ?? '',
     components: parseComponents(env.KOLLECT_COMPONENTS ?? 'all'),
     watchNamespaces: (env.KOLLECT_WATCH_NAMESPACES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
   };

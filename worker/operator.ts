@@ -1,6 +1,7 @@
 // The `kollect` operator process: the Temporal worker and the watcher in one process, with
 // health and metrics endpoints and graceful shutdown on SIGTERM/SIGINT.
 import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import * as k8s from '@kubernetes/client-node';
 import { Registry, collectDefaultMetrics, Gauge } from 'prom-client';
@@ -47,9 +48,8 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
   const client = new Client({ connection: clientConnection, namespace: config.temporalNamespace, dataConverter });
   if (config.components.worker) {
     nativeConnection = await retrying('temporal', () => NativeConnection.connect({ address: config.temporalAddress }), log);
-    const workflowsPath = fileURLToPath(new URL('../workflows/index' + (import.meta.url.endsWith('.ts') ? '.ts' : '.js'), import.meta.url));
     worker = await Worker.create({
-      connection: nativeConnection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, workflowsPath, dataConverter,
+      connection: nativeConnection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, dataConverter, ...workflowCode(config, log),
       activities: {
         ...createActivities({ kube: new Kube(kc), store: bodies, backends: sinkBackends, log, metrics: exportMetrics(registry), settings: { maxRunAgeMs: config.maxRunAgeMs } }),
         ...createCollectorActivities({ client, taskQueue: config.taskQueue, store: bodies, payloads: store, log }),
@@ -103,6 +103,23 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
       log('stopped');
     },
   };
+}
+
+/**
+ * The workflow code: a prebuilt bundle when there is one (KOLLECT_WORKFLOW_BUNDLE, or
+ * dist/workflow-bundle.js beside the compiled operator), else bundled now from workflows/ (webpack
+ * in this process: slower start, a few hundred MiB more memory).
+ */
+function workflowCode(config: OperatorConfig, log: (event: string, fields?: Record<string, unknown>) => void): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+  const compiled = !import.meta.url.endsWith('.ts');
+  const beside = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
+  const codePath = config.workflowBundle || (compiled && existsSync(beside) ? beside : '');
+  if (codePath) {
+    if (!existsSync(codePath)) throw new TypeError(`KOLLECT_WORKFLOW_BUNDLE: no file at ${codePath} (npm run build writes dist/workflow-bundle.js)`);
+    log('workflow_bundle', { codePath });
+    return { workflowBundle: { codePath } };
+  }
+  return { workflowsPath: fileURLToPath(new URL(`../workflows/index.${compiled ? 'js' : 'ts'}`, import.meta.url)) };
 }
 
 /** Connects, retrying every 2 s while the server is unreachable (logged once per outage): an unreachable dependency never ends the process. */

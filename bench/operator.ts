@@ -6,11 +6,12 @@ import { runEntry, type Child } from '../test/support/process.js';
 
 export interface OperatorProc { name: 'worker' | 'watcher'; child: Child; port: number }
 
-export async function startOperator(env: Record<string, string>): Promise<OperatorProc[]> {
+/** `compiled`: run dist/worker/operator.js (npm run build), as a deployment does; else the TypeScript through tsx. */
+export async function startOperator(env: Record<string, string>, compiled = false): Promise<OperatorProc[]> {
   const procs: OperatorProc[] = [];
   for (const name of ['worker', 'watcher'] as const) {
     const port = await freePort();
-    procs.push({ name, port, child: runEntry('worker/operator.ts', { ...env, KOLLECT_COMPONENTS: name, KOLLECT_HTTP_PORT: String(port) }) });
+    procs.push({ name, port, child: runEntry(compiled ? 'dist/worker/operator.js' : 'worker/operator.ts', { ...env, KOLLECT_COMPONENTS: name, KOLLECT_HTTP_PORT: String(port) }) });
   }
   return procs;
 }

@@ -36,10 +36,13 @@
 //   --update-timeout=S seconds to wait for the updates to show in every sink (default 600; those
 //                      still missing are reported as unresolved)
 //   --no-direct        skip the direct writer
-//   --no-bundle        let the worker bundle the workflow code itself at start (as under `npm start`)
+//   --tsx              run the operator's TypeScript through tsx (as `npm start` does) instead of
+//                      the compiled dist/ (npm run build, done first) that a deployment runs
+//   --no-bundle        with --tsx: let the worker bundle the workflow code itself at start (as under `npm start`)
 //                      instead of loading one prebuilt bundle, as a built operator does
 // The operator processes get KOLLECT_PAYLOAD_STORE_URL and KOLLECT_STORE_URL = the harness Postgres.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
@@ -65,6 +68,7 @@ const opts: Options = {
   concurrency: Number(arg('concurrency', '48')),
   direct: !flag('no-direct'),
   workflowBundle: '',
+  compiled: !flag('tsx'),
 };
 const say = (s: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 
@@ -73,7 +77,10 @@ const results: SizeResult[] = [];
 const errors: { objects: number; error: string }[] = [];
 try {
   await installCrds();
-  if (!flag('no-bundle')) {
+  if (opts.compiled) {
+    say('npm run build (the operator runs compiled, with its workflow bundle, as deployed)');
+    execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'ignore' });
+  } else if (!flag('no-bundle')) {
     // as a built operator runs: the workflow code bundled once (npm run build), not webpack in the worker
     mkdirSync(path.resolve(root, 'bench-results'), { recursive: true });
     opts.workflowBundle = path.resolve(root, 'bench-results', 'workflow-bundle.js');

@@ -28,6 +28,8 @@ export interface Options {
   direct: boolean;
   /** Prebuilt workflow bundle the worker loads (empty: it bundles at start). */
   workflowBundle: string;
+  /** Run the compiled operator (dist/, npm run build) instead of the TypeScript through tsx. */
+  compiled: boolean;
 }
 
 /** n: updates seen; superseded: overwritten by a later update of the object before being seen; unresolved: never seen by the deadline. */
@@ -134,7 +136,7 @@ export async function runSize(N: number, ctx: Ctx, into: Partial<SizeResult> = {
   };
   try {
     const tStart = Date.now();
-    procs = await startOperator(env);
+    procs = await startOperator(env, opts.compiled);
     rss = trackRss(procs);
     const alive = () => procs.every((p) => p.child.proc.exitCode === null && p.child.proc.signalCode === null);
     let readyMs = NaN;

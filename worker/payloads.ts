@@ -92,7 +92,15 @@ export class PostgresPayloadStore implements StorageDriver {
 }
 
 /** The data converter client and worker share. Without a store URL only compression is used. */
-export function kollectDataConverter(store?: PostgresPayloadStore, thresholdBytes = 256 * 1024): DataConverter {
+/**
+ * Payloads above this go to the store by reference. Low enough that the reference lists of an
+ * initial sync (a 256 KiB signal each; 100k rows are ~10 MB of keys and hashes) leave the history
+ * as claims, which keeps a run's history under 4 MB (measured by the bench: 7.6 MiB per run at
+ * 100k rows with a 256 KiB threshold).
+ */
+export const CLAIM_THRESHOLD_BYTES = 32 * 1024;
+
+export function kollectDataConverter(store?: PostgresPayloadStore, thresholdBytes = CLAIM_THRESHOLD_BYTES): DataConverter {
   return {
     payloadCodecs: [new GzipCodec()],
     ...(store ? { externalStorage: new ExternalStorage({ drivers: [store], payloadSizeThreshold: thresholdBytes }) } : {}),

@@ -178,6 +178,37 @@ describe('inventoryWorkflow', () => {
     expect(nats.duplicates).toBe(0);
   }, 120_000);
 
+  it('an attempt held past its heartbeat timeout is retried, and when it finally runs it cannot overwrite the newer export', async () => {
+    const env = await start({ sinks: [{ ...sinkCfg('KollectDatabaseSink', 'pg', 'fakedb'), maxAttempts: 3 }] });
+    const { db } = env.sinks;
+    await env.signal({ target: 'cms', upserts: [ref('a'), ref('b')], deletes: [] });
+    await env.resync(['a', 'b']);
+    await waitFor('first export', () => Promise.resolve(db.rows.size === 2), 20_000);
+    // the first attempt of the next export hangs without heartbeats (a stuck or partitioned worker)
+    let releaseStale = (): void => undefined;
+    let held = false;
+    db.gate = (req) => {
+      if (held || req.plan.mode !== 'delta') return Promise.resolve();
+      held = true;
+      return new Promise((r) => { releaseStale = r; });
+    };
+    await env.signal({ target: 'cms', upserts: [ref('c')], deletes: [] });
+    const t0 = Date.now();
+    await waitFor('the retry applies c', () => Promise.resolve(db.rows.has('cms/c')), 60_000);
+    const retriedAfterMs = Date.now() - t0;
+    expect(retriedAfterMs).toBeLessThan(45_000); // the heartbeat timeout (20 s), not the 10-minute start-to-close
+    await env.signal({ target: 'cms', upserts: [ref('d')], deletes: [] });
+    await waitFor('a newer export applies d', () => Promise.resolve(db.rows.has('cms/d')), 20_000);
+    const newer = db.watermark!.version;
+    const before = [...db.rows];
+    releaseStale(); // the stale attempt finally runs its write
+    await waitFor('the stale attempt answered', () => Promise.resolve(db.calls.filter((c) => c.reply).length === db.calls.length), 10_000);
+    const stale = db.calls.find((c) => c.req.plan.mode === 'delta' && c.entries.upserts.some((e) => e.uid === 'c'))!;
+    expect(stale.reply).toMatchObject({ outcome: 'noop', aheadVersion: newer });
+    expect(db.watermark!.version).toBe(newer);
+    expect([...db.rows]).toEqual(before);
+  }, 120_000);
+
   it('drains in-flight exports, then continues as new carrying the snapshot', async () => {
     const env = await start({ maxRunAgeMs: 4_000 });
     const { db, git } = env.sinks;

@@ -2,13 +2,18 @@
 // default). Here 10,050 one-row signals reach a workflow whose worker is not running yet: the
 // server refuses the last ones, the watcher's classifier calls that retryable (not a bad
 // payload to drop), and once the worker runs, the workflow drains, continues as new and takes
-// the retried signals. Nothing is lost.
+// the retried signals. Nothing is lost. It runs its own Temporal server: 10,000 signals in a
+// minute would slow every other test's workflows on the shared one.
 import { describe, it, expect, afterAll } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Worker, NativeConnection } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
-import { service } from '../harness/endpoints.js';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Endpoints } from '../harness/endpoints.js';
+import { temporal } from '../harness/services/temporal.js';
 import { waitFor, sleep } from '../harness/util.js';
 import { deltaSignal, statusQuery, inventoryWorkflowId } from '../../workflows/definitions.js';
 import { INVENTORY_WORKFLOW_TYPE, isPermanentSignalError } from '../../watcher/delivery.js';
@@ -23,7 +28,9 @@ describe('the signal limit of a run', () => {
   afterAll(async () => { for (const c of cleanup.reverse()) await c(); });
 
   it(`loses nothing when ${SIGNALS} signals cross the 10,000-signal boundary`, async () => {
-    const { address, namespace } = service('temporal');
+    const server = await temporal.start({ runDir: mkdtempSync(path.join(os.tmpdir(), 'kollect-signal-limit-')), endpoints: {} as Endpoints, withUi: false });
+    cleanup.push(() => server.stop());
+    const { address, namespace } = server.endpoint;
     const taskQueue = `limit-${randomBytes(4).toString('hex')}`;
     const ref = { namespace: 'team-a', name: taskQueue };
     const workflowId = inventoryWorkflowId(ref.namespace, ref.name);

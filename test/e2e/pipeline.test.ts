@@ -39,9 +39,24 @@ async function stopOperator(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   operator = undefined;
 }
 const dbRows = () => pgQuery<{ target_name: string; namespace: string; name: string; attributes: Record<string, unknown> }>(
-  `SELECT target_name, namespace, name, attributes FROM public.${table} WHERE inventory_namespace = $1 AND inventory_name = 'platform' ORDER BY target_name, name`, [ns]).catch(() => []);
+  `SELECT target_name, namespace, name, attributes FROM public.${table} WHERE inventory_namespace = $1 AND inventory_name = 'platform' AND namespace = $1 ORDER BY target_name, name`, [ns]).catch(() => []);
+// The sample's ConfigMap Target is cluster-wide: other tests' objects (some with the same names) are
+// collected too. Every check looks at this test's namespace only.
+const events = async () => (await natsEvents(stream)).filter((e) => e.namespace === ns);
+const files = async () => (await gitTree(repo.dir)).files.filter((f) => f.includes(`/${ns}/`));
 const names = (rows: { target_name: string; name: string }[]) => rows.map((r) => `${r.target_name}/${r.name}`).sort();
 const inventory = async () => JSON.parse(await kubectl(['-n', ns, 'get', 'kollectinventory', 'platform', '-o', 'json'])) as KollectInventory;
+
+/** On a failure, what the operator and the inventory said (the harness keeps no operator log). */
+async function explain<T>(what: Promise<T>): Promise<T> {
+  try {
+    return await what;
+  } catch (err) {
+    const status = await inventory().then((i) => JSON.stringify(i.status, null, 1), (e: unknown) => String(e));
+    process.stdout.write(`--- inventory status ---\n${status.slice(0, 6000)}\n--- operator (last 8000 chars) ---\n${operator?.output().slice(-8000) ?? '(none)'}\n`);
+    throw err;
+  }
+}
 
 describe('core pipeline end to end', () => {
   beforeAll(async () => {
@@ -89,13 +104,11 @@ describe('core pipeline end to end', () => {
     expect(settings).toContain('fast');
     expect(settings).not.toContain('hunter2'); // scrubKeys: password
 
-    await waitFor('events in NATS', async () => (await natsEvents(stream)).length >= rows.length, 60_000);
-    const events = await natsEvents(stream);
-    expect(events.every((e) => e.type === 'upsert' && e.msgId)).toBe(true);
+    await waitFor('events in NATS', async () => (await events()).length >= rows.length, 60_000);
+    expect((await events()).every((e) => e.type === 'upsert' && e.msgId)).toBe(true);
 
-    await waitFor('a commit in Git', async () => (await gitTree(repo.dir)).files.length >= rows.length, 60_000);
-    const tree = await gitTree(repo.dir);
-    expect(tree.files.some((f) => f.includes('web'))).toBe(true);
+    await waitFor('a commit in Git', async () => (await files()).length >= rows.length, 60_000);
+    expect((await files()).some((f) => f.includes('web'))).toBe(true);
 
     await waitFor('status shows every sink exported', async () => {
       const inv = await inventory();
@@ -112,13 +125,13 @@ describe('core pipeline end to end', () => {
       return rows.find((r) => r.name === 'web')?.attributes.replicas === 5 && !rows.some((r) => r.name === 'api');
     }, 60_000);
     await waitFor('NATS carries the update and the delete', async () => {
-      const ev = await natsEvents(stream);
+      const ev = await events();
       return ev.some((e) => e.type === 'delete' && e.name === 'api') && ev.filter((e) => e.name === 'web').length >= 2;
     }, 60_000);
     await waitFor('Git converges', async () => {
-      const t = await gitTree(repo.dir);
-      const webFile = t.files.find((f) => f.includes('web'));
-      return !t.files.some((f) => f.includes('/api') || f.includes('-api.')) && webFile !== undefined && (await gitShow(repo.dir, webFile)).includes('5');
+      const t = await files();
+      const webFile = t.find((f) => f.includes('web'));
+      return !t.some((f) => f.includes('/api') || f.includes('-api.')) && webFile !== undefined && (await gitShow(repo.dir, webFile)).includes('5');
     }, 60_000);
   }, 180_000);
 
@@ -127,7 +140,7 @@ describe('core pipeline end to end', () => {
     try {
       await kubectl(['-n', ns, 'create', 'configmap', 'during-outage', '--from-literal=k=v']);
       await waitFor('Postgres and Git get the new object', async () =>
-        (await dbRows()).some((r) => r.name === 'during-outage') && (await gitTree(repo.dir)).files.some((f) => f.includes('during-outage')), 90_000);
+        (await dbRows()).some((r) => r.name === 'during-outage') && (await files()).some((f) => f.includes('during-outage')), 90_000);
       await waitFor('status names the NATS error', async () => {
         const s = (await inventory()).status?.sinkExports?.find((x) => x.kind === 'KollectEventSink');
         return !!s?.lastError;
@@ -137,7 +150,7 @@ describe('core pipeline end to end', () => {
     } finally {
       await startService('nats');
     }
-    await waitFor('NATS catches up with no manual step', async () => (await natsEvents(stream)).some((e) => e.name === 'during-outage'), 180_000);
+    await waitFor('NATS catches up with no manual step', async () => (await events()).some((e) => e.name === 'during-outage'), 180_000);
     await waitFor('status clears the error', async () => {
       const s = (await inventory()).status?.sinkExports?.find((x) => x.kind === 'KollectEventSink');
       return s?.lastError === '';
@@ -149,10 +162,10 @@ describe('core pipeline end to end', () => {
     await new Promise((r) => setTimeout(r, 1500));
     await stopOperator('SIGKILL');
     operator = startOperator();
-    await waitFor('all burst rows exported once', async () => {
+    await explain(waitFor('all burst rows exported once', async () => {
       const rows = await dbRows();
       return rows.filter((r) => r.name.startsWith('burst-')).length === 20;
-    }, 120_000, () => operator?.proc.exitCode === null);
+    }, 120_000, () => operator?.proc.exitCode === null));
     const dup = await pgQuery<{ n: string }>(`SELECT count(*) AS n FROM (SELECT namespace, name FROM public.${table} WHERE inventory_namespace = $1 GROUP BY target_name, namespace, name HAVING count(*) > 1) d`, [ns]);
     expect(Number(dup[0]!.n)).toBe(0);
   }, 240_000);
@@ -163,10 +176,10 @@ describe('core pipeline end to end', () => {
     operator = startOperator();
     await waitFor('deletes reconciled everywhere', async () => {
       const rows = await dbRows();
-      const t = await gitTree(repo.dir);
-      const ev = await natsEvents(stream);
+      const t = await files();
+      const ev = await events();
       return !rows.some((r) => ['burst-0', 'burst-1', 'burst-2'].includes(r.name))
-        && !t.files.some((f) => /burst-[012]\./.test(f))
+        && !t.some((f) => /burst-[012]\./.test(f))
         && ['burst-0', 'burst-1', 'burst-2'].every((n) => ev.some((e) => e.type === 'delete' && e.name === n));
     }, 120_000, () => operator?.proc.exitCode === null);
   }, 240_000);

@@ -80,7 +80,10 @@ export class ManagedProcess {
     this.child.stdout?.pipe(log, { end: false });
     this.child.stderr?.pipe(log, { end: false });
     this.exitPromise = new Promise((resolve) => {
-      this.child.once('exit', (code) => { this.exited = true; log.end(); resolve(code); });
+      this.child.once('exit', (code) => { this.exited = true; resolve(code); });
+      // 'close' comes after the output pipes drained: ending the log on 'exit' lost late lines
+      // and threw "write after end" when a stopped server still flushed its output.
+      this.child.once('close', () => log.end());
       this.child.once('error', (err) => { log.write(`spawn error: ${String(err)}\n`); this.exited = true; resolve(-1); });
     });
   }

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import type { Row } from '../../api/rows.js';
 import {
-  commitMessage, countChanges, fileUid, parsePorcelain, pathSegment, planSnapshot, readWatermark, resolveBasePath, rowPaths, summaryDocument, summaryFile,
+  commitMessage, countChanges, fileUid, parsePorcelain, pathSegment, TreePlanner, readWatermark, resolveBasePath, rowPaths, summaryDocument, summaryFile,
 } from './git-layout.js';
 import { rowDocument, serialize } from './serialize.js';
 import { SinkConfigError } from './types.js';
@@ -38,31 +38,32 @@ describe('resolveBasePath', () => {
   });
 });
 
-describe('planSnapshot', () => {
-  it('lays out one file per row plus a summary, independent of row order', () => {
-    const rows = [row(), row({ namespace: '', kind: 'ClusterRole', name: 'view', uid: 'u2', target: 'roles' })];
-    const a = planSnapshot('base', rows, 'yaml', inv, wm);
-    const b = planSnapshot('base', [...rows].reverse(), 'yaml', inv, wm);
-    expect([...a.files.keys()]).toEqual(['base/deploys/default/deployment-web.yaml', 'base/roles/_cluster/clusterrole-view.yaml', 'base/_inventory.yaml']);
-    expect([...a.files]).toEqual([...b.files]);
-    expect(a.files.get('base/_inventory.yaml')).toBe('inventory:\n  namespace: team-a\n  name: apps\ncluster: prod-eu\nrows: 2\ntargets:\n  deploys: 1\n  roles: 1\nsnapshot:\n  lineage: lin-1\n  version: 7\n');
-    const json = planSnapshot('base', rows, 'json', inv, wm);
-    expect([...json.files.keys()]).toEqual(['base/deploys/default/deployment-web.json', 'base/roles/_cluster/clusterrole-view.json', 'base/_inventory.json']);
-    expect(JSON.parse(json.files.get('base/_inventory.json')!)).toEqual({ inventory: { namespace: 'team-a', name: 'apps' }, cluster: 'prod-eu', rows: 2, targets: { deploys: 1, roles: 1 }, snapshot: wm });
+describe('TreePlanner and the summary', () => {
+  it('places one file per row, cluster-scoped rows under _cluster, and keeps only paths', () => {
+    const t = new TreePlanner('base', 'yaml');
+    const web = t.place(row());
+    const view = t.place(row({ namespace: '', kind: 'ClusterRole', name: 'view', uid: 'u2', target: 'roles' }));
+    expect([web.path, view.path]).toEqual(['base/deploys/default/deployment-web.yaml', 'base/roles/_cluster/clusterrole-view.yaml']);
+    expect(web.content).toBe(serialize(rowDocument(row()), 'yaml'));
+    expect([...t.placed]).toEqual([['base/deploys/default/deployment-web.yaml', 'u1'], ['base/roles/_cluster/clusterrole-view.yaml', 'u2']]);
+    expect(new TreePlanner('base', 'json').place(row()).path).toBe('base/deploys/default/deployment-web.json');
   });
-  it('writes the watermark into the summary only: the row files do not depend on it', () => {
-    const rows = [row(), row({ uid: 'u2', name: 'api' })];
-    const a = planSnapshot('base', rows, 'yaml', inv, wm);
-    const b = planSnapshot('base', rows, 'yaml', inv, { lineage: 'lin-2', version: 8 });
-    const rowFiles = (p: typeof a) => [...p.files].filter(([f]) => p.rowFiles.has(f));
-    expect(rowFiles(a)).toEqual(rowFiles(b));
-    expect(a.files.get('base/_inventory.yaml')).not.toBe(b.files.get('base/_inventory.yaml'));
-    expect(readWatermark(b.files.get('base/_inventory.yaml'))).toEqual({ lineage: 'lin-2', version: 8 });
-    expect([...a.rowFiles]).toEqual([...a.files.keys()].filter((f) => f !== 'base/_inventory.yaml'));
+  it('gives a second row on the same path (a recreated object) its ~uid alternate: the older row keeps the name', () => {
+    const t = new TreePlanner('b', 'yaml');
+    expect(t.place(row({ uid: 'u2' })).path).toBe('b/deploys/default/deployment-web.yaml');
+    expect(t.place(row({ uid: 'u1' })).path).toBe('b/deploys/default/deployment-web~u1.yaml');
+    expect(t.place(row({ uid: 'u2' })).path).toBe('b/deploys/default/deployment-web.yaml'); // the same row again: same file
   });
-  it('gives a second row on the same path (recreated object) its uid', () => {
-    const plan = planSnapshot('b', [row({ uid: 'u2' }), row({ uid: 'u1' })], 'yaml', inv, wm);
-    expect([...plan.rowFiles]).toEqual(['b/deploys/default/deployment-web.yaml', 'b/deploys/default/deployment-web~u2.yaml']);
+  it('names the held row files no placed row claims', () => {
+    const t = new TreePlanner('b', 'yaml');
+    t.place(row());
+    expect(t.stale(['b/deploys/default/deployment-web.yaml', 'b/deploys/default/deployment-old.yaml'])).toEqual(['b/deploys/default/deployment-old.yaml']);
+  });
+  it('writes counts and the watermark into the summary, in both formats', () => {
+    const yaml = serialize(summaryDocument(inv, 2, { roles: 1, deploys: 1 }, wm), 'yaml');
+    expect(yaml).toBe('inventory:\n  namespace: team-a\n  name: apps\ncluster: prod-eu\nrows: 2\ntargets:\n  deploys: 1\n  roles: 1\nsnapshot:\n  lineage: lin-1\n  version: 7\n');
+    expect(JSON.parse(serialize(summaryDocument(inv, 2, { deploys: 1, roles: 1 }, wm), 'json'))).toEqual({ inventory: { namespace: 'team-a', name: 'apps' }, cluster: 'prod-eu', rows: 2, targets: { deploys: 1, roles: 1 }, snapshot: wm });
+    expect(readWatermark(serialize(summaryDocument(inv, 0, {}, { lineage: 'lin-2', version: 8 }), 'yaml'))).toEqual({ lineage: 'lin-2', version: 8 });
   });
 });
 
@@ -75,12 +76,6 @@ describe('rowPaths', () => {
   it('sanitizes every segment, the uid of the alternate too', () => {
     const p = rowPaths('base', row({ target: 'a/b', namespace: '..', name: 'x y', uid: '../u:1' }), 'yaml');
     expect(p).toEqual({ primary: 'base/a_b/_./deployment-x_y.yaml', alternate: 'base/a_b/_./deployment-x_y~_._u_1.yaml' });
-  });
-  it('agrees with planSnapshot: the first row in uid order takes the primary, the next its alternate', () => {
-    const [r1, r2] = [row({ uid: 'u1' }), row({ uid: 'u2' })];
-    const plan = planSnapshot('base', [r2, r1], 'yaml', inv, wm);
-    expect(plan.files.get(rowPaths('base', r1, 'yaml').primary)).toBe(serialize(rowDocument(r1), 'yaml'));
-    expect(plan.files.get(rowPaths('base', r2, 'yaml').alternate)).toBe(serialize(rowDocument(r2), 'yaml'));
   });
 });
 

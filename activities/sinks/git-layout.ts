@@ -46,13 +46,6 @@ export function resolveBasePath(path: string | undefined, inv: InventoryIdentity
   return segments.join('/');
 }
 
-export interface SnapshotPlan {
-  /** Repository-relative path → file content, for every file the sink should hold under base. */
-  files: Map<string, string>;
-  /** The row file paths (the summary excluded). */
-  rowFiles: Set<string>;
-}
-
 /** Where a row's file goes: `primary`, or `alternate` when another uid already holds that name. */
 export function rowPaths(base: string, row: Pick<Row, 'target' | 'namespace' | 'kind' | 'name' | 'uid'>, format: Format): { primary: string; alternate: string } {
   const ext = format === 'json' ? 'json' : 'yaml';
@@ -93,23 +86,30 @@ export function readWatermark(content: string | undefined): Watermark | undefine
   } catch { return undefined; }
 }
 
-/** The exact file tree of a snapshot. Deterministic: same rows (any order) → same files. */
-export function planSnapshot(base: string, rows: readonly Row[], format: Format, inv: InventoryIdentity, watermark: Watermark): SnapshotPlan {
-  const sorted = [...rows].sort((a, b) => cmp(a.target, b.target) || cmp(a.namespace, b.namespace) || cmp(a.kind, b.kind) || cmp(a.name, b.name) || cmp(a.uid, b.uid));
-  const files = new Map<string, string>();
-  const rowFiles = new Set<string>();
-  const perTarget: Record<string, number> = {};
-  for (const row of sorted) {
-    const { primary, alternate } = rowPaths(base, row, format);
-    // Two rows on one path (an object recreated under the same name before the old uid was
-    // reconciled, or names that sanitize alike): the later one in uid order gets its uid appended.
-    const file = files.has(primary) ? alternate : primary;
-    files.set(file, serialize(rowDocument(row), format));
-    rowFiles.add(file);
-    perTarget[row.target] = (perTarget[row.target] ?? 0) + 1;
+/**
+ * Places rows in the tree one at a time, as an export streams them: a row goes to its primary
+ * path unless another uid of this export already took that name, then to its ~uid alternate. Rows
+ * come in version order, so of two rows that want one name the older keeps it (a delta decides
+ * the same way from the files it finds). Keeps only paths, never the rows.
+ */
+export class TreePlanner {
+  /** path → uid of every row file placed so far. */
+  readonly placed = new Map<string, string>();
+  constructor(private readonly base: string, private readonly format: Format) {}
+
+  /** Where `row` goes, and the file's content. */
+  place(row: Row): { path: string; content: string } {
+    const { primary, alternate } = rowPaths(this.base, row, this.format);
+    const owner = this.placed.get(primary);
+    const path = owner === undefined || owner === row.uid ? primary : alternate;
+    this.placed.set(path, row.uid);
+    return { path, content: serialize(rowDocument(row), this.format) };
   }
-  files.set(`${base}/${summaryFile(format)}`, serialize(summaryDocument(inv, sorted.length, perTarget, watermark), format));
-  return { files, rowFiles };
+
+  /** Row files held before that no placed row claims: what a full reconcile removes. */
+  stale(held: Iterable<string>): string[] {
+    return [...held].filter((p) => !this.placed.has(p));
+  }
 }
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

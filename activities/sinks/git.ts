@@ -13,7 +13,7 @@ import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import type { GitSinkSpec } from '../../api/types.js';
 import {
-  commitMessage, countChanges, fileUid, parsePorcelain, planSnapshot, readWatermark, resolveBasePath, rowPaths, summaryDocument, summaryFile,
+  TreePlanner, commitMessage, countChanges, fileUid, parsePorcelain, readWatermark, resolveBasePath, rowPaths, summaryDocument, summaryFile,
 } from './git-layout.js';
 import type { Row } from '../../api/rows.js';
 import { redact, redactError, redactUrl, secretValues } from './redact.js';
@@ -128,7 +128,6 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
     try {
       const git = await this.client(root, work, c, ctx);
       const attempts = this.opts.maxPushAttempts ?? 3;
-      let rows: Row[] | undefined; // a full reconcile's rows, read once across push attempts
       for (let attempt = 1; ; attempt++) {
         const steps: Record<string, number> = {};
         let ts = Date.now();
@@ -146,17 +145,13 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
             ctx.log('sink.git.export', { branch: c.branch, path: c.base, result: d.action, ms: Date.now() - t0 });
           return skipped(d, stored);
         }
-        const heldFiles = await listRowFiles(git, c.base, summaryPath);
-        if (input.plan.mode === 'full') {
-          rows ??= await collect(input);
-          const plan = planSnapshot(c.base, rows, c.format, input.inventory, input.plan);
-          checkDeleteGuard(input, [...heldFiles].filter((p) => !plan.files.has(p)).length, heldFiles.size);
-          await writeTree(git, work, c.base, plan.files);
-        } else {
-          checkDeleteGuard(input, input.deletes.length, heldFiles.size);
-          await applyDelta(work, c, input, heldFiles);
-          await writeFile(path.join(work, summaryPath), serialize(summaryDocument(input.inventory, input.plan.rowCount, input.plan.targetCounts, input.plan), c.format));
+        const held = await heldRowFiles(git, c.base, summaryPath);
+        if (input.plan.mode === 'full') await applyFull(work, c, input, held);
+        else {
+          checkDeleteGuard(input, input.deletes.length, held.size);
+          await applyDelta(work, c, input, new Set(held.keys()));
         }
+        await writeFile(path.join(work, summaryPath), serialize(summaryDocument(input.inventory, input.plan.rowCount, input.plan.targetCounts, input.plan), c.format));
         step('write');
         await git.raw(['add', '-A', '--', `:(literal)${c.base}`]);
         const changes = parsePorcelain(await git.raw(['status', '--porcelain=v1', '-z', '--no-renames', '--untracked-files=all', '--', `:(literal)${c.base}`]));
@@ -255,34 +250,36 @@ async function resetTo(git: SimpleGit, branch: string, exists: boolean): Promise
   await git.raw(['clean', '-ffdxq']);
 }
 
-/**
- * Makes the files under `base` exactly `files`. The working tree equals the index here (just
- * reset), so the index's blob ids tell which files differ without reading any of them back.
- */
-async function writeTree(git: SimpleGit, work: string, base: string, files: Map<string, string>): Promise<void> {
+/** Row files under base that the index holds (the summary excluded), with their blob ids. */
+async function heldRowFiles(git: SimpleGit, base: string, summaryPath: string): Promise<Map<string, string>> {
   const held = new Map<string, string>();
   for (const entry of (await git.raw(['ls-files', '--stage', '-z', '--', `:(literal)${base}`])).split('\0')) {
     const tab = entry.indexOf('\t'); // <mode> <blob> <stage>\t<path>
-    if (tab > 0) held.set(entry.slice(tab + 1), entry.split(' ')[1]!);
+    if (tab > 0 && entry.slice(tab + 1) !== summaryPath) held.set(entry.slice(tab + 1), entry.split(' ')[1]!);
   }
-  const stale = [...held.keys()].filter((p) => !files.has(p));
-  const writes = [...files].filter(([p, content]) => { const id = held.get(p); return id === undefined || id !== blobId(content, id.length); });
+  return held;
+}
+
+/**
+ * Makes the row files under base exactly the snapshot, a page of rows at a time: memory holds the
+ * paths, never the whole snapshot. The working tree equals the index here (just reset), so the
+ * index's blob ids tell which files differ without reading them back; unchanged files are not
+ * rewritten. The delete guard is checked before anything is removed.
+ */
+async function applyFull(work: string, c: Compiled, input: ExportInput, held: ReadonlyMap<string, string>): Promise<void> {
+  const tree = new TreePlanner(c.base, c.format);
+  for await (const page of input.upserts()) {
+    const writes = page.map((row) => tree.place(row)).filter(({ path: p, content }) => {
+      const id = held.get(p);
+      return id === undefined || id !== blobId(content, id.length);
+    });
+    for (const dir of new Set(writes.map((w) => path.dirname(path.join(work, w.path))))) await mkdir(dir, { recursive: true });
+    await inParallel(writes, (w) => writeFile(path.join(work, w.path), w.content));
+  }
+  const stale = tree.stale(held.keys());
+  checkDeleteGuard(input, stale.length, held.size);
   await inParallel(stale, (p) => rm(path.join(work, p), { force: true }));
-  for (const dir of new Set(writes.map(([p]) => path.dirname(path.join(work, p))))) await mkdir(dir, { recursive: true });
-  await inParallel(writes, ([p, content]) => writeFile(path.join(work, p), content));
-  if (stale.length) await pruneEmptyDirs(path.join(work, base));
-}
-
-/** Row files under base that the index holds (the summary excluded). */
-async function listRowFiles(git: SimpleGit, base: string, summaryPath: string): Promise<Set<string>> {
-  const out = await git.raw(['ls-files', '-z', '--', `:(literal)${base}`]);
-  return new Set(out.split('\0').filter((p) => p !== '' && p !== summaryPath));
-}
-
-async function collect(input: ExportInput): Promise<Row[]> {
-  const rows: Row[] = [];
-  for await (const page of input.upserts()) rows.push(...page);
-  return rows;
+  if (stale.length) await pruneEmptyDirs(path.join(work, c.base));
 }
 
 /** Writes the delta's upserts and removes its deletes: only the files that changed are touched. */

@@ -235,8 +235,11 @@ describe('watcher on the real apiserver and Temporal', () => {
       await proxy.restore();
       const rows = await env.waitSnapshot('inv1', 'outage changes applied', (r) => r.length === 1 && byName(r)['cm-r3'] === 'during-outage', 30_000);
       expect(rows[0]!.name).toBe('cm-r3');
-      // the changes may arrive through the relist before the new watch starts: wait for it
-      await waitFor('the watch restarted', () => Promise.resolve(seen.filter((e) => e.type === WATCH_START).length >= 2), 20_000);
+      // The informer came back by itself after the errors: it watched again or relisted (which of the
+      // two depends on where the cut caught it).
+      const firstError = seen.findIndex((e) => e.type === NETWORK_ERROR);
+      const recovered = seen.slice(firstError + 1).filter((e) => e.type === WATCH_START || e.type === LIST_DONE);
+      expect(recovered.length, `events after the first error: ${seen.slice(firstError).map((e) => e.type).join(', ')}`).toBeGreaterThanOrEqual(1);
     } finally {
       watcher.stop();
       await watcher.closed();

@@ -149,7 +149,7 @@ export function createActivities(deps: ActivityDeps) {
     const synced = view.suspended ? cond('Synced', 'Unknown', 'Suspended', 'exports are suspended')
       : held.length ? cond('Synced', 'False', 'DeleteHeld', list(held))
         : failing.length ? cond('Synced', 'False', 'ExportFailed', list(failing))
-          : view.awaitingResync.length ? cond('Synced', 'Unknown', 'AwaitingResync', `a new snapshot lineage waits for the first full resync of target(s) ${view.awaitingResync.join(', ')} before state sinks are reconciled; nothing is deleted meanwhile`)
+          : view.awaitingResync.length ? cond('Synced', 'Unknown', 'AwaitingResync', `a new snapshot lineage waits for the first full resync of target(s) ${view.awaitingResync.map((t) => (view.missingRows[t] ? `${t} (${view.missingRows[t]} rows not received yet)` : t)).join(', ')} before state sinks are reconciled; nothing is deleted meanwhile`)
             : behind.length ? cond('Synced', 'Unknown', 'Pending', `waiting to export to ${behind.map((s) => s.name).join(', ')}`)
               : cond('Synced', 'True', 'Exported', `all sinks hold snapshot version ${view.version}`);
     await kube.patchStatus('KollectInventory', ref.namespace, ref.name, {

@@ -453,7 +453,7 @@ export class Controller {
         : err instanceof StoreUnavailableError ? { status: 'False', reason: 'StoreUnavailable', message: `${errMsg(err)}; changes are kept and retried` }
           : { status: 'False', reason: 'TemporalUnavailable', message: `signalling the inventory workflow failed: ${errMsg(err)}; changes are kept and retried` };
       patchCondition(this.o.transport, KOLLECT_KINDS.KollectInventory, obj, DELIVERED, state).then(
-        (written) => { if (!written && attempt < 5 && !this.stopped) setTimeout(() => write(attempt + 1), 1000).unref(); },
+        (r) => { if (r === 'conflict' && attempt < 5 && !this.stopped) setTimeout(() => write(attempt + 1), 1000).unref(); },
         (e: unknown) => this.o.log('status_failed', { kind: 'KollectInventory', object: key, error: errMsg(e) }),
       );
     };

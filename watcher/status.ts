@@ -50,16 +50,18 @@ export async function patchReady(transport: KubeTransport, plural: string, obj: 
 /**
  * Sets one condition of an object another writer also updates (the inventory, whose workflow
  * writes Ready and Synced): the patch carries the resourceVersion it read, so a concurrent
- * write yields 409 and nothing of the other writer's is lost. false on 409/404 or no change.
+ * write yields 409 (`conflict`: read again and retry) and nothing of the other writer's is lost.
  */
-export async function patchCondition(transport: KubeTransport, plural: string, obj: KubeObject, type: string, state: ReadyState): Promise<boolean> {
+export async function patchCondition(transport: KubeTransport, plural: string, obj: KubeObject, type: string, state: ReadyState): Promise<'written' | 'unchanged' | 'conflict' | 'gone'> {
   const status = withCondition(obj, type, state);
-  if (!status || !obj.metadata?.namespace || !obj.metadata.name) return false;
+  if (!status) return 'unchanged';
+  if (!obj.metadata?.namespace || !obj.metadata.name) return 'gone';
   try {
     await transport.request('PATCH', `${objectPath(plural, obj)}/status`, { body: { metadata: { resourceVersion: obj.metadata.resourceVersion }, status: { conditions: status.conditions } }, contentType: MERGE_PATCH });
-    return true;
+    return 'written';
   } catch (err) {
-    if (err instanceof KubeApiError && (err.status === 409 || err.status === 404)) return false;
+    if (err instanceof KubeApiError && err.status === 409) return 'conflict';
+    if (err instanceof KubeApiError && err.status === 404) return 'gone';
     throw err;
   }
 }

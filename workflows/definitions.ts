@@ -27,6 +27,8 @@ export interface InventoryStatusView {
   lineage: string;
   /** Targets a new lineage still waits for (their first complete resync); empty once complete. */
   awaitingResync: string[];
+  /** Per target still awaited: rows its last resync listed that the snapshot does not hold yet. */
+  missingRows: Record<string, number>;
   suspended: boolean;
   sinks: SinkExportStatus[];
 }

@@ -74,6 +74,7 @@ export async function inventoryWorkflow(args: InventoryWorkflowArgs): Promise<vo
   const suspended = (): boolean => suspendOverride ?? config?.suspend ?? false;
   const view = (): InventoryStatusView => ({
     rows: state.rows.size, version: state.version, lineage: state.lineage, awaitingResync: state.awaitingResync(config?.targets ?? []),
+    missingRows: Object.fromEntries(state.missing),
     suspended: suspended(), sinks: [...state.sinks.keys()].map((id) => state.statusOf(id)).filter((s) => s !== undefined),
   });
 

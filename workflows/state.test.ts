@@ -48,6 +48,17 @@ describe('InventoryState', () => {
     expect(s.changesSince(4).deletes.map((t) => t.uid)).toEqual(['b']);
   });
 
+  it('forgets a partial resync abandoned for a newer one of the same target (carried state stays bounded)', () => {
+    const s = new InventoryState('L1');
+    s.applyDelta({ target: 't1', upserts: [ref('a'), ref('b')], deletes: [] });
+    s.applyResync({ target: 't1', id: 'old', part: 0, parts: 3, uids: ['a'] });
+    s.applyResync({ target: 't2', id: 'other', part: 0, parts: 2, uids: [] });
+    expect(s.applyResync({ target: 't1', id: 'new', part: 0, parts: 1, uids: ['a', 'b'] })).toBe(0);
+    expect(s.serialize().resyncs.map((r) => r.id)).toEqual(['other']);
+    expect(s.applyResync({ target: 't1', id: 'old', part: 1, parts: 3, uids: [] })).toBe(0); // a late part starts over, deletes nothing
+    expect(s.rows.size).toBe(2);
+  });
+
   it('a new lineage holds every state sink until each target resynced with all its rows present', () => {
     const s = new InventoryState('L2');
     const pg = sink();

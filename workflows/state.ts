@@ -119,7 +119,7 @@ export class InventoryState {
   private readonly resynced = new Set<string>();
   /** Set once every target of the configuration has resynced in this lineage; stays set. */
   complete = false;
-  /** target → rows a completed resync listed that the index did not hold (the watcher resends them). */
+  /** target → rows a completed resync listed that the index did not hold (the watcher resends them); shown in status. */
   readonly missing = new Map<string, number>();
 
   constructor(public lineage: string) {}
@@ -164,6 +164,10 @@ export class InventoryState {
   applyResync(part: ResyncPart): number {
     let r = this.resyncs.get(part.id);
     if (!r) {
+      // The parts of one relist are sent in order in one flush: a new id for the target means an
+      // older partial resync was abandoned (the watcher restarted mid-way). Forget it, so carried
+      // state cannot grow with resyncs that will never complete.
+      for (const [id, old] of this.resyncs) if (old.target === part.target) this.resyncs.delete(id);
       r = { target: part.target, parts: part.parts, seen: new Set(), uids: new Set() };
       this.resyncs.set(part.id, r);
     }

@@ -18,7 +18,7 @@ import {
 import type { Row } from '../../api/rows.js';
 import { redact, redactError, redactUrl, secretValues } from './redact.js';
 import { rowDocument, serialize, type Format } from './serialize.js';
-import { SinkConfigError, checkDeleteGuard, decideWatermark, skipped, type ExportInput, type ExportResult, type SinkBackend, type SinkContext } from './types.js';
+import { SinkConfigError, checkDeleteGuard, decideWatermark, skipped, type ExportInput, type ExportReply, type SinkBackend, type SinkContext } from './types.js';
 
 export interface GitBackendOptions {
   /** Where working clones live; default a fresh directory under os.tmpdir(), removed by close(). */
@@ -82,7 +82,7 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
 
   constructor(private readonly opts: GitBackendOptions = {}) {}
 
-  async export(input: ExportInput, ctx: SinkContext<GitSinkSpec>): Promise<ExportResult> {
+  async export(input: ExportInput, ctx: SinkContext<GitSinkSpec>): Promise<ExportReply> {
     const secrets = secretValues(ctx.credentials);
     const context = `git ${typeof ctx.spec?.url === 'string' ? redact(redactUrl(ctx.spec.url), secrets) : '(no url)'}`;
     try {
@@ -121,7 +121,7 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
     return this.root;
   }
 
-  private async exportLocked(key: string, c: Compiled, input: ExportInput, ctx: SinkContext<GitSinkSpec>): Promise<ExportResult> {
+  private async exportLocked(key: string, c: Compiled, input: ExportInput, ctx: SinkContext<GitSinkSpec>): Promise<ExportReply> {
     const root = await this.cacheRoot();
     const work = path.join(root, key);
     const t0 = Date.now();

@@ -9,7 +9,7 @@ import {
 import type { NatsSinkSpec } from '../../api/types.js';
 import type { Tombstone, VersionedRow } from '../../api/rows.js';
 import { redact, redactError, redactUrl, secretValues } from './redact.js';
-import { SinkConfigError, type ExportInput, type ExportResult, type SinkBackend, type SinkContext } from './types.js';
+import { SinkConfigError, type ExportInput, type ExportReply, type SinkBackend, type SinkContext } from './types.js';
 
 export interface NatsBackendOptions {
   /** Initial connect timeout (default 5 s): a down server is a quick, retryable error. */
@@ -120,7 +120,7 @@ export class NatsBackend implements SinkBackend<NatsSinkSpec> {
 
   constructor(private readonly opts: NatsBackendOptions = {}) {}
 
-  async export(input: ExportInput, ctx: SinkContext<NatsSinkSpec>): Promise<ExportResult> {
+  async export(input: ExportInput, ctx: SinkContext<NatsSinkSpec>): Promise<ExportReply> {
     const secrets = secretValues(ctx.credentials);
     const context = `nats ${typeof ctx.spec?.url === 'string' ? redact(ctx.spec.url.split(',').map((s) => redactUrl(s.trim())).join(','), secrets) : '(no url)'}`;
     try {

@@ -7,7 +7,7 @@ import type { VersionedRow } from '../../api/rows.js';
 import type { PostgresSinkSpec } from '../../api/types.js';
 import { redact, redactError, redactUrl, secretValues } from './redact.js';
 import {
-  SinkConfigError, checkDeleteGuard, decideWatermark, skipped, type ExportInput, type ExportResult, type SinkBackend, type SinkContext, type Watermark,
+  SinkConfigError, checkDeleteGuard, decideWatermark, skipped, type ExportInput, type ExportReply, type SinkBackend, type SinkContext, type Watermark,
 } from './types.js';
 
 export interface PostgresBackendOptions {
@@ -127,7 +127,7 @@ export class PostgresBackend implements SinkBackend<PostgresSinkSpec> {
 
   constructor(private readonly opts: PostgresBackendOptions = {}) {}
 
-  async export(input: ExportInput, ctx: SinkContext<PostgresSinkSpec>): Promise<ExportResult> {
+  async export(input: ExportInput, ctx: SinkContext<PostgresSinkSpec>): Promise<ExportReply> {
     const secrets = secretValues(ctx.credentials);
     const context = `postgres ${typeof ctx.spec?.url === 'string' ? redact(redactUrl(ctx.spec.url), secrets) : '(no url)'}`;
     let migrationKey: string | undefined;
@@ -204,7 +204,7 @@ export class PostgresBackend implements SinkBackend<PostgresSinkSpec> {
    * (fencing: a stale or retried attempt changes nothing), apply the delta or the full
    * reconcile, write the new watermark, commit. See docs/sinks.md.
    */
-  private async reconcile(client: pg.PoolClient, c: Compiled, input: ExportInput, signal?: AbortSignal): Promise<ExportResult> {
+  private async reconcile(client: pg.PoolClient, c: Compiled, input: ExportInput, signal?: AbortSignal): Promise<ExportReply> {
     const t = `${q(c.schema)}.${q(c.table)}`;
     const wm = `${q(c.schema)}.${q(WATERMARKS_TABLE)}`;
     const inv = input.inventory;

@@ -43,8 +43,6 @@ export interface ExportInput {
   maxDeletePercent: number;
 }
 
-export type ExportResult = ExportReply;
-
 /** A stored watermark: the lineage and version a state sink holds. */
 export interface Watermark { lineage: string; version: number }
 
@@ -97,7 +95,7 @@ export function decideWatermark(stored: Watermark | undefined, plan: ExportPlan)
 }
 
 /** The result of an export its watermark check stopped (nothing written). */
-export function skipped(d: { action: 'noop' | 'needsFull'; aheadVersion?: number }, stored: Watermark | undefined): ExportResult {
+export function skipped(d: { action: 'noop' | 'needsFull'; aheadVersion?: number }, stored: Watermark | undefined): ExportReply {
   const detail = d.action === 'noop' ? `already at version ${stored?.version}` : `watermark ${stored ? `${stored.lineage}@${stored.version}` : 'absent'}: full reconcile needed`;
   return { outcome: d.action, aheadVersion: d.aheadVersion, rowsExported: 0, upserts: 0, deletes: 0, detail };
 }
@@ -106,7 +104,7 @@ export interface SinkBackend<Spec = unknown> {
   /** spec.type value, e.g. `postgres`. */
   readonly type: string;
   readonly kind: SinkKind;
-  export(input: ExportInput, ctx: SinkContext<Spec>): Promise<ExportResult>;
+  export(input: ExportInput, ctx: SinkContext<Spec>): Promise<ExportReply>;
   /** Releases pooled connections (worker shutdown). */
   close?(): Promise<void>;
 }

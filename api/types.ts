@@ -12,6 +12,9 @@
 // URL rules use reason FieldValueForbidden: the apiserver then leaves the value out of its error,
 // so a URL with a password is not echoed back into clients' logs and events.
 
+import type { SnapshotSinkBlocks, DatabaseSinkBlocks, EventSinkBlocks } from './sinks/index.js';
+export type * from './sinks/index.js';
+
 export interface ObjectMeta {
   name: string;
   namespace?: string;
@@ -501,109 +504,16 @@ export interface TlsConfig {
   caSecretRef?: SecretKeyReference;
 }
 
-export const SNAPSHOT_SINK_TYPES = ['git', 'gitlab', 's3', 'gcs'] as const;
-export const DATABASE_SINK_TYPES = ['postgres', 'mongodb', 'bigquery'] as const;
-export const EVENT_SINK_TYPES = ['kafka', 'nats'] as const;
-export type SnapshotSinkType = (typeof SNAPSHOT_SINK_TYPES)[number];
-export type DatabaseSinkType = (typeof DATABASE_SINK_TYPES)[number];
-export type EventSinkType = (typeof EVENT_SINK_TYPES)[number];
+// Each sink type's spec block lives in api/sinks/<type>.ts and is listed once in its family's
+// blocks (api/sinks/index.ts); the family's `type` enum is derived from that list.
+export type SnapshotSinkType = keyof SnapshotSinkBlocks;
+export type DatabaseSinkType = keyof DatabaseSinkBlocks;
+export type EventSinkType = keyof EventSinkBlocks;
+export type SinkType = SnapshotSinkType | DatabaseSinkType | EventSinkType;
 
-export const SERIALIZATION_FORMATS = ['yaml', 'json'] as const;
-
-/** A Git repository over HTTPS; credentials come from secretRef (username, password). */
-export interface GitSinkSpec {
-  /**
-   * https:// URL of the repository.
-   * @minLength 1
-   * @maxLength 2048
-   * @x-kubernetes-validations [{rule: "self.startsWith('https://')", message: "must be an https:// URL", reason: "FieldValueForbidden"}, {rule: "!self.matches('^[a-z]+://[^/@]*:[^/@]*@')", message: "must not contain a password: put credentials in the Secret named by spec.secretRef", reason: "FieldValueForbidden"}]
-   */
-  url: string;
-  /**
-   * Branch to commit to.
-   * @default main
-   * @minLength 1
-   * @maxLength 255
-   * @pattern ^[A-Za-z0-9_]([A-Za-z0-9._/-]*[A-Za-z0-9_-])?$
-   * @x-kubernetes-validations [{rule: "!self.contains('..') && !self.contains('//') && !self.endsWith('.lock')", message: "must be a valid git branch name"}]
-   */
-  branch?: string;
-  /**
-   * Directory inside the repository, default the inventory's `<namespace>/<name>`.
-   * @minLength 1
-   * @maxLength 1024
-   * @x-kubernetes-validations [{rule: "!self.startsWith('/') && !self.matches('(^|/)[.][.](/|$)')", message: "must be a relative path without .. segments"}]
-   */
-  path?: string;
-  /**
-   * Commit author name.
-   * @maxLength 256
-   */
-  authorName?: string;
-  /**
-   * Commit author email.
-   * @maxLength 256
-   */
-  authorEmail?: string;
-}
-/** A PostgreSQL table; the password comes from secretRef key `password`. */
-export interface PostgresSinkSpec {
-  /**
-   * postgres://user@host:port/db (no password: it comes from secretRef key `password`).
-   * @minLength 1
-   * @maxLength 2048
-   * @x-kubernetes-validations [{rule: "self.startsWith('postgres://') || self.startsWith('postgresql://')", message: "must be a postgres:// or postgresql:// URL", reason: "FieldValueForbidden"}, {rule: "!self.matches('^[a-z]+://[^/@]*:[^/@]*@')", message: "must not contain a password: put it in the Secret named by spec.secretRef (key password)", reason: "FieldValueForbidden"}]
-   */
-  url: string;
-  /**
-   * Table the rows go to; created if missing.
-   * @default kollect_rows
-   * @minLength 1
-   * @maxLength 63
-   * @pattern ^[A-Za-z_][A-Za-z0-9_]*$
-   */
-  table?: string;
-  /**
-   * Schema of the table.
-   * @default public
-   * @minLength 1
-   * @maxLength 63
-   * @pattern ^[A-Za-z_][A-Za-z0-9_]*$
-   */
-  schema?: string;
-  /**
-   * TLS mode: disable, require (encrypted, unverified) or verify-full (verified against
-   * tls.caSecretRef). Unset: the URL's `sslmode` parameter, else verify-full when
-   * tls.caSecretRef is set, else disable.
-   */
-  sslMode?: 'disable' | 'require' | 'verify-full';
-}
-/** A NATS JetStream stream; an optional token comes from secretRef key `token`. */
-export interface NatsSinkSpec {
-  /**
-   * nats:// or tls:// URL.
-   * @minLength 1
-   * @maxLength 2048
-   * @x-kubernetes-validations [{rule: "self.startsWith('nats://') || self.startsWith('tls://')", message: "must be a nats:// or tls:// URL", reason: "FieldValueForbidden"}, {rule: "!self.matches('^[a-z]+://[^/@]*:[^/@]*@')", message: "must not contain a password: put credentials in the Secret named by spec.secretRef", reason: "FieldValueForbidden"}]
-   */
-  url: string;
-  /**
-   * JetStream stream the events are published to.
-   * @default KOLLECT
-   * @minLength 1
-   * @maxLength 255
-   * @pattern ^[A-Za-z0-9_-]+$
-   */
-  stream?: string;
-  /**
-   * First token(s) of every subject the events are published on.
-   * @default kollect
-   * @minLength 1
-   * @maxLength 255
-   * @pattern ^[A-Za-z0-9_-]+([.][A-Za-z0-9_-]+)*$
-   */
-  subjectPrefix?: string;
-}
+/** Serializations a sink may write; each sink type accepts a subset (its descriptor's formats). */
+export const SERIALIZATION_FORMATS = ['yaml', 'json', 'parquet'] as const;
+export type SerializationFormat = (typeof SERIALIZATION_FORMATS)[number];
 
 export interface SinkCommonSpec {
   /** Secret with the credentials (keys per type: username/password, token, password). */
@@ -628,37 +538,59 @@ export interface SinkCommonSpec {
    * @maximum 100
    */
   maxDeletePercent?: number;
+  /**
+   * Whether the sink may create what it writes into when missing: the bucket, table, topic or
+   * stream (default true). When false, a missing one is a configuration error naming it.
+   * @default true
+   */
+  create?: boolean;
 }
 
 /** Where and how snapshots are written: the backend type and its block. */
-export interface KollectSnapshotSinkSpec extends SinkCommonSpec {
+export interface KollectSnapshotSinkSpec extends SinkCommonSpec, SnapshotSinkBlocks {
   /** Backend: git, gitlab, s3 or gcs. Its settings go in the field of the same name (spec.git for git). */
   type: SnapshotSinkType;
   /**
    * Serialization of the exported files.
    * @default yaml
    */
-  format?: (typeof SERIALIZATION_FORMATS)[number];
-  /** Settings of type git. */
-  git?: GitSinkSpec;
+  format?: SerializationFormat;
 }
 /** Which database receives the rows: the backend type and its block. */
-export interface KollectDatabaseSinkSpec extends SinkCommonSpec {
+export interface KollectDatabaseSinkSpec extends SinkCommonSpec, DatabaseSinkBlocks {
   /** Backend: postgres, mongodb or bigquery. Its settings go in the field of the same name (spec.postgres for postgres). */
   type: DatabaseSinkType;
-  /** Settings of type postgres. */
-  postgres?: PostgresSinkSpec;
 }
 /** Which stream receives the change events: the backend type and its block. */
-export interface KollectEventSinkSpec extends SinkCommonSpec {
+export interface KollectEventSinkSpec extends SinkCommonSpec, EventSinkBlocks {
   /** Backend: kafka or nats. Its settings go in the field of the same name (spec.nats for nats). */
   type: EventSinkType;
-  /** Settings of type nats. */
-  nats?: NatsSinkSpec;
+}
+
+/** Where the sink writes, as the operator resolves it from the spec (nothing is written to preview it). */
+export interface SinkPreview {
+  /**
+   * What the sink connects to: URL without credentials, bucket, project.
+   * @maxLength 2048
+   */
+  endpoint: string;
+  /**
+   * Where an inventory's rows land, for an inventory named `<inventory>` in this namespace: the
+   * resolved path, object key, table, topic or subject.
+   * @maxLength 2048
+   */
+  location: string;
+  /**
+   * One made-up row as the sink would write it (a file, a document, a message), shortened to 2 KiB.
+   * @maxLength 4096
+   */
+  sample?: string;
 }
 
 /** Observed state of a sink, written by the operator. */
 export interface SinkStatus {
+  /** Where the sink writes, resolved from the spec. */
+  preview?: SinkPreview;
   /**
    * Latest observations. Ready: the sink's settings and Secret resolve and its backend is available.
    * @maxItems 16

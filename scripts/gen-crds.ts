@@ -13,6 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createGenerator, type Definition } from 'ts-json-schema-generator';
 import { stringify } from 'yaml';
 import { GROUP, VERSION } from '../api/constants.js';
+import { sinkDescriptors } from '../activities/sinks/registry.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const TYPES_FILE = path.join(root, 'api', 'types.ts');
@@ -40,10 +41,12 @@ export interface KindDef {
 const condition = (type: string, description: string): PrinterColumn =>
   ({ name: type, type: 'string', jsonPath: `.status.conditions[?(@.type=="${type}")].status`, description });
 const age: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' };
-const sinkColumns = (block: string): PrinterColumn[] => [
+// The endpoint column reads status.preview, which the operator resolves through each type's
+// descriptor: one column whatever the type's block calls its address.
+const sinkColumns: PrinterColumn[] = [
   { name: 'Type', type: 'string', jsonPath: '.spec.type', description: 'Backend type.' },
   condition('Ready', 'Whether the sink is usable.'),
-  { name: 'URL', type: 'string', jsonPath: `.spec.${block}.url`, description: 'Backend URL (never holds a password).', priority: 1 },
+  { name: 'Endpoint', type: 'string', jsonPath: '.status.preview.endpoint', description: 'What the sink connects to (never holds a credential).', priority: 1 },
   age,
 ];
 
@@ -64,9 +67,9 @@ export const KINDS: KindDef[] = [
     { name: 'Interval', type: 'string', jsonPath: '.spec.exportMinInterval', description: 'Minimum time between exports.', priority: 1 },
     { name: 'Workflow', type: 'string', jsonPath: '.status.workflowId', description: 'Temporal workflow ID.', priority: 1 },
     age] },
-  { kind: 'KollectSnapshotSink', plural: 'kollectsnapshotsinks', shortNames: ['ksnap'], sinkFamily: true, columns: sinkColumns('git') },
-  { kind: 'KollectDatabaseSink', plural: 'kollectdatabasesinks', shortNames: ['kdb'], sinkFamily: true, columns: sinkColumns('postgres') },
-  { kind: 'KollectEventSink', plural: 'kollecteventsinks', shortNames: ['kevt'], sinkFamily: true, columns: sinkColumns('nats') },
+  { kind: 'KollectSnapshotSink', plural: 'kollectsnapshotsinks', shortNames: ['ksnap'], sinkFamily: true, columns: sinkColumns },
+  { kind: 'KollectDatabaseSink', plural: 'kollectdatabasesinks', shortNames: ['kdb'], sinkFamily: true, columns: sinkColumns },
+  { kind: 'KollectEventSink', plural: 'kollecteventsinks', shortNames: ['kevt'], sinkFamily: true, columns: sinkColumns },
 ];
 
 // ---------- types → structural schema ----------
@@ -98,6 +101,8 @@ function inline(s: Definition, defs: Record<string, Definition>, at: string): Sc
     out.description = `${out.description} Default: \`${String(out.default)}\`.`;
   }
   if (out.additionalProperties === false) delete out.additionalProperties;
+  // A one-member union (a family with one sink type) comes out as const: CRDs take an enum.
+  if ('const' in out) { out.enum = [out.const as string]; delete out.const; }
   if (out.type === 'number') out.type = 'integer'; // Kubernetes API conventions: no floats.
   if (out.properties) {
     out.properties = Object.fromEntries(Object.entries(out.properties).map(([k, v]) => [k, inline(v as Definition, defs, `${at}.${k}`)]));
@@ -134,10 +139,15 @@ function missingDescriptions(s: Schema, at: string, out: string[] = []): string[
 /** spec.type selects the backend; its settings are the block named after it (spec.git for git). */
 export function sinkBlockRules(spec: Schema): ValidationRule[] {
   const types = ((spec.properties?.type as Schema | undefined)?.enum ?? []) as string[];
-  return types.filter((t) => spec.properties?.[t]).flatMap((t) => [
+  const blocks = types.filter((t) => spec.properties?.[t]).flatMap((t): ValidationRule[] => [
     { rule: `self.type != '${t}' || has(self.${t})`, message: `spec.${t} is required when spec.type is ${t}`, fieldPath: `.${t}`, reason: 'FieldValueRequired' },
     { rule: `!has(self.${t}) || self.type == '${t}'`, message: `spec.${t} is only allowed when spec.type is ${t}`, fieldPath: `.${t}`, reason: 'FieldValueForbidden' },
   ]);
+  // spec.format: each type accepts the formats its descriptor writes.
+  const formats = spec.properties?.format ? types.map((t) => sinkDescriptors[t]).filter((d) => d !== undefined).map((d): ValidationRule => (d.formats.length
+    ? { rule: `self.type != '${d.type}' || !has(self.format) || self.format in [${d.formats.map((f) => `'${f}'`).join(', ')}]`, message: `sink type ${d.type} writes ${d.formats.join(' or ')}`, fieldPath: '.format', reason: 'FieldValueNotSupported' }
+    : { rule: `self.type != '${d.type}' || !has(self.format)`, message: `sink type ${d.type} has no spec.format`, fieldPath: '.format', reason: 'FieldValueForbidden' })) : [];
+  return [...blocks, ...formats];
 }
 
 const META = {

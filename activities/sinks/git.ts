@@ -19,6 +19,7 @@ import type { Row } from '../../api/rows.js';
 import { redact, redactError, redactUrl, secretValues } from './redact.js';
 import { rowDocument, serialize, type Format } from './serialize.js';
 import { SinkConfigError, checkDeleteGuard, decideWatermark, skipped, type ExportInput, type ExportReply, type SinkBackend, type SinkContext } from './types.js';
+import type { SinkDescriptor } from './descriptor.js';
 
 export interface GitBackendOptions {
   /** Where working clones live; default a fresh directory under os.tmpdir(), removed by close(). */
@@ -340,3 +341,10 @@ async function pruneEmptyDirs(dir: string): Promise<boolean> {
 }
 
 export const gitBackend = new GitBackend();
+
+export const gitSink: SinkDescriptor<GitSinkSpec> = {
+  type: 'git', kind: 'KollectSnapshotSink', backend: gitBackend, formats: ['yaml', 'json'],
+  locate: (spec, inv) => ({ endpoint: redactUrl(spec.url), location: `${spec.branch ?? 'main'}:${resolveBasePath(spec.path, inv)}/` }),
+  render: (row, _spec, format) => serialize(rowDocument(row), format === 'json' ? 'json' : 'yaml'),
+  sample: 'sink-git.yaml', docs: 'git.md',
+};

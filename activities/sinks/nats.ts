@@ -10,6 +10,7 @@ import type { NatsSinkSpec } from '../../api/types.js';
 import type { Tombstone, VersionedRow } from '../../api/rows.js';
 import { redact, redactError, redactUrl, secretValues } from './redact.js';
 import { SinkConfigError, type ExportInput, type ExportReply, type SinkBackend, type SinkContext } from './types.js';
+import type { SinkDescriptor } from './descriptor.js';
 
 export interface NatsBackendOptions {
   /** Initial connect timeout (default 5 s): a down server is a quick, retryable error. */
@@ -308,3 +309,10 @@ async function ensureStream(jsm: JetStreamManager, stream: string, subject: stri
 }
 
 export const natsBackend = new NatsBackend();
+
+export const natsSink: SinkDescriptor<NatsSinkSpec> = {
+  type: 'nats', kind: 'KollectEventSink', backend: natsBackend, formats: [],
+  locate: (spec, inv) => ({ endpoint: spec.url.split(',').map((s) => redactUrl(s.trim())).join(','), location: `stream ${spec.stream ?? 'KOLLECT'}, subjects ${eventSubject(spec.subjectPrefix ?? 'kollect', inv, 'upsert').replace(/\.upsert$/, '.{upsert,delete}')}` }),
+  render: (row) => JSON.stringify(toEvent('upsert', row, { inventory: { namespace: '<namespace>', name: '<inventory>', cluster: row.cluster }, exportId: '<export id>', plan: { lineage: '<lineage>' } } as ExportInput), null, 2),
+  sample: 'sink-nats.yaml', docs: 'nats.md',
+};

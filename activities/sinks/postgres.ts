@@ -9,6 +9,7 @@ import { redact, redactError, redactUrl, secretValues } from './redact.js';
 import {
   SinkConfigError, checkDeleteGuard, decideWatermark, skipped, type ExportInput, type ExportReply, type SinkBackend, type SinkContext, type Watermark,
 } from './types.js';
+import type { SinkDescriptor } from './descriptor.js';
 
 export interface PostgresBackendOptions {
   /** Connections per pool (one pool per distinct URL), default 4. */
@@ -344,3 +345,10 @@ export async function migrate(client: pg.ClientBase, schema: string, table: stri
 }
 
 export const postgresBackend = new PostgresBackend();
+
+export const postgresSink: SinkDescriptor<PostgresSinkSpec> = {
+  type: 'postgres', kind: 'KollectDatabaseSink', backend: postgresBackend, formats: [],
+  locate: (spec) => ({ endpoint: redactUrl(spec.url), location: `table ${spec.schema ?? 'public'}.${spec.table ?? 'kollect_rows'}` }),
+  render: (row) => JSON.stringify({ target_name: row.target, source_uid: row.uid, cluster: row.cluster, api_version: row.apiVersion, kind: row.kind, namespace: row.namespace, name: row.name, attributes: row.attributes, content_hash: row.hash, snapshot_version: row.version }, null, 2),
+  sample: 'sink-postgres.yaml', docs: 'postgres.md',
+};

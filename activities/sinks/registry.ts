@@ -1,17 +1,26 @@
-// Sink backends by spec.type. Adding a sink type: its module here, its CRD enum value and schema
-// block, its sample, its integration test, its docs. Nothing in the workflow.
-import { gitBackend } from './git.js';
-import { natsBackend } from './nats.js';
-import { postgresBackend } from './postgres.js';
+// Every sink type Kollect has, by its descriptor (descriptor.ts). Adding a sink type: its module
+// (activities/sinks/<type>.ts, exporting its descriptor), its spec block (api/sinks/<type>.ts and
+// one line in api/sinks/index.ts), its sample, its docs page, its integration test, and one line
+// here. Nothing in the workflow; the CRD enum, printer columns, format rules, samples test and
+// docs index are derived from this list.
+import type { SinkKind } from '../../api/types.js';
+import type { SinkDescriptor } from './descriptor.js';
+import { gitSink } from './git.js';
+import { natsSink } from './nats.js';
+import { postgresSink } from './postgres.js';
 import type { SinkBackend } from './types.js';
 
-export const sinkBackends: Record<string, SinkBackend> = {
-  [gitBackend.type]: gitBackend,
-  [postgresBackend.type]: postgresBackend,
-  [natsBackend.type]: natsBackend,
-};
+export const SINKS: readonly SinkDescriptor<never>[] = [
+  gitSink, postgresSink, natsSink,
+] as readonly SinkDescriptor<never>[];
+
+export const sinkDescriptors: Readonly<Record<string, SinkDescriptor<never>>> = Object.fromEntries(SINKS.map((d) => [d.type, d]));
+export const sinkBackends: Readonly<Record<string, SinkBackend>> = Object.fromEntries(SINKS.map((d) => [d.type, d.backend as SinkBackend]));
+
+/** The types of one family, in registration order. */
+export const sinkTypesOf = (kind: SinkKind): string[] => SINKS.filter((d) => d.kind === kind).map((d) => d.type);
 
 /** Releases every backend's pooled connections and working clones (worker shutdown). Never throws. */
 export async function closeAll(): Promise<void> {
-  await Promise.allSettled(Object.values(sinkBackends).map(async (b) => { await b.close?.(); }));
+  await Promise.allSettled(SINKS.map(async (d) => { await d.backend.close?.(); }));
 }

@@ -6,6 +6,7 @@
 import type { RowEntry, VersionedRow, Tombstone } from '../../api/rows.js';
 import type { SinkKind } from '../../api/types.js';
 import type { ExportPlan, ExportOutcome } from '../../workflows/state.js';
+import type { EndpointGuard } from './endpoints.js';
 
 export interface InventoryIdentity { namespace: string; name: string; cluster: string }
 
@@ -57,6 +58,13 @@ export interface SinkContext<Spec> {
   log: (event: string, fields?: Record<string, unknown>) => void;
   /** Aborted when the attempt is cancelled or lost its heartbeat: stop before committing anything. */
   signal?: AbortSignal;
+  /**
+   * Checks every address the backend connects to (docs/sinks.md#endpoint-guard); default the
+   * process's guard from KOLLECT_ENDPOINT_ALLOW / KOLLECT_CLUSTER_CIDRS.
+   */
+  guard?: EndpointGuard;
+  /** spec.create: whether the sink may create its bucket, table, topic or stream (default true). */
+  create?: boolean;
 }
 
 /** A configuration problem retrying cannot fix (bad URL, missing key). Becomes non-retryable. */
@@ -100,11 +108,22 @@ export function skipped(d: { action: 'noop' | 'needsFull'; aheadVersion?: number
   return { outcome: d.action, aheadVersion: d.aheadVersion, rowsExported: 0, upserts: 0, deletes: 0, detail };
 }
 
+/** What a connection probe found (KollectConnectionTest, the sink's Ready condition). */
+export interface ProbeResult {
+  /** One line: what was reached and checked, e.g. `bucket inventories readable (versitygw)`. */
+  detail: string;
+}
+
 export interface SinkBackend<Spec = unknown> {
   /** spec.type value, e.g. `postgres`. */
   readonly type: string;
   readonly kind: SinkKind;
   export(input: ExportInput, ctx: SinkContext<Spec>): Promise<ExportReply>;
+  /**
+   * Connects with the sink's real credentials and checks that its bucket, table, topic or stream
+   * can be reached (or created, when spec.create allows): writes no rows. Throws what export would.
+   */
+  probe?(ctx: SinkContext<Spec>): Promise<ProbeResult>;
   /** Releases pooled connections (worker shutdown). */
   close?(): Promise<void>;
 }

@@ -1,14 +1,17 @@
 // All I/O of the inventory workflow. Built by a factory that takes its dependencies, so tests
 // inject real clients for the test servers.
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { KollectInventory, KollectSink, SinkExportStatus, Condition, SinkRef, SinkKind } from '../api/types.js';
+import type { KollectInventory, KollectSink, SinkExportStatus, Condition, SinkRef, SinkKind, SerializationFormat } from '../api/types.js';
 import { parseDuration } from '../api/duration.js';
 import type { InventoryConfig, InventoryRef } from '../workflows/config.js';
 import { exportActivityName } from '../workflows/config.js';
 import type { SinkConfig } from '../workflows/state.js';
 import { inventoryWorkflowId, type InventoryStatusView } from '../workflows/definitions.js';
 import { Kube, INVENTORY_FINALIZER, MissingSecretError } from './kube.js';
-import { SinkConfigError, DeleteGuardError, type ExportInput, type ExportRequest, type ExportReply, type SinkBackend } from './sinks/types.js';
+import { SinkConfigError, DeleteGuardError, type ExportInput, type ExportRequest, type ExportReply } from './sinks/types.js';
+import type { SinkDescriptor } from './sinks/descriptor.js';
+import type { EndpointGuard } from './sinks/endpoints.js';
+import { runExport, sinkSecrets } from './sinks/run.js';
 import type { ExportEntries } from '../workflows/state.js';
 import { rowKey, type RowEntry, type Tombstone, type VersionedRow } from '../api/rows.js';
 import { BODY_PAGE, type BodyStore } from '../store/bodies.js';
@@ -21,7 +24,10 @@ export interface ActivityDeps {
   store: BodyStore;
   /** Operator settings the workflow needs (it cannot read the environment). */
   settings?: { maxRunAgeMs?: number };
-  backends: Record<string, SinkBackend>;
+  /** Sink types by spec.type (activities/sinks/registry.ts). */
+  sinks: Readonly<Record<string, SinkDescriptor<never>>>;
+  /** Where sinks may connect; default the process's guard (KOLLECT_ENDPOINT_ALLOW, KOLLECT_CLUSTER_CIDRS). */
+  guard?: EndpointGuard;
   log: (event: string, fields?: Record<string, unknown>) => void;
   metrics?: ExportMetrics;
 }
@@ -39,7 +45,7 @@ const SINK_LISTS: [keyof KollectInventory['spec'], SinkKind][] = [
 ];
 
 export function createActivities(deps: ActivityDeps) {
-  const { kube, backends, log, store } = deps;
+  const { kube, log, store } = deps;
   const metrics = deps.metrics ?? noMetrics;
 
   async function loadInventoryConfig(ref: InventoryRef): Promise<InventoryConfig | null> {
@@ -56,7 +62,7 @@ export function createActivities(deps: ActivityDeps) {
       for (const [i, r] of refs.entries()) {
         const sink = await kube.get<KollectSink>(kind, ref.namespace, r.name);
         if (!sink) { problems.push(`spec.${list}[${i}]: ${kind} ${ref.namespace}/${r.name} not found`); continue; }
-        if (!backends[sink.spec.type]) { problems.push(`${kind} ${r.name}: spec.type ${sink.spec.type} has no backend in this version of Kollect`); continue; }
+        if (!deps.sinks[sink.spec.type]) { problems.push(`${kind} ${r.name}: spec.type ${sink.spec.type} has no backend in this version of Kollect`); continue; }
         sinks.push({
           kind, name: r.name, type: sink.spec.type,
           intervalMs: intervalOf(r.exportMinInterval, `spec.${list}[${i}].exportMinInterval`),
@@ -76,7 +82,7 @@ export function createActivities(deps: ActivityDeps) {
 
   async function exportSink(req: ExportRequest, entries: ExportEntries): Promise<ExportReply> {
     const started = Date.now();
-    const backend = backends[req.sink.type];
+    const descriptor = deps.sinks[req.sink.type];
     const ids = { inventory: `${req.inventory.namespace}/${req.inventory.name}`, sink: `${req.sink.kind}/${req.sink.name}` };
     let credentials: Record<string, string> = {};
     const ctx = Context.current();
@@ -85,7 +91,7 @@ export function createActivities(deps: ActivityDeps) {
     ctx.heartbeat();
     const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
     try {
-      if (!backend) throw new SinkConfigError('spec.type', `no backend for sink type ${req.sink.type}`);
+      if (!descriptor) throw new SinkConfigError('spec.type', `no backend for sink type ${req.sink.type}`);
       const sink = await kube.get<KollectSink>(req.sink.kind, req.sink.namespace, req.sink.name);
       if (!sink) throw new SinkConfigError('metadata.name', `${req.sink.kind} ${req.sink.namespace}/${req.sink.name} no longer exists`);
       if (req.maxExportBytes !== undefined) {
@@ -94,7 +100,7 @@ export function createActivities(deps: ActivityDeps) {
           throw ApplicationFailure.nonRetryable(`export is ${bytes} bytes, above the inventory's spec.maxExportBytes (${req.maxExportBytes}); raise it or narrow the targets`, 'ExportTooLarge');
         }
       }
-      const spec = sink.spec as unknown as Record<string, unknown> & { secretRef?: { name: string }; tls?: { caSecretRef?: { name: string; key?: string } }; format?: 'yaml' | 'json' };
+      const spec = sink.spec as unknown as Record<string, unknown> & { secretRef?: { name: string }; tls?: { caSecretRef?: { name: string; key?: string } }; format?: SerializationFormat; create?: boolean };
       if (spec.secretRef) credentials = await kube.secretData(req.sink.namespace, spec.secretRef.name);
       let caPem: string | undefined;
       if (spec.tls?.caSecretRef) {
@@ -109,8 +115,8 @@ export function createActivities(deps: ActivityDeps) {
         keep: req.plan.mode === 'full' ? new Set(entries.upserts.map(rowKey)) : new Set(),
         deletes: await tombstones(store, entries.deletes, req.inventory.cluster), maxDeletePercent: req.maxDeletePercent,
       };
-      const result = await backend.export(input, {
-        spec: spec[req.sink.type], credentials, caPem, format: spec.format, signal: ctx.cancellationSignal,
+      const result = await runExport(descriptor, input, {
+        spec: spec[req.sink.type], credentials, caPem, format: spec.format, signal: ctx.cancellationSignal, guard: deps.guard, create: spec.create,
         log: (event, fields) => log(event, { ...ids, ...fields }),
       });
       metrics.observe(req.sink.type, (Date.now() - started) / 1000, true, result.rowsExported);
@@ -118,7 +124,8 @@ export function createActivities(deps: ActivityDeps) {
       return result;
     } catch (err) {
       metrics.observe(req.sink.type, (Date.now() - started) / 1000, false, 0);
-      const message = redact((err as Error).message ?? String(err), secretValues(credentials));
+      // runExport has redacted what the backend threw; this also covers errors before it (Secret reads).
+      const message = redact((err as Error).message ?? String(err), descriptor ? sinkSecrets(descriptor, credentials) : secretValues(credentials));
       log('export_failed', { ...ids, mode: req.plan.mode, error: message });
       if (err instanceof ApplicationFailure) throw err;
       if (err instanceof SinkConfigError || err instanceof MissingSecretError) throw ApplicationFailure.nonRetryable(message, 'SinkConfigError');
@@ -179,7 +186,7 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   // One activity type per sink type, so the Temporal UI names the sink each export goes to.
-  const perType = Object.fromEntries(Object.keys(backends).map((type) => [exportActivityName(type), exportSink]));
+  const perType = Object.fromEntries(Object.keys(deps.sinks).map((type) => [exportActivityName(type), exportSink]));
   return { loadInventoryConfig, exportSink, patchInventoryStatus, finalizeInventory, touchBodies, ...perType };
 }
 

@@ -12,17 +12,20 @@
 // - After every (re)list of a Target's informers, each of its inventories gets a resync of the
 //   Target's full uid set; a Target that goes away (deleted, or no longer referenced) gets an
 //   empty one.
-import type { KollectInventory, KollectProfile, KollectTarget, SinkKind } from '../api/types.js';
+import type { KollectInventory, KollectProfile, KollectSink, KollectTarget, SinkKind } from '../api/types.js';
+import type { SinkDescriptor } from '../activities/sinks/descriptor.js';
+import { sinkDescriptors } from '../activities/sinks/registry.js';
 import { API_VERSION, KOLLECT_PLURALS, INVENTORY_FINALIZER, type KollectKind } from '../api/constants.js';
 import { compileProfile as defaultCompile, type CompileResult } from '../api/extract/index.js';
 import type { Log } from '../worker/log.js';
 import { ADD, DELETE, LIST_DONE, UPDATE, type InformerEvent } from './informer.js';
 import { UnknownKindError, type InformerPool, type Lease } from './informer-pool.js';
-import { KubeApiError, type KubeObject, type KubeTransport } from './kube.js';
+import { KubeApiError, MERGE_PATCH, type KubeObject, type KubeTransport } from './kube.js';
 import type { WatcherMetrics } from './metrics.js';
 import { Outbox, type DeliveryConfig, type SignalSender } from './outbox.js';
 import { SelectorError } from './selectors.js';
-import { addFinalizer, patchCondition, patchReady, type ReadyState } from './status.js';
+import { addFinalizer, patchCondition, patchReady, withReady, type ReadyState } from './status.js';
+import { evaluateSink, sinkStatusPatch } from './sink-status.js';
 import { StoreUnavailableError } from '../store/bodies.js';
 
 /** Condition the watcher writes on inventories (the workflow writes Ready and Synced). */
@@ -49,6 +52,10 @@ export interface ControllerOptions {
   /** How often a Target whose kind is not served (yet) looks again. */
   unknownKindRetryMs: number;
   compile?: (spec: KollectProfile['spec']) => CompileResult;
+  /** Sink types, for the sinks' Ready and preview (default: activities/sinks/registry.ts). */
+  sinks?: Readonly<Record<string, SinkDescriptor<never>>>;
+  /** A sink whose Secret is missing looks again this often (ms, default 30 s). */
+  secretRetryMs?: number;
 }
 
 interface ProfileEntry { fingerprint: string; result: CompileResult; message?: string }
@@ -88,6 +95,8 @@ export class Controller {
   private readonly inventories = new Map<string, InventoryEntry>();
   private readonly sinkFingerprints = new Map<string, string>();
   private readonly finalizing = new Set<string>();
+  /** Per sink: its status evaluation in flight (one at a time) and its retry timer. */
+  private readonly sinkStatus = new Map<string, { running?: Promise<void>; again?: boolean; retry?: NodeJS.Timeout }>();
   /** Outboxes of deleted inventories still delivering inventoryDeleted. */
   private readonly retiring = new Set<Outbox>();
   private started = false;
@@ -116,7 +125,9 @@ export class Controller {
     this.stopped = true;
     for (const off of this.crOffs) off();
     for (const t of this.targets.values()) { clearTimeout(t.retry); t.active?.release(); t.active = undefined; }
+    for (const s of this.sinkStatus.values()) clearTimeout(s.retry);
     await Promise.allSettled([...this.targets.values()].map((t) => t.queue));
+    await Promise.allSettled([...this.sinkStatus.values()].map((s) => s.running));
     for (const i of this.inventories.values()) i.outbox.close();
     for (const o of this.retiring) o.close();
     for (const l of this.crLeases) l.release();
@@ -149,7 +160,7 @@ export class Controller {
         case 'KollectProfile': this.onProfile(key); break;
         case 'KollectTarget': this.enqueueTarget(key); break;
         case 'KollectInventory': this.onInventory(key); break;
-        default: this.onSink(kind, key, obj); break;
+        default: this.onSink(kind, key, obj); this.refreshSinkStatus(kind, key); break;
       }
     } catch (err) {
       this.o.log('controller_error', { kind, object: key, error: errMsg(err) });
@@ -165,7 +176,10 @@ export class Controller {
     const count = (k: KollectKind): number => this.crs.get(k)!.size;
     this.o.log('controller_synced', { profiles: count('KollectProfile'), targets: count('KollectTarget'), inventories: count('KollectInventory') });
     for (const k of ['KollectSnapshotSink', 'KollectDatabaseSink', 'KollectEventSink'] as const) {
-      for (const [key, obj] of this.crs.get(k)!) this.sinkFingerprints.set(`${k}/${key}`, JSON.stringify(obj.spec ?? null));
+      for (const [key, obj] of this.crs.get(k)!) {
+        this.sinkFingerprints.set(`${k}/${key}`, JSON.stringify(obj.spec ?? null));
+        this.refreshSinkStatus(k, key);
+      }
     }
     for (const key of this.crs.get('KollectProfile')!.keys()) this.onProfile(key, false);
     for (const key of this.crs.get('KollectInventory')!.keys()) this.onInventory(key);
@@ -434,6 +448,45 @@ export class Controller {
       if (inv.deleting || inv.namespace !== namespace) continue;
       const spec = (this.crs.get('KollectInventory')!.get(inv.key) as unknown as KollectInventory | undefined)?.spec;
       if (spec?.[SINK_REFS[kind]]?.some((r) => r.name === name)) inv.outbox.configChanged();
+    }
+  }
+
+  /** Writes the sink's Ready and preview (watcher/sink-status.ts) when they changed; one evaluation at a time per sink. */
+  private refreshSinkStatus(kind: SinkKind, key: string): void {
+    const id = `${kind}/${key}`;
+    let st = this.sinkStatus.get(id);
+    if (!st) this.sinkStatus.set(id, (st = {}));
+    if (st.retry) { clearTimeout(st.retry); st.retry = undefined; }
+    if (st.running) { st.again = true; return; }
+    const entry = st;
+    const run = async (): Promise<void> => {
+      const obj = this.crs.get(kind)!.get(key) as unknown as KollectSink | undefined;
+      if (!obj || this.stopped) { this.sinkStatus.delete(id); return; }
+      const ns = obj.metadata.namespace ?? '';
+      const ev = await evaluateSink(obj, this.o.sinks ?? sinkDescriptors, '<cluster>', (name) => this.secretExists(ns, name));
+      const patch = sinkStatusPatch(obj, ev, (ready) => withReady(obj as unknown as KubeObject, ready));
+      if (patch) {
+        await this.o.transport.request('PATCH', `/apis/${API_VERSION}/namespaces/${encodeURIComponent(ns)}/${KOLLECT_KINDS[kind]}/${encodeURIComponent(obj.metadata.name)}/status`, { body: { status: patch }, contentType: MERGE_PATCH });
+        this.o.log('status_written', { kind, object: key, ready: ev.ready.status, reason: ev.ready.reason });
+      }
+      if (ev.ready.reason === 'SecretNotFound' && !this.stopped) entry.retry = setTimeout(() => this.refreshSinkStatus(kind, key), this.o.secretRetryMs ?? 30_000).unref();
+    };
+    entry.running = run()
+      .catch((err: unknown) => { if (!(err instanceof KubeApiError && err.status === 404)) this.o.log('status_failed', { kind, object: key, error: errMsg(err) }); })
+      .finally(() => {
+        entry.running = undefined;
+        if (entry.again) { entry.again = false; this.refreshSinkStatus(kind, key); }
+      });
+  }
+
+  private async secretExists(namespace: string, name: string): Promise<boolean> {
+    try {
+      // Only existence: the data is never read here.
+      await this.o.transport.request('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`, {});
+      return true;
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 404) return false;
+      throw err;
     }
   }
 

@@ -13,7 +13,7 @@ import { Client, Connection } from '@temporalio/client';
 import { createActivities } from '../activities/index.js';
 import { Kube } from '../activities/kube.js';
 import { exportMetrics } from '../activities/metrics.js';
-import { sinkBackends, closeAll } from '../activities/sinks/registry.js';
+import { sinkDescriptors, closeAll } from '../activities/sinks/registry.js';
 import { PostgresPayloadStore, kollectDataConverter } from './payloads.js';
 import { BodyStore } from '../store/bodies.js';
 import { createCollectorActivities } from '../activities/collect.js';
@@ -51,7 +51,7 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
     worker = await Worker.create({
       connection: nativeConnection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, dataConverter, ...workflowCode(config, log),
       activities: {
-        ...createActivities({ kube: new Kube(kc), store: bodies, backends: sinkBackends, log, metrics: exportMetrics(registry), settings: { maxRunAgeMs: config.maxRunAgeMs } }),
+        ...createActivities({ kube: new Kube(kc), store: bodies, sinks: sinkDescriptors, log, metrics: exportMetrics(registry), settings: { maxRunAgeMs: config.maxRunAgeMs } }),
         ...createCollectorActivities({ client, taskQueue: config.taskQueue, store: bodies, payloads: store, log }),
       },
     });

@@ -4,7 +4,7 @@
 // docs derive everything else from that list.
 import type { SerializationFormat, SinkKind } from '../../api/types.js';
 import type { VersionedRow } from '../../api/rows.js';
-import type { InventoryIdentity, SinkBackend } from './types.js';
+import { SinkConfigError, type InventoryIdentity, type SinkBackend } from './types.js';
 
 /** Where a sink writes an inventory's rows, as status.preview shows it. Never holds a credential. */
 export interface SinkLocation {
@@ -33,10 +33,13 @@ export interface SinkDescriptor<Spec = unknown> {
 
 /** The format a sink of this type writes: spec.format when it applies, else the type's default. */
 export function formatOf(d: Pick<SinkDescriptor, 'type' | 'formats'>, format: string | undefined): SerializationFormat | undefined {
-  if (d.formats.length === 0) return undefined;
+  if (d.formats.length === 0) {
+    if (format !== undefined) throw new SinkConfigError('spec.format', `sink type ${d.type} has no format: remove spec.format`);
+    return undefined;
+  }
   if (format === undefined) return d.formats[0];
   if (!(d.formats as readonly string[]).includes(format)) {
-    throw new Error(`spec.format: ${format} is not written by sink type ${d.type} (it writes ${d.formats.join(', ')})`);
+    throw new SinkConfigError('spec.format', `sink type ${d.type} writes ${d.formats.join(' or ')}, not ${format}`);
   }
   return format as SerializationFormat;
 }

@@ -16,10 +16,11 @@ import {
   TreePlanner, commitMessage, countChanges, fileUid, parsePorcelain, readWatermark, resolveBasePath, rowPaths, summaryDocument, summaryFile,
 } from './git-layout.js';
 import type { Row } from '../../api/rows.js';
-import { redact, redactError, redactUrl, secretValues } from './redact.js';
+import { redactUrl } from './redact.js';
 import { rowDocument, serialize, type Format } from './serialize.js';
 import { SinkConfigError, checkDeleteGuard, decideWatermark, skipped, type ExportInput, type ExportReply, type SinkBackend, type SinkContext } from './types.js';
 import type { SinkDescriptor } from './descriptor.js';
+import { defaultEndpointGuard } from './endpoints.js';
 
 export interface GitBackendOptions {
   /** Where working clones live; default a fresh directory under os.tmpdir(), removed by close(). */
@@ -84,18 +85,15 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
   constructor(private readonly opts: GitBackendOptions = {}) {}
 
   async export(input: ExportInput, ctx: SinkContext<GitSinkSpec>): Promise<ExportReply> {
-    const secrets = secretValues(ctx.credentials);
-    const context = `git ${typeof ctx.spec?.url === 'string' ? redact(redactUrl(ctx.spec.url), secrets) : '(no url)'}`;
-    try {
-      const c = compile(ctx.spec, ctx, input);
-      if (c.authHeader) secrets.unshift(c.authHeader.slice('Basic '.length));
-      const key = sha(`${c.url}\0${c.branch}`).slice(0, 16);
-      return await this.serialized(key, () => this.exportLocked(key, c, input, ctx));
-    } catch (err) {
-      const safe = redactError(err, { sinkType: this.type, context, secrets });
-      ctx.log('sink.git.error', { error: safe.message });
-      throw safe;
-    }
+    const c = compile(ctx.spec, ctx, input);
+    const key = sha(`${c.url}\0${c.branch}`).slice(0, 16);
+    return this.serialized(key, () => this.exportLocked(key, c, input, ctx));
+  }
+
+  derivedSecrets(credentials: Readonly<Record<string, string>>): string[] {
+    const { username, password, token } = credentials;
+    const header = token ? basic(username || TOKEN_USERNAME, token) : password && username ? basic(username, password) : undefined;
+    return header ? [header.slice('Basic '.length)] : [];
   }
 
   async close(): Promise<void> {
@@ -207,6 +205,12 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
       config.push(['http.sslCAInfo', caFile], ['http.sslCAPath', caDir]);
     }
     if (c.authHeader) config.push(['http.extraHeader', `Authorization: ${c.authHeader}`]);
+    // The endpoint guard: git connects to the address checked here (curl's resolve list pins the
+    // host for this process), and a redirect to another host is not followed.
+    const u = new URL(c.url);
+    const [addr] = await (ctx.guard ?? defaultEndpointGuard()).resolve('spec.git.url', u.hostname);
+    const ip = addr!.family === 6 ? `[${addr!.address}]` : addr!.address;
+    config.push(['http.curloptResolve', `${u.hostname.replace(/^\[(.*)\]$/, '$1')}:${u.port || 443}:${ip}`], ['http.followRedirects', 'false']);
     const home = path.join(root, 'home'); // an empty HOME: no user config, credential helper or hooks
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, XDG_CONFIG_HOME: home, LC_ALL: 'C', LANG: 'C',

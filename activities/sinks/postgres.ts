@@ -2,6 +2,8 @@
 // keyed per ADR-0402 by (inventory_namespace, inventory_name, target_name, source_uid).
 // See docs/sinks.md for the table, the migrations and the reconciliation rules.
 import { createHash } from 'node:crypto';
+import type dns from 'node:dns';
+import net from 'node:net';
 import pg from 'pg';
 import type { VersionedRow } from '../../api/rows.js';
 import type { PostgresSinkSpec } from '../../api/types.js';
@@ -10,6 +12,7 @@ import {
   SinkConfigError, checkDeleteGuard, decideWatermark, skipped, type ExportInput, type ExportReply, type SinkBackend, type SinkContext, type Watermark,
 } from './types.js';
 import type { SinkDescriptor } from './descriptor.js';
+import { defaultEndpointGuard } from './endpoints.js';
 
 export interface PostgresBackendOptions {
   /** Connections per pool (one pool per distinct URL), default 4. */
@@ -73,6 +76,14 @@ function compile(spec: PostgresSinkSpec, ctx: SinkContext<PostgresSinkSpec>): Co
   };
 }
 
+/** A socket whose connect(port, host), as pg calls it, resolves the host with `lookup`. */
+function guardedSocket(lookup: typeof dns.lookup): net.Socket {
+  const socket = new net.Socket();
+  const connect = socket.connect.bind(socket) as (opts: net.TcpSocketConnectOpts) => net.Socket;
+  socket.connect = ((port: number, host: string) => connect({ port, host, lookup })) as typeof socket.connect;
+  return socket;
+}
+
 /** Versioned, append-only: never edit a shipped migration, add the next version. */
 export const MIGRATIONS: { version: number; description: string; sql: (t: string, idx: (suffix: string) => string) => string[] }[] = [
   {
@@ -130,7 +141,6 @@ export class PostgresBackend implements SinkBackend<PostgresSinkSpec> {
 
   async export(input: ExportInput, ctx: SinkContext<PostgresSinkSpec>): Promise<ExportReply> {
     const secrets = secretValues(ctx.credentials);
-    const context = `postgres ${typeof ctx.spec?.url === 'string' ? redact(redactUrl(ctx.spec.url), secrets) : '(no url)'}`;
     let migrationKey: string | undefined;
     try {
       const c = compile(ctx.spec, ctx);
@@ -157,9 +167,7 @@ export class PostgresBackend implements SinkBackend<PostgresSinkSpec> {
       }
     } catch (err) {
       if (migrationKey) this.migrated.delete(migrationKey); // recheck next time (e.g. table dropped)
-      const safe = redactError(err, { sinkType: this.type, context, secrets });
-      ctx.log('sink.postgres.error', { error: safe.message });
-      throw safe;
+      throw err;
     }
   }
 
@@ -184,8 +192,11 @@ export class PostgresBackend implements SinkBackend<PostgresSinkSpec> {
     const ssl: pg.PoolConfig['ssl'] = c.sslMode === 'disable' ? false
       : c.sslMode === 'require' ? { rejectUnauthorized: false }
         : { rejectUnauthorized: true, ...(ctx.caPem ? { ca: ctx.caPem } : {}) };
+    const lookup = (ctx.guard ?? defaultEndpointGuard()).lookupFor('spec.postgres.url');
     const pool = new pg.Pool({
       ...c.conn, password, ssl,
+      // Every connection the pool opens resolves its host through the endpoint guard.
+      stream: () => guardedSocket(lookup),
       max: this.opts.poolMax ?? 4,
       connectionTimeoutMillis: this.opts.connectTimeoutMs ?? 5_000,
       idleTimeoutMillis: 30_000,

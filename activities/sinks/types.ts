@@ -4,7 +4,7 @@
 // watermark it stored with its data, or a full reconcile, and refuses to move its watermark
 // backwards; an event sink publishes every change with a dedupe id unique across lineages.
 import type { RowEntry, VersionedRow, Tombstone } from '../../api/rows.js';
-import type { SinkKind } from '../../api/types.js';
+import type { SerializationFormat, SinkKind } from '../../api/types.js';
 import type { ExportPlan, ExportOutcome } from '../../workflows/state.js';
 import type { EndpointGuard } from './endpoints.js';
 
@@ -54,7 +54,8 @@ export interface SinkContext<Spec> {
   credentials: Record<string, string>;
   /** PEM CA bundle from spec.tls.caSecretRef, when set. */
   caPem?: string;
-  format?: 'yaml' | 'json';
+  /** spec.format as written (snapshot sinks); the descriptor's formats say which apply. */
+  format?: SerializationFormat;
   log: (event: string, fields?: Record<string, unknown>) => void;
   /** Aborted when the attempt is cancelled or lost its heartbeat: stop before committing anything. */
   signal?: AbortSignal;
@@ -124,6 +125,8 @@ export interface SinkBackend<Spec = unknown> {
    * can be reached (or created, when spec.create allows): writes no rows. Throws what export would.
    */
   probe?(ctx: SinkContext<Spec>): Promise<ProbeResult>;
+  /** Secrets the backend derives from the credentials (e.g. a Basic auth token), to redact as well. */
+  derivedSecrets?(credentials: Readonly<Record<string, string>>): string[];
   /** Releases pooled connections (worker shutdown). */
   close?(): Promise<void>;
 }

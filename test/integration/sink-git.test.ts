@@ -1,4 +1,6 @@
 // The git sink against the harness's real git-over-HTTPS server (per-run CA, Basic auth).
+import { viaSharedPath } from '../support/sinks/shared-path.js';
+import type { SinkDescriptor } from '../../activities/sinks/descriptor.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -7,7 +9,7 @@ import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { VersionedRow } from '../../api/rows.js';
 import type { GitSinkSpec } from '../../api/types.js';
-import { GitBackend } from '../../activities/sinks/git.js';
+import { GitBackend, gitSink } from '../../activities/sinks/git.js';
 import { SinkExportError } from '../../activities/sinks/redact.js';
 import { readWatermark } from '../../activities/sinks/git-layout.js';
 import { rowDocument, serialize } from '../../activities/sinks/serialize.js';
@@ -80,7 +82,7 @@ async function pushFiles(repo: BareRepo, files: Record<string, string>, branch =
 
 const backends: GitBackend[] = [];
 function backend(opts: ConstructorParameters<typeof GitBackend>[0] = {}): GitBackend {
-  const b = new GitBackend({ cacheDir: work(), ...opts });
+  const b = viaSharedPath(gitSink as SinkDescriptor<never>, new GitBackend({ cacheDir: work(), ...opts }));
   backends.push(b);
   return b;
 }

@@ -1,4 +1,6 @@
 // The nats sink against the harness's real nats-server with JetStream.
+import { viaSharedPath } from '../support/sinks/shared-path.js';
+import type { SinkDescriptor } from '../../activities/sinks/descriptor.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
@@ -7,7 +9,7 @@ import { AckPolicy, DeliverPolicy, StorageType, connect, type JsMsg, type NatsCo
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tombstone, VersionedRow } from '../../api/rows.js';
 import type { NatsSinkSpec } from '../../api/types.js';
-import { NatsBackend, eventId, subjectCovers, subjectToken } from '../../activities/sinks/nats.js';
+import { NatsBackend, natsSink, eventId, subjectCovers, subjectToken } from '../../activities/sinks/nats.js';
 import { SinkExportError } from '../../activities/sinks/redact.js';
 import { SinkConfigError, type InventoryIdentity, type SinkContext } from '../../activities/sinks/types.js';
 import { exportInput, tombstone, type TestExportInput } from '../support/export-input.js';
@@ -44,7 +46,7 @@ function ctx(spec: Partial<NatsSinkSpec>, over: Partial<SinkContext<NatsSinkSpec
 let nc: NatsConnection;
 const backends: NatsBackend[] = [];
 function backend(opts: ConstructorParameters<typeof NatsBackend>[0] = {}): NatsBackend {
-  const b = new NatsBackend(opts);
+  const b = viaSharedPath(natsSink as SinkDescriptor<never>, new NatsBackend(opts));
   backends.push(b);
   return b;
 }

@@ -1,11 +1,13 @@
 // The postgres sink against the harness's real PostgreSQL.
+import { viaSharedPath } from '../support/sinks/shared-path.js';
+import type { SinkDescriptor } from '../../activities/sinks/descriptor.js';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VersionedRow } from '../../api/rows.js';
 import type { PostgresSinkSpec } from '../../api/types.js';
-import { MIGRATIONS_TABLE, PostgresBackend, WATERMARKS_TABLE } from '../../activities/sinks/postgres.js';
+import { MIGRATIONS_TABLE, PostgresBackend, postgresSink, WATERMARKS_TABLE } from '../../activities/sinks/postgres.js';
 import { SinkExportError } from '../../activities/sinks/redact.js';
 import { DeleteGuardError, SinkConfigError, type InventoryIdentity, type SinkContext } from '../../activities/sinks/types.js';
 import { service } from '../harness/endpoints.js';
@@ -41,7 +43,7 @@ function ctx(spec: Partial<PostgresSinkSpec> = {}, over: Partial<SinkContext<Pos
 let admin: pg.Client;
 const backends: PostgresBackend[] = [];
 function backend(opts: ConstructorParameters<typeof PostgresBackend>[0] = {}): PostgresBackend {
-  const b = new PostgresBackend(opts);
+  const b = viaSharedPath(postgresSink as SinkDescriptor<never>, new PostgresBackend(opts));
   backends.push(b);
   return b;
 }

@@ -127,7 +127,7 @@ export class Controller {
     for (const t of this.targets.values()) { clearTimeout(t.retry); t.active?.release(); t.active = undefined; }
     for (const s of this.sinkStatus.values()) clearTimeout(s.retry);
     await Promise.allSettled([...this.targets.values()].map((t) => t.queue));
-    await Promise.allSettled([...this.sinkStatus.values()].map((s) => s.running));
+    await Promise.allSettled([...this.sinkStatus.values()].map((s) => s.running ?? Promise.resolve()));
     for (const i of this.inventories.values()) i.outbox.close();
     for (const o of this.retiring) o.close();
     for (const l of this.crLeases) l.release();

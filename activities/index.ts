@@ -1,7 +1,7 @@
 // All I/O of the inventory workflow. Built by a factory that takes its dependencies, so tests
 // inject real clients for the test servers.
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { KollectInventory, KollectSink, SinkExportStatus, Condition, SinkRef, SinkKind, SerializationFormat } from '../api/types.js';
+import type { KollectInventory, KollectSink, SinkExportStatus, Condition, SinkRef, SinkKind } from '../api/types.js';
 import { parseDuration } from '../api/duration.js';
 import type { InventoryConfig, InventoryRef } from '../workflows/config.js';
 import { exportActivityName } from '../workflows/config.js';
@@ -12,6 +12,7 @@ import { SinkConfigError, DeleteGuardError, type ExportInput, type ExportRequest
 import type { SinkDescriptor } from './sinks/descriptor.js';
 import type { EndpointGuard } from './sinks/endpoints.js';
 import { runExport, sinkSecrets } from './sinks/run.js';
+import { sinkContextOf } from './sink-context.js';
 import type { ExportEntries } from '../workflows/state.js';
 import { rowKey, type RowEntry, type Tombstone, type VersionedRow } from '../api/rows.js';
 import { BODY_PAGE, type BodyStore } from '../store/bodies.js';
@@ -100,25 +101,15 @@ export function createActivities(deps: ActivityDeps) {
           throw ApplicationFailure.nonRetryable(`export is ${bytes} bytes, above the inventory's spec.maxExportBytes (${req.maxExportBytes}); raise it or narrow the targets`, 'ExportTooLarge');
         }
       }
-      const spec = sink.spec as unknown as Record<string, unknown> & { secretRef?: { name: string }; tls?: { caSecretRef?: { name: string; key?: string } }; format?: SerializationFormat; create?: boolean };
-      if (spec.secretRef) credentials = await kube.secretData(req.sink.namespace, spec.secretRef.name);
-      let caPem: string | undefined;
-      if (spec.tls?.caSecretRef) {
-        const ca = await kube.secretData(req.sink.namespace, spec.tls.caSecretRef.name);
-        const key = spec.tls.caSecretRef.key ?? 'ca.crt';
-        caPem = ca[key];
-        if (!caPem) throw new SinkConfigError('spec.tls.caSecretRef.key', `Secret ${spec.tls.caSecretRef.name} has no key ${key}`);
-      }
+      const sctx = await sinkContextOf(kube, sink, { log: (event, fields) => log(event, { ...ids, ...fields }), signal: ctx.cancellationSignal, guard: deps.guard });
+      credentials = sctx.credentials;
       const input: ExportInput = {
         inventory: req.inventory, sink: req.sink, exportId: req.exportId, plan: req.plan,
         upserts: (want) => readBodies(store, want ? entries.upserts.filter(want) : entries.upserts), upsertCount: entries.upserts.length,
         keep: req.plan.mode === 'full' ? new Set(entries.upserts.map(rowKey)) : new Set(),
         deletes: await tombstones(store, entries.deletes, req.inventory.cluster), maxDeletePercent: req.maxDeletePercent,
       };
-      const result = await runExport(descriptor, input, {
-        spec: spec[req.sink.type], credentials, caPem, format: spec.format, signal: ctx.cancellationSignal, guard: deps.guard, create: spec.create,
-        log: (event, fields) => log(event, { ...ids, ...fields }),
-      });
+      const result = await runExport(descriptor, input, sctx);
       metrics.observe(req.sink.type, (Date.now() - started) / 1000, true, result.rowsExported);
       log('export_succeeded', { ...ids, mode: req.plan.mode, version: req.plan.version, outcome: result.outcome, detail: result.detail, ms: Date.now() - started });
       return result;

@@ -551,8 +551,8 @@ export interface KollectSnapshotSinkSpec extends SinkCommonSpec, SnapshotSinkBlo
   /** Backend: git, gitlab, s3 or gcs. Its settings go in the field of the same name (spec.git for git). */
   type: SnapshotSinkType;
   /**
-   * Serialization of the exported files.
-   * @default yaml
+   * Serialization of the exported files. Each type writes some of yaml, json and parquet, and
+   * defaults to the first it lists (docs/crds.md#kollectsnapshotsink): yaml for git.
    */
   format?: SerializationFormat;
 }
@@ -620,3 +620,77 @@ export interface KollectDatabaseSink { apiVersion: 'kollect.dev/v1alpha1'; kind:
  */
 export interface KollectEventSink { apiVersion: 'kollect.dev/v1alpha1'; kind: 'KollectEventSink'; metadata: ObjectMeta; spec: KollectEventSinkSpec; status?: SinkStatus }
 export type KollectSink = KollectSnapshotSink | KollectDatabaseSink | KollectEventSink;
+
+// ---------- Connection tests ----------
+
+/** A sink to probe, in the test's namespace. */
+export interface SinkReference {
+  /** KollectSnapshotSink, KollectDatabaseSink or KollectEventSink. */
+  kind: SinkKind;
+  /**
+   * Name of the sink.
+   * @minLength 1
+   * @maxLength 253
+   */
+  name: string;
+}
+
+/**
+ * Which sink to probe, and how long to keep the result.
+ * @x-kubernetes-validations [{rule: "self == oldSelf", message: "spec is immutable: create a new KollectConnectionTest to probe again"}]
+ */
+export interface KollectConnectionTestSpec {
+  /** The sink to probe, with the sink's own Secret and CA. */
+  sinkRef: SinkReference;
+  /**
+   * Seconds after the test finished before the operator deletes it.
+   * @default 300
+   * @minimum 0
+   * @maximum 604800
+   */
+  ttlSecondsAfterFinished?: number;
+}
+
+export const CONNECTION_TEST_PHASES = ['Running', 'Succeeded', 'Failed'] as const;
+
+/** What the probe found. */
+export interface KollectConnectionTestStatus {
+  /** Running, Succeeded or Failed. */
+  phase?: (typeof CONNECTION_TEST_PHASES)[number];
+  /**
+   * What was reached and checked, or why it failed (credentials redacted).
+   * @maxLength 4096
+   */
+  message?: string;
+  /** The sink's backend type. */
+  sinkType?: string;
+  /**
+   * What the probe connected to (no credentials).
+   * @maxLength 2048
+   */
+  endpoint?: string;
+  /**
+   * Time the probe took, in milliseconds.
+   * @minimum 0
+   */
+  latencyMs?: number;
+  /**
+   * When the probe started (RFC 3339).
+   * @format date-time
+   */
+  startTime?: string;
+  /**
+   * When the probe finished (RFC 3339); the TTL counts from here.
+   * @format date-time
+   */
+  completionTime?: string;
+  /** Temporal workflow that ran the probe. */
+  workflowId?: string;
+}
+
+/**
+ * KollectConnectionTest: probes a sink now, with the sink's real credentials, without exporting
+ * anything; the result and latency land in status, and the test deletes itself
+ * ttlSecondsAfterFinished after it finished. The spec is immutable: create a new test to probe again.
+ */
+export interface KollectConnectionTest { apiVersion: 'kollect.dev/v1alpha1'; kind: 'KollectConnectionTest'; metadata: ObjectMeta; spec: KollectConnectionTestSpec; status?: KollectConnectionTestStatus }

@@ -18,7 +18,7 @@ import {
 import type { Row } from '../../api/rows.js';
 import { redactUrl } from './redact.js';
 import { rowDocument, serialize, type Format } from './serialize.js';
-import { SinkConfigError, checkDeleteGuard, decideWatermark, skipped, type ExportInput, type ExportReply, type SinkBackend, type SinkContext } from './types.js';
+import { SinkConfigError, checkDeleteGuard, decideWatermark, skipped, type ExportInput, type ExportReply, type ProbeResult, type SinkBackend, type SinkContext } from './types.js';
 import type { SinkDescriptor } from './descriptor.js';
 import { defaultEndpointGuard } from './endpoints.js';
 
@@ -88,6 +88,22 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
     const c = compile(ctx.spec, ctx, input);
     const key = sha(`${c.url}\0${c.branch}`).slice(0, 16);
     return this.serialized(key, () => this.exportLocked(key, c, input, ctx));
+  }
+
+  /** ls-remote with the sink's credentials and CA: the repository answers and the branch is there (or will be created). */
+  async probe(ctx: SinkContext<GitSinkSpec>): Promise<ProbeResult> {
+    const placeholder = { namespace: '<namespace>', name: '<inventory>', cluster: '<cluster>' };
+    const c = compile(ctx.spec, ctx, { inventory: placeholder } as ExportInput);
+    const root = await this.cacheRoot();
+    const work = await mkdtemp(path.join(root, 'probe-'));
+    try {
+      const git = await this.client(root, work, c, ctx);
+      const heads = (await git.raw(['ls-remote', '--heads', 'origin', `refs/heads/${c.branch}`])).trim();
+      const tip = heads.split(/\s+/)[0];
+      return { detail: tip ? `repository answers; branch ${c.branch} at ${tip.slice(0, 12)}` : `repository answers; branch ${c.branch} does not exist yet (the first export creates it)` };
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
   }
 
   derivedSecrets(credentials: Readonly<Record<string, string>>): string[] {

@@ -1,6 +1,7 @@
 // Credential redaction for everything a sink backend lets out: error messages, log fields,
 // result details. Invariant 7: no credential value ever reaches status, events, logs or errors.
 import { DeleteGuardError, SinkConfigError } from './types.js';
+import { EndpointRefusedError } from './endpoints.js';
 
 export const REDACTED = '***';
 
@@ -73,6 +74,7 @@ function messageOf(err: unknown): string {
  */
 export function redactError(err: unknown, opts: { sinkType: string; context: string; secrets: readonly string[] }): Error {
   if (err instanceof DeleteGuardError) return err; // counts only, and it must stay non-retryable
+  if (err instanceof EndpointRefusedError) return err; // host and address only; its class says why
   const msg = redact(messageOf(err), opts.secrets);
   if (err instanceof SinkExportError) return new SinkExportError(err.sinkType, msg, err.code); // already has its context
   if (err instanceof SinkConfigError) return new SinkConfigError(err.field, `${opts.context}: ${msg}`);

@@ -17,7 +17,7 @@ import type { ExportEntries } from '../workflows/state.js';
 import { rowKey, type RowEntry, type Tombstone, type VersionedRow } from '../api/rows.js';
 import { BODY_PAGE, type BodyStore } from '../store/bodies.js';
 import { noMetrics, type ExportMetrics } from './metrics.js';
-import { redact, secretValues } from './sinks/redact.js';
+import { redact, secretValues, SinkUnreachableError } from './sinks/redact.js';
 
 export interface ActivityDeps {
   kube: Kube;
@@ -41,6 +41,8 @@ export const DEFAULT_MAX_RUN_AGE_MS = 24 * 3600_000;
 export const DEFAULT_MAX_DELETE_PERCENT = 50;
 /** How often a running export tells Temporal it is alive (the heartbeat timeout is 20 s). */
 const HEARTBEAT_EVERY_MS = 5_000;
+/** The inventory conditions this activity writes; others (the watcher's Delivered) are kept as read. */
+const OWN_CONDITIONS = ['Ready', 'Synced', 'SinkReachable'];
 const SINK_LISTS: [keyof KollectInventory['spec'], SinkKind][] = [
   ['snapshotSinkRefs', 'KollectSnapshotSink'], ['databaseSinkRefs', 'KollectDatabaseSink'], ['eventSinkRefs', 'KollectEventSink'],
 ];
@@ -121,6 +123,7 @@ export function createActivities(deps: ActivityDeps) {
       if (err instanceof ApplicationFailure) throw err;
       if (err instanceof SinkConfigError || err instanceof MissingSecretError) throw ApplicationFailure.nonRetryable(message, 'SinkConfigError');
       if (err instanceof DeleteGuardError) throw ApplicationFailure.nonRetryable(message, 'DeleteGuard');
+      if (err instanceof SinkUnreachableError) throw ApplicationFailure.retryable(message, 'SinkUnreachable');
       throw ApplicationFailure.retryable(message, (err as Error).name || 'ExportError');
     } finally {
       clearInterval(beat);
@@ -150,11 +153,15 @@ export function createActivities(deps: ActivityDeps) {
           : view.awaitingResync.length ? cond('Synced', 'Unknown', 'AwaitingResync', `a new snapshot lineage waits for the first full resync of target(s) ${view.awaitingResync.map((t) => (view.missingRows[t] ? `${t} (${view.missingRows[t]} rows not received yet)` : t)).join(', ')} before state sinks are reconciled; nothing is deleted meanwhile`)
             : behind.length ? cond('Synced', 'Unknown', 'Pending', `waiting to export to ${behind.map((s) => s.name).join(', ')}`)
               : cond('Synced', 'True', 'Exported', `all sinks hold snapshot version ${view.version}`);
+    const unreachable = view.sinks.filter((s) => s.reason === 'Unreachable');
+    const reachable = unreachable.length
+      ? cond('SinkReachable', 'False', 'Unreachable', `the last export could not connect to ${list(unreachable)}`)
+      : cond('SinkReachable', 'True', 'Reachable', 'every sink answered its last export attempt');
     await kube.patchStatus('KollectInventory', ref.namespace, ref.name, {
       observedGeneration: inv.metadata.generation, rows: view.rows, sinkExports: view.sinks,
-      // Ready and Synced are ours; other conditions (the watcher's Delivered) are kept as read,
+      // OWN_CONDITIONS are ours; other conditions (the watcher's Delivered) are kept as read,
       // and the resourceVersion makes a concurrent write a conflict that the retry re-reads.
-      conditions: [...prev.filter((c) => c.type !== 'Ready' && c.type !== 'Synced'), ready, synced],
+      conditions: [...prev.filter((c) => !OWN_CONDITIONS.includes(c.type)), ready, synced, reachable],
       workflowId: inventoryWorkflowId(ref.namespace, ref.name), lineage: view.lineage,
     }, inv.metadata.resourceVersion);
   }

@@ -439,9 +439,10 @@ export interface SinkExportStatus {
   /** Backend detail of the last success, e.g. a commit SHA. */
   detail?: string;
   /**
-   * Why the sink is not current, when it is not: ExportFailed, DeleteHeld (an export would have
-   * deleted more than spec.maxDeletePercent of the sink's rows) or AwaitingResync (a new
-   * snapshot lineage waits for every target's first full resync before it may delete anything).
+   * Why the sink is not current, when it is not: ExportFailed, Unreachable (the last attempt
+   * could not connect to the sink), DeleteHeld (an export would have deleted more than
+   * spec.maxDeletePercent of the sink's rows) or AwaitingResync (a new snapshot lineage waits for
+   * every target's first full resync before it may delete anything).
    */
   reason?: string;
   /**
@@ -456,9 +457,11 @@ export interface KollectInventoryStatus {
   /**
    * Latest observations. Ready: the targets and sinks resolve and the inventory's workflow
    * runs. Synced: every sink holds the current snapshot version (reasons Exported, Pending,
-   * AwaitingResync, ExportFailed, DeleteHeld, Suspended). Delivered (written by the watcher, only
-   * after a failure): False while changes cannot reach the workflow (StoreUnavailable,
-   * TemporalUnavailable), True again once they do.
+   * AwaitingResync, ExportFailed, DeleteHeld, Suspended). SinkReachable: False (reason
+   * Unreachable, naming the sinks) while the last export attempt to a sink could not connect to
+   * it, else True (Reachable). Delivered (written by the watcher, only after a failure): False
+   * while changes cannot reach the workflow (StoreUnavailable, TemporalUnavailable), True again
+   * once they do.
    * @maxItems 16
    * @x-kubernetes-list-type map
    * @x-kubernetes-list-map-keys ["type"]

@@ -151,7 +151,7 @@ export function sinkBlockRules(spec: Schema): ValidationRule[] {
   ]);
   // spec.format: each type accepts the formats its descriptor writes.
   const formats = spec.properties?.format ? types.map((t) => sinkDescriptors[t]).filter((d) => d !== undefined).map((d): ValidationRule => (d.formats.length
-    ? { rule: `self.type != '${d.type}' || !has(self.format) || self.format in [${d.formats.map((f) => `'${f}'`).join(', ')}]`, message: `sink type ${d.type} writes ${d.formats.join(' or ')}`, fieldPath: '.format', reason: 'FieldValueNotSupported' }
+    ? { rule: `self.type != '${d.type}' || !has(self.format) || self.format in [${d.formats.map((f) => `'${f}'`).join(', ')}]`, message: `sink type ${d.type} writes ${d.formats.join(' or ')}`, fieldPath: '.format', reason: 'FieldValueInvalid' }
     : { rule: `self.type != '${d.type}' || !has(self.format)`, message: `sink type ${d.type} has no spec.format`, fieldPath: '.format', reason: 'FieldValueForbidden' })) : [];
   return [...blocks, ...formats];
 }

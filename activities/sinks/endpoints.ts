@@ -107,7 +107,8 @@ export class EndpointGuard {
   /** An http(s) Agent whose every connection goes through the guard (names and literal IPs alike). */
   agent<A extends typeof http.Agent | typeof https.Agent>(Base: A, field: string, options: ConstructorParameters<A>[0] = {}): InstanceType<A> {
     const guard = this; // eslint-disable-line @typescript-eslint/no-this-alias -- the agent's createConnection needs the guard
-    const Guarded = class extends (Base) {
+    const AgentClass: typeof http.Agent = Base;
+    const Guarded = class extends AgentClass {
       override createConnection(opts: http.ClientRequestArgs, cb?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
         try {
           Object.assign(opts, guard.connectOptions(field, opts.host ?? opts.hostname ?? 'localhost'));

@@ -382,11 +382,11 @@ describe('postgres sink', () => {
     expect((missing as SinkConfigError).field).toBe('spec.create');
     const refused = await failure(b.export(full([row(1)]), ctx({ table: 'never_created' }, { create: false })));
     expect((refused as SinkConfigError).field).toBe('spec.create');
-    expect((await admin.query('SELECT to_regclass($1) AS r', [`${schema}.never_created`])).rows[0].r).toBeNull();
+    expect((await admin.query<{ r: string | null }>('SELECT to_regclass($1)::text AS r', [`${schema}.never_created`])).rows[0]?.r).toBeNull();
     const strict = await failure(backend().export(full([row(1)]), ctx({ table: 'guarded_rows' }, { guard: new EndpointGuard({ allow: [], clusterCidrs: [] }) })));
     expect(strict).toBeInstanceOf(EndpointRefusedError);
     expect(strict.message).toMatch(/\(loopback\)/);
-    expect((await admin.query('SELECT to_regclass($1) AS r', [`${schema}.guarded_rows`])).rows[0].r).toBeNull();
+    expect((await admin.query<{ r: string | null }>('SELECT to_regclass($1)::text AS r', [`${schema}.guarded_rows`])).rows[0]?.r).toBeNull();
   });
 
   it('exports 10k rows in batches (timing printed)', async () => {

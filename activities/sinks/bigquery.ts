@@ -174,13 +174,14 @@ export class BigQueryBackend implements SinkBackend<BigQuerySinkSpec> {
       await this.ensureTables(c, client, ctx);
       // A query job proves bigquery.jobs.create (jobUser) as well as read access to the dataset.
       const [row] = await this.query(c, client, `SELECT COUNT(*) FROM ${this.ref(c, WATERMARKS_TABLE)} WHERE table_name = ${sqlString(c.table)}`);
-      return { detail: `table ${c.project}.${c.dataset}.${c.table} reachable (${String(row?.[0] ?? 0)} watermarks)${c.emulator ? ' (emulator, no credentials)' : ''}` };
+      return { detail: `table ${c.project}.${c.dataset}.${c.table} reachable (${Number(row?.[0] ?? 0)} watermarks)${c.emulator ? ' (emulator, no credentials)' : ''}` };
     });
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     for (const client of this.clients.values()) client.agent.destroy();
     this.clients.clear();
+    return Promise.resolve();
   }
 
   /** Compiles the spec, checks the endpoint, runs `fn` with a client; every error leaves redacted. */
@@ -200,7 +201,10 @@ export class BigQueryBackend implements SinkBackend<BigQuerySinkSpec> {
       return await fn(c, client);
     } catch (err) {
       if (client) client.ready.clear(); // recheck the tables next time (e.g. dropped behind our back)
-      const safe = redactError(client?.refused ?? err, { sinkType: this.type, context, secrets });
+      const refused = client?.refused ?? err;
+      // Kept as is (redactError would make it a plain SinkConfigError): it names host and address only.
+      if (refused instanceof EndpointRefusedError) throw refused;
+      const safe = redactError(refused, { sinkType: this.type, context, secrets });
       ctx.log('sink.bigquery.error', { error: safe.message });
       throw safe;
     }
@@ -336,7 +340,7 @@ export class BigQueryBackend implements SinkBackend<BigQuerySinkSpec> {
     let pageToken: string | undefined;
     do {
       const q = new URLSearchParams({ location: c.location, maxResults: '20000', ...(pageToken ? { pageToken } : {}) });
-      const page = await this.call<QueryPage>(client, 'GET', this.api(c, `queries/${ref.jobId}?${q}`));
+      const page = await this.call<QueryPage>(client, 'GET', this.api(c, `queries/${ref.jobId}?${q.toString()}`));
       for (const r of page.rows ?? []) rows.push(r.f.map((x) => x.v));
       pageToken = page.pageToken;
     } while (pageToken);
@@ -396,7 +400,7 @@ export class BigQueryBackend implements SinkBackend<BigQuerySinkSpec> {
     const stage = `${STAGE_PREFIX}${randomBytes(8).toString('hex')}`;
     const changes = stagedLines(input.upserts(want), deletes, signal)[Symbol.asyncIterator]();
     const first = await changes.next();
-    let counts = { upserted: 0, deleted: 0 };
+    let counts: { upserted: number; deleted: number };
     try {
       // Nothing changed (e.g. the scheduled full reconcile of an unchanged snapshot): no staging
       // table, the transaction only moves the watermark.

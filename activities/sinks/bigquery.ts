@@ -136,6 +136,8 @@ class BigQueryError extends Error {
 }
 
 interface Client {
+  /** Cache key: endpoint and guard. */
+  key: string;
   fingerprint: string;
   auth: AuthClient | Promise<AuthClient>;
   agent: http.Agent;
@@ -200,7 +202,9 @@ export class BigQueryBackend implements SinkBackend<BigQuerySinkSpec> {
       ctx.signal?.throwIfAborted();
       return await fn(c, client);
     } catch (err) {
-      if (client) client.ready.clear(); // recheck the tables next time (e.g. dropped behind our back)
+      // A fresh client next time: the tables are checked again (e.g. dropped behind our back), and
+      // credentials that failed to load (ADC not ready yet) are looked up again.
+      if (client) this.drop(client);
       const refused = client?.refused ?? err;
       // Kept as is (redactError would make it a plain SinkConfigError): it names host and address only.
       if (refused instanceof EndpointRefusedError) throw refused;
@@ -208,6 +212,11 @@ export class BigQueryBackend implements SinkBackend<BigQuerySinkSpec> {
       ctx.log('sink.bigquery.error', { error: safe.message });
       throw safe;
     }
+  }
+
+  private drop(client: Client): void {
+    if (this.clients.get(client.key) === client) this.clients.delete(client.key);
+    client.agent.destroy();
   }
 
   /** The client for this endpoint, credentials, CA and guard; replaced when any of them changed. */
@@ -220,7 +229,7 @@ export class BigQueryBackend implements SinkBackend<BigQuerySinkSpec> {
     const cached = this.clients.get(key);
     if (cached?.fingerprint === fingerprint) return cached;
     cached?.agent.destroy();
-    const client: Client = { fingerprint, auth: new PassThroughClient(), agent: new http.Agent(), ready: new Set() };
+    const client: Client = { key, fingerprint, auth: new PassThroughClient(), agent: new http.Agent(), ready: new Set() };
     const lookup = guard.lookupFor('spec.bigquery.apiEndpoint');
     const recordingLookup = ((host: string, options: unknown, cb: (...a: unknown[]) => void) => {
       (lookup as unknown as (h: string, o: unknown, cb: (...a: unknown[]) => void) => void)(host, options, (err: unknown, ...rest: unknown[]) => {

@@ -5,6 +5,7 @@
 // docs index are derived from this list.
 import type { SinkKind } from '../../api/types.js';
 import type { SinkDescriptor } from './descriptor.js';
+import { bigquerySink } from './bigquery.js';
 import { gitSink } from './git.js';
 import { natsSink } from './nats.js';
 import { postgresSink } from './postgres.js';
@@ -12,6 +13,7 @@ import type { SinkBackend } from './types.js';
 
 export const SINKS: readonly SinkDescriptor<never>[] = [
   gitSink, postgresSink, natsSink,
+  bigquerySink,
 ] as readonly SinkDescriptor<never>[];
 
 export const sinkDescriptors: Readonly<Record<string, SinkDescriptor<never>>> = Object.fromEntries(SINKS.map((d) => [d.type, d]));

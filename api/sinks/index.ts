@@ -2,11 +2,12 @@
 // after its type (spec.git for type git), and the family's `type` enum is the list of these keys.
 // Adding a sink type: its block in api/sinks/<type>.ts and one line here; its backend and
 // descriptor in activities/sinks/<type>.ts and one line in activities/sinks/registry.ts.
+import type { BigQueryColumn, BigQueryPartitioning, BigQuerySinkSpec } from './bigquery.js';
 import type { GitSinkSpec } from './git.js';
 import type { NatsSinkSpec } from './nats.js';
 import type { PostgresSinkSpec } from './postgres.js';
 
-export type { GitSinkSpec, NatsSinkSpec, PostgresSinkSpec };
+export type { BigQueryColumn, BigQueryPartitioning, BigQuerySinkSpec, GitSinkSpec, NatsSinkSpec, PostgresSinkSpec };
 
 /** Snapshot sinks: whole snapshots as files. */
 export interface SnapshotSinkBlocks {
@@ -17,6 +18,8 @@ export interface SnapshotSinkBlocks {
 export interface DatabaseSinkBlocks {
   /** Settings of type postgres. */
   postgres?: PostgresSinkSpec;
+  /** Settings of type bigquery. */
+  bigquery?: BigQuerySinkSpec;
 }
 /** Event sinks: every change as an event. */
 export interface EventSinkBlocks {

@@ -5,13 +5,16 @@
 // docs index are derived from this list.
 import type { SinkKind } from '../../api/types.js';
 import type { SinkDescriptor } from './descriptor.js';
+import { gcsSink } from './gcs.js';
 import { gitSink } from './git.js';
 import { natsSink } from './nats.js';
 import { postgresSink } from './postgres.js';
+import { s3Sink } from './s3.js';
 import type { SinkBackend } from './types.js';
 
 export const SINKS: readonly SinkDescriptor<never>[] = [
   gitSink, postgresSink, natsSink,
+  s3Sink, gcsSink,
 ] as readonly SinkDescriptor<never>[];
 
 export const sinkDescriptors: Readonly<Record<string, SinkDescriptor<never>>> = Object.fromEntries(SINKS.map((d) => [d.type, d]));

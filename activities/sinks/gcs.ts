@@ -9,9 +9,9 @@ import http from 'node:http';
 import https from 'node:https';
 import { GoogleAuth } from 'google-auth-library';
 import type { GcsSinkSpec } from '../../api/types.js';
-import { defaultEndpointGuard } from './endpoints.js';
+import { defaultEndpointGuard, type EndpointGuard } from './endpoints.js';
 import {
-  ObjectStoreBackend, PreconditionFailedError, fingerprint, inParallel, locateSnapshot, renderRow, OBJECT_FORMATS,
+  ObjectStoreBackend, PreconditionFailedError, assertLiteralHost, fingerprint, inParallel, locateSnapshot, renderRow, OBJECT_FORMATS,
   type ObjectStore, type ObjectStoreDriver, type PutOptions, type StoredObject,
 } from './object-store.js';
 import { redactUrl } from './redact.js';
@@ -160,7 +160,7 @@ class GcsStore implements ObjectStore {
   }
 }
 
-interface ClientEntry { fingerprint: string; client: GcsClient; agents: { http: http.Agent; https: https.Agent } }
+interface ClientEntry { fingerprint: string; guard: EndpointGuard; client: GcsClient; agents: { http: http.Agent; https: https.Agent } }
 
 export class GcsDriver implements ObjectStoreDriver<GcsSinkSpec> {
   readonly type = 'gcs';
@@ -172,13 +172,15 @@ export class GcsDriver implements ObjectStoreDriver<GcsSinkSpec> {
   async open(ctx: SinkContext<GcsSinkSpec>): Promise<ObjectStore> {
     const c = compile(ctx.spec);
     const fp = fingerprint(ctx.credentials['credentials.json'], ctx.caPem, c.projectId);
+    const guard = ctx.guard ?? defaultEndpointGuard();
+    assertLiteralHost(guard, 'spec.gcs.apiEndpoint', c.api);
     let entry = this.clients.get(c.api);
-    if (entry?.fingerprint !== fp) {
+    if (entry?.fingerprint !== fp || entry.guard !== guard) {
       if (entry) { entry.agents.http.destroy(); entry.agents.https.destroy(); }
-      const lookup = (ctx.guard ?? defaultEndpointGuard()).lookupFor('spec.gcs.apiEndpoint');
+      const lookup = guard.lookupFor('spec.gcs.apiEndpoint');
       const opts = { keepAlive: true, maxSockets: 64, lookup };
       const agents = { http: new http.Agent(opts), https: new https.Agent({ ...opts, ...(ctx.caPem ? { ca: ctx.caPem } : {}) }) };
-      entry = { fingerprint: fp, agents, client: new GcsClient(c.api, agents, authOf(ctx, c)) };
+      entry = { fingerprint: fp, guard, agents, client: new GcsClient(c.api, agents, authOf(ctx, c)) };
       this.clients.set(c.api, entry);
     }
     return new GcsStore(entry.client, c);

@@ -12,8 +12,10 @@
 // names. A full reconcile compares the listed tags with the manifest's to find objects edited or
 // deleted behind Kollect's back, and rewrites exactly those.
 import { createHash } from 'node:crypto';
+import net from 'node:net';
 import type { VersionedRow } from '../../api/rows.js';
 import type { SerializationFormat } from '../../api/types.js';
+import type { EndpointGuard } from './endpoints.js';
 import { pathSegment } from './git-layout.js';
 import { redactError, secretValues } from './redact.js';
 import { rowDocument, serialize } from './serialize.js';
@@ -376,6 +378,15 @@ export async function inParallel<T>(items: readonly T[], fn: (item: T) => Promis
   let next = 0;
   const worker = async (): Promise<void> => { while (next < items.length) await fn(items[next++]!); };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/**
+ * The guard's check of an endpoint whose host is an IP literal: sockets to a literal address skip
+ * `lookup`, so the agents' guarded lookup never sees it. Host names are checked by that lookup.
+ */
+export function assertLiteralHost(guard: EndpointGuard, field: string, url: string): void {
+  const host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
+  if (net.isIP(host)) guard.assert(field, host, host);
 }
 
 /** sha256 hex of `s`: cache keys that must not hold credentials in the clear. */

@@ -10,9 +10,9 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import type { S3SinkSpec } from '../../api/types.js';
-import { defaultEndpointGuard } from './endpoints.js';
+import { defaultEndpointGuard, type EndpointGuard } from './endpoints.js';
 import {
-  ObjectStoreBackend, PreconditionFailedError, fingerprint, locateSnapshot, renderRow, OBJECT_FORMATS,
+  ObjectStoreBackend, PreconditionFailedError, assertLiteralHost, fingerprint, locateSnapshot, renderRow, OBJECT_FORMATS,
   type ObjectStore, type ObjectStoreDriver, type PutOptions, type StoredObject,
 } from './object-store.js';
 import { redactUrl } from './redact.js';
@@ -124,7 +124,7 @@ class S3Store implements ObjectStore {
   }
 }
 
-interface ClientEntry { fingerprint: string; client: S3Client }
+interface ClientEntry { fingerprint: string; guard: EndpointGuard; client: S3Client }
 
 export class S3Driver implements ObjectStoreDriver<S3SinkSpec> {
   readonly type = 's3';
@@ -138,13 +138,15 @@ export class S3Driver implements ObjectStoreDriver<S3SinkSpec> {
     const credentials = credentialsOf(ctx);
     const key = `${c.endpoint ?? 'aws'}|${c.region}|${c.forcePathStyle}`;
     const fp = fingerprint(ctx.credentials.accessKeyId, ctx.credentials.secretAccessKey, ctx.credentials.sessionToken, ctx.caPem);
+    const guard = ctx.guard ?? defaultEndpointGuard();
+    if (c.endpoint) assertLiteralHost(guard, 'spec.s3.endpoint', c.endpoint);
     let entry = this.clients.get(key);
-    if (entry?.fingerprint !== fp) {
+    if (entry?.fingerprint !== fp || entry.guard !== guard) {
       entry?.client.destroy();
-      const lookup = (ctx.guard ?? defaultEndpointGuard()).lookupFor('spec.s3.endpoint');
+      const lookup = guard.lookupFor('spec.s3.endpoint');
       const agent = { keepAlive: true, maxSockets: 64, lookup };
       entry = {
-        fingerprint: fp,
+        fingerprint: fp, guard,
         client: new S3Client({
           region: c.region, forcePathStyle: c.forcePathStyle, ...(c.endpoint ? { endpoint: c.endpoint } : {}), ...(credentials ? { credentials } : {}),
           // S3-compatible stores often lack the streaming checksums newer SDKs send by default.

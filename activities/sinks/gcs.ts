@@ -94,7 +94,7 @@ class GcsClient {
 
   /** The error a non-2xx response means: config errors named, the rest retryable. */
   fail(r: Response, what: string): Error {
-    let reason = '';
+    let reason: string;
     try { reason = (JSON.parse(r.body.toString('utf8')) as { error?: { message?: string } }).error?.message ?? ''; } catch { reason = r.body.toString('utf8').slice(0, 200); }
     if (r.status === 412) return new PreconditionFailedError(`${what}: the object changed since it was read (a concurrent export); will retry`);
     if (r.status === 401 || r.status === 403) return new SinkConfigError('spec.secretRef', `${what}: HTTP ${r.status} ${reason}: check the credentials and their permissions on the bucket`);
@@ -169,7 +169,7 @@ export class GcsDriver implements ObjectStoreDriver<GcsSinkSpec> {
   describe(spec: GcsSinkSpec): string { return describe(spec); }
 
   /** A client per endpoint; replaced when the key or the CA change (Secret rotated). */
-  async open(ctx: SinkContext<GcsSinkSpec>): Promise<ObjectStore> {
+  open(ctx: SinkContext<GcsSinkSpec>): ObjectStore {
     const c = compile(ctx.spec);
     const fp = fingerprint(ctx.credentials['credentials.json'], ctx.caPem, c.projectId);
     const guard = ctx.guard ?? defaultEndpointGuard();
@@ -186,9 +186,10 @@ export class GcsDriver implements ObjectStoreDriver<GcsSinkSpec> {
     return new GcsStore(entry.client, c);
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     for (const e of this.clients.values()) { e.agents.http.destroy(); e.agents.https.destroy(); }
     this.clients.clear();
+    return Promise.resolve();
   }
 }
 

@@ -56,7 +56,7 @@ export interface ObjectStore {
 export interface ObjectStoreDriver<Spec> {
   readonly type: 's3' | 'gcs';
   /** The store for this context (cached per endpoint, bucket, credentials and CA). Throws SinkConfigError on bad settings. */
-  open(ctx: SinkContext<Spec>): Promise<ObjectStore>;
+  open(ctx: SinkContext<Spec>): ObjectStore;
   /** `<endpoint>/<bucket>` for messages and status.preview: no credentials. */
   describe(spec: Spec): string;
   close(): Promise<void>;
@@ -178,7 +178,7 @@ export class ObjectStoreBackend<Spec extends ObjectStoreSpec> implements SinkBac
     try {
       const format = objectFormat(ctx.format, this.type);
       const prefix = resolvePrefix(this.type, ctx.spec.pathTemplate, input.inventory);
-      const store = await this.driver.open(ctx);
+      const store = this.driver.open(ctx);
       await store.ensureBucket(ctx.create !== false);
       return await this.serialized(`${context}\0${prefix}`, () => this.exportLocked(store, prefix, format, input, ctx));
     } catch (err) {
@@ -194,7 +194,7 @@ export class ObjectStoreBackend<Spec extends ObjectStoreSpec> implements SinkBac
     try {
       objectFormat(ctx.format, this.type);
       resolvePrefix(this.type, ctx.spec.pathTemplate, { cluster: 'c', namespace: 'n', name: 'i' });
-      const store = await this.driver.open(ctx);
+      const store = this.driver.open(ctx);
       const found = await store.ensureBucket(ctx.create !== false);
       // A listing proves the credentials may read the bucket, not only see that it exists.
       for await (const page of store.list(staticPrefix(ctx.spec.pathTemplate))) { void page; break; }

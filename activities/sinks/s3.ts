@@ -133,7 +133,7 @@ export class S3Driver implements ObjectStoreDriver<S3SinkSpec> {
   describe(spec: S3SinkSpec): string { return describe(spec); }
 
   /** A client per (endpoint, region, path style); replaced when the keys or the CA change (Secret rotated). */
-  async open(ctx: SinkContext<S3SinkSpec>): Promise<ObjectStore> {
+  open(ctx: SinkContext<S3SinkSpec>): ObjectStore {
     const c = compile(ctx.spec);
     const credentials = credentialsOf(ctx);
     const key = `${c.endpoint ?? 'aws'}|${c.region}|${c.forcePathStyle}`;
@@ -163,9 +163,10 @@ export class S3Driver implements ObjectStoreDriver<S3SinkSpec> {
     return new S3Store(entry.client, c);
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     for (const e of this.clients.values()) e.client.destroy();
     this.clients.clear();
+    return Promise.resolve();
   }
 }
 

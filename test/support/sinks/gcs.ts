@@ -6,8 +6,6 @@ import { readSnapshot } from './object-store.js';
 import { bucketName } from './s3.js';
 import { testGuard, type SinkFixture } from './fixture.js';
 
-const reader = new GcsDriver();
-
 export const gcsFixture: SinkFixture<GcsSinkSpec> = {
   type: 'gcs',
   service: 'gcs',
@@ -17,5 +15,5 @@ export const gcsFixture: SinkFixture<GcsSinkSpec> = {
   },
   secret: () => ({}),
   context: (spec, log = () => undefined) => ({ spec, credentials: gcsFixture.secret(), guard: testGuard, log }),
-  read: async (spec, inventory) => readSnapshot(await reader.open(gcsFixture.context(spec)), 'gcs', spec.pathTemplate, inventory),
+  read: (spec, inventory) => readSnapshot(new GcsDriver(), gcsFixture.context(spec), inventory),
 };

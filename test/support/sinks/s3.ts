@@ -8,8 +8,6 @@ import { testGuard, type SinkFixture } from './fixture.js';
 /** A bucket name from any string: lower case, [a-z0-9-], at most 63. */
 export const bucketName = (unique: string): string => `kt-${unique.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`.slice(0, 63).replace(/-+$/, '');
 
-const reader = new S3Driver();
-
 export const s3Fixture: SinkFixture<S3SinkSpec> = {
   type: 's3',
   service: 's3',
@@ -22,5 +20,5 @@ export const s3Fixture: SinkFixture<S3SinkSpec> = {
     return { accessKeyId: ep.accessKeyId, secretAccessKey: ep.secretAccessKey };
   },
   context: (spec, log = () => undefined) => ({ spec, credentials: s3Fixture.secret(), guard: testGuard, log }),
-  read: async (spec, inventory) => readSnapshot(await reader.open(s3Fixture.context(spec)), 's3', spec.pathTemplate, inventory),
+  read: (spec, inventory) => readSnapshot(new S3Driver(), s3Fixture.context(spec), inventory),
 };

@@ -16,7 +16,7 @@ import { GoogleAuth, JWT, PassThroughClient, type AuthClient, type gaxios } from
 import type { VersionedRow } from '../../api/rows.js';
 import type { BigQueryColumn, BigQuerySinkSpec } from '../../api/types.js';
 import { defaultEndpointGuard, EndpointRefusedError, type EndpointGuard } from './endpoints.js';
-import { redactError, redactUrl, secretValues } from './redact.js';
+import { redactUrl } from './redact.js';
 import {
   SinkConfigError, checkDeleteGuard, decideWatermark, skipped,
   type ExportInput, type ExportReply, type ProbeResult, type SinkBackend, type SinkContext, type Watermark,
@@ -186,10 +186,8 @@ export class BigQueryBackend implements SinkBackend<BigQuerySinkSpec> {
     return Promise.resolve();
   }
 
-  /** Compiles the spec, checks the endpoint, runs `fn` with a client; every error leaves redacted. */
+  /** Compiles the spec, checks the endpoint, runs `fn` with a client; a failed client is dropped. */
   private async guarded<T>(ctx: SinkContext<BigQuerySinkSpec>, fn: (c: Compiled, client: Client) => Promise<T>): Promise<T> {
-    const secrets = secretValues(ctx.credentials);
-    const context = `bigquery ${typeof ctx.spec?.project === 'string' ? ctx.spec.project : '(no project)'}`;
     let client: Client | undefined;
     try {
       const c = compile(ctx.spec);
@@ -205,12 +203,8 @@ export class BigQueryBackend implements SinkBackend<BigQuerySinkSpec> {
       // A fresh client next time: the tables are checked again (e.g. dropped behind our back), and
       // credentials that failed to load (ADC not ready yet) are looked up again.
       if (client) this.drop(client);
-      const refused = client?.refused ?? err;
-      // Kept as is (redactError would make it a plain SinkConfigError): it names host and address only.
-      if (refused instanceof EndpointRefusedError) throw refused;
-      const safe = redactError(refused, { sinkType: this.type, context, secrets });
-      ctx.log('sink.bigquery.error', { error: safe.message });
-      throw safe;
+      // The shared sink path (run.ts) redacts and logs; the guard's refusal wins over the socket error it caused.
+      throw client?.refused ?? err;
     }
   }
 

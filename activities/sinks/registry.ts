@@ -6,14 +6,16 @@
 import type { SinkKind } from '../../api/types.js';
 import type { SinkDescriptor } from './descriptor.js';
 import { bigquerySink } from './bigquery.js';
+import { gcsSink } from './gcs.js';
 import { gitSink } from './git.js';
 import { natsSink } from './nats.js';
 import { postgresSink } from './postgres.js';
+import { s3Sink } from './s3.js';
 import type { SinkBackend } from './types.js';
 
 export const SINKS: readonly SinkDescriptor<never>[] = [
   gitSink, postgresSink, natsSink,
-  bigquerySink,
+  s3Sink, gcsSink, bigquerySink,
 ] as readonly SinkDescriptor<never>[];
 
 export const sinkDescriptors: Readonly<Record<string, SinkDescriptor<never>>> = Object.fromEntries(SINKS.map((d) => [d.type, d]));

@@ -3,16 +3,22 @@
 // Adding a sink type: its block in api/sinks/<type>.ts and one line here; its backend and
 // descriptor in activities/sinks/<type>.ts and one line in activities/sinks/registry.ts.
 import type { BigQueryColumn, BigQueryPartitioning, BigQuerySinkSpec } from './bigquery.js';
+import type { GcsSinkSpec } from './gcs.js';
 import type { GitSinkSpec } from './git.js';
 import type { NatsSinkSpec } from './nats.js';
 import type { PostgresSinkSpec } from './postgres.js';
+import type { S3SinkSpec } from './s3.js';
 
-export type { BigQueryColumn, BigQueryPartitioning, BigQuerySinkSpec, GitSinkSpec, NatsSinkSpec, PostgresSinkSpec };
+export type { BigQueryColumn, BigQueryPartitioning, BigQuerySinkSpec, GcsSinkSpec, GitSinkSpec, NatsSinkSpec, PostgresSinkSpec, S3SinkSpec };
 
 /** Snapshot sinks: whole snapshots as files. */
 export interface SnapshotSinkBlocks {
   /** Settings of type git. */
   git?: GitSinkSpec;
+  /** Settings of type s3. */
+  s3?: S3SinkSpec;
+  /** Settings of type gcs. */
+  gcs?: GcsSinkSpec;
 }
 /** Database sinks: one row per collected object. */
 export interface DatabaseSinkBlocks {

@@ -1,10 +1,12 @@
 // The bigquery sink against the harness's BigQuery emulator (bqemulator).
+import { viaSharedPath } from '../support/sinks/shared-path.js';
+import type { SinkDescriptor } from '../../activities/sinks/descriptor.js';
 import { createHash, randomBytes } from 'node:crypto';
 import type { TableMetadata } from '@google-cloud/bigquery';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { VersionedRow } from '../../api/rows.js';
 import type { BigQuerySinkSpec } from '../../api/types.js';
-import { BigQueryBackend, WATERMARKS_TABLE, sqlString } from '../../activities/sinks/bigquery.js';
+import { BigQueryBackend, bigquerySink, WATERMARKS_TABLE, sqlString } from '../../activities/sinks/bigquery.js';
 import { EndpointGuard, EndpointRefusedError } from '../../activities/sinks/endpoints.js';
 import { SinkExportError } from '../../activities/sinks/redact.js';
 import { DeleteGuardError, SinkConfigError, type InventoryIdentity, type SinkContext } from '../../activities/sinks/types.js';
@@ -38,7 +40,7 @@ async function spec(name: string, over: Partial<BigQuerySinkSpec> = {}): Promise
 const ctx = (s: BigQuerySinkSpec, over: Partial<SinkContext<BigQuerySinkSpec>> = {}): SinkContext<BigQuerySinkSpec> => ({ ...bigqueryFixture.context(s), ...over });
 const backends: BigQueryBackend[] = [];
 function backend(): BigQueryBackend {
-  const b = new BigQueryBackend({ requestTimeoutMs: 10_000 });
+  const b = viaSharedPath(bigquerySink as SinkDescriptor<never>, new BigQueryBackend({ requestTimeoutMs: 10_000 }));
   backends.push(b);
   return b;
 }

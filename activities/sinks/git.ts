@@ -32,21 +32,32 @@ export interface GitBackendOptions {
   beforePush?: (attempt: number) => Promise<void>;
 }
 
-interface Compiled {
+/** Where and how an export writes: one branch of a repository over HTTPS (the git and gitlab sinks). */
+export interface GitTarget {
   url: string;
   branch: string;
+  /**
+   * Where a branch the remote does not have yet starts: this branch's tip (it must exist; `field`
+   * names the setting for the error), instead of an empty tree.
+   */
+  startFrom?: { branch: string; field: string };
   base: string;
   author: { name: string; email: string };
   format: Format;
   /** `Authorization` header value, when credentials are given. */
   authHeader?: string;
+  /** curl `host:port:address[,address…]`: git connects only to these (the endpoint guard checked them). */
+  pin?: string;
 }
+
+/** What one export to a GitTarget did: the reply, and the commit it pushed (full id), if any. */
+export interface GitWritten { reply: ExportReply; commit?: string }
 
 const DEFAULT_AUTHOR = { name: 'Kollect', email: 'kollect@kollect.dev' };
 /** Username sent with a bare `token`: GitHub's convention, accepted by GitLab and Gitea for tokens. */
 export const TOKEN_USERNAME = 'x-access-token';
 
-function compile(spec: GitSinkSpec, ctx: SinkContext<GitSinkSpec>, input: ExportInput): Compiled {
+function compile(spec: GitSinkSpec, ctx: SinkContext<GitSinkSpec>, input: ExportInput): GitTarget {
   if (!spec || typeof spec.url !== 'string' || spec.url === '') throw new SinkConfigError('spec.git.url', 'is required');
   let url: URL;
   try { url = new URL(spec.url); } catch { throw new SinkConfigError('spec.git.url', `not a URL: ${redactUrl(spec.url)}`); }
@@ -89,13 +100,21 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
     try {
       const c = compile(ctx.spec, ctx, input);
       if (c.authHeader) secrets.unshift(c.authHeader.slice('Basic '.length));
-      const key = sha(`${c.url}\0${c.branch}`).slice(0, 16);
-      return await this.serialized(key, () => this.exportLocked(key, c, input, ctx));
+      return (await this.write(c, input, ctx)).reply;
     } catch (err) {
       const safe = redactError(err, { sinkType: this.type, context, secrets });
       ctx.log('sink.git.error', { error: safe.message });
       throw safe;
     }
+  }
+
+  /**
+   * One export to `target`, queued behind any other to the same (url, branch). Errors come back as
+   * thrown, not redacted: the calling backend redacts them with its own context.
+   */
+  write(target: GitTarget, input: ExportInput, ctx: SinkContext<unknown>): Promise<GitWritten> {
+    const key = sha(`${target.url}\0${target.branch}`).slice(0, 16);
+    return this.serialized(key, () => this.exportLocked(key, target, input, ctx));
   }
 
   async close(): Promise<void> {
@@ -122,7 +141,7 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
     return this.root;
   }
 
-  private async exportLocked(key: string, c: Compiled, input: ExportInput, ctx: SinkContext<GitSinkSpec>): Promise<ExportReply> {
+  private async exportLocked(key: string, c: GitTarget, input: ExportInput, ctx: SinkContext<unknown>): Promise<GitWritten> {
     const root = await this.cacheRoot();
     const work = path.join(root, key);
     const t0 = Date.now();
@@ -133,9 +152,9 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
         const steps: Record<string, number> = {};
         let ts = Date.now();
         const step = (name: string) => { const now = Date.now(); steps[name] = now - ts; ts = now; };
-        const exists = await fetchBranch(git, c.branch);
+        const from = await fetchBranch(git, c.branch) ? c.branch : c.startFrom && await startPoint(git, c.startFrom);
         step('fetch');
-        await resetTo(git, c.branch, exists);
+        await resetTo(git, c.branch, from);
         step('reset');
         // The watermark lives in the summary file, committed with the rows it describes; checked
         // again on every push attempt, so a stale attempt never lands over a newer export.
@@ -143,8 +162,8 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
         const stored = readWatermark(await readFile(path.join(work, summaryPath), 'utf8').catch(() => undefined));
         const d = decideWatermark(stored, input.plan);
         if (d.action !== 'apply') {
-            ctx.log('sink.git.export', { branch: c.branch, path: c.base, result: d.action, ms: Date.now() - t0 });
-          return skipped(d, stored);
+          ctx.log('sink.git.export', { branch: c.branch, path: c.base, result: d.action, ms: Date.now() - t0 });
+          return { reply: skipped(d, stored) };
         }
         const held = await heldRowFiles(git, c.base, summaryPath);
         if (input.plan.mode === 'full') await applyFull(work, c, input, held);
@@ -159,7 +178,7 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
         step('stage');
         if (changes.length === 0) {
           ctx.log('sink.git.export', { branch: c.branch, path: c.base, result: 'no change', ms: Date.now() - t0, steps });
-          return { outcome: 'applied', rowsExported: input.plan.rowCount, upserts: 0, deletes: 0, detail: 'no change' };
+          return { reply: { outcome: 'applied', rowsExported: input.plan.rowCount, upserts: 0, deletes: 0, detail: 'no change' } };
         }
         const counts = countChanges(changes, c.base, c.format);
         await git.raw(['commit', '--quiet', '--no-verify', '--cleanup=verbatim', '-m', commitMessage(input.inventory, changes, counts, { exportId: input.exportId, ...input.plan })]);
@@ -177,9 +196,13 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
           continue;
         }
         step('push');
-        const sha7 = (await git.raw(['rev-parse', '--short=7', 'HEAD'])).trim();
+        const commit = (await git.raw(['rev-parse', 'HEAD'])).trim();
+        const sha7 = commit.slice(0, 7);
         ctx.log('sink.git.export', { branch: c.branch, path: c.base, commit: sha7, ...counts, ms: Date.now() - t0, steps });
-        return { outcome: 'applied', rowsExported: input.plan.rowCount, upserts: counts.added + counts.updated, deletes: counts.removed, detail: `${input.plan.mode} commit ${sha7}` };
+        return {
+          commit,
+          reply: { outcome: 'applied', rowsExported: input.plan.rowCount, upserts: counts.added + counts.updated, deletes: counts.removed, detail: `${input.plan.mode} commit ${sha7}` },
+        };
       }
     } catch (err) {
       // A killed or failed git may leave locks or a half-written tree: start from a fresh clone next time.
@@ -189,7 +212,7 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
   }
 
   /** A git client for the working clone, initialised on first use (no clone: works for an empty remote). */
-  private async client(root: string, work: string, c: Compiled, ctx: SinkContext<GitSinkSpec>): Promise<SimpleGit> {
+  private async client(root: string, work: string, c: GitTarget, ctx: SinkContext<unknown>): Promise<SimpleGit> {
     const config: [string, string][] = [
       ['user.name', c.author.name], ['user.email', c.author.email],
       ['core.autocrlf', 'false'], ['gc.autoDetach', 'false'], ['advice.detachedHead', 'false'],
@@ -207,6 +230,7 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
       config.push(['http.sslCAInfo', caFile], ['http.sslCAPath', caDir]);
     }
     if (c.authHeader) config.push(['http.extraHeader', `Authorization: ${c.authHeader}`]);
+    if (c.pin) config.push(['http.curloptResolve', c.pin]);
     const home = path.join(root, 'home'); // an empty HOME: no user config, credential helper or hooks
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, XDG_CONFIG_HOME: home, LC_ALL: 'C', LANG: 'C',
@@ -239,10 +263,16 @@ async function fetchBranch(git: SimpleGit, branch: string): Promise<boolean> {
   }
 }
 
-/** Makes HEAD, index and working tree exactly the remote tip, or an empty unborn branch. */
-async function resetTo(git: SimpleGit, branch: string, exists: boolean): Promise<void> {
-  if (exists) {
-    await git.raw(['checkout', '--quiet', '--force', '-B', branch, `refs/remotes/origin/${branch}`]);
+/** The branch a new branch starts from, fetched; a SinkConfigError naming its setting when the remote lacks it. */
+async function startPoint(git: SimpleGit, from: NonNullable<GitTarget['startFrom']>): Promise<string> {
+  if (await fetchBranch(git, from.branch)) return from.branch;
+  throw new SinkConfigError(from.field, `branch ${from.branch} does not exist in the repository: create it, or name an existing one`);
+}
+
+/** Makes HEAD, index and working tree exactly the remote tip of `from` (on `branch`), or an empty unborn branch. */
+async function resetTo(git: SimpleGit, branch: string, from: string | undefined): Promise<void> {
+  if (from) {
+    await git.raw(['checkout', '--quiet', '--force', '-B', branch, `refs/remotes/origin/${from}`]);
   } else {
     await git.raw(['symbolic-ref', 'HEAD', `refs/heads/${branch}`]);
     await git.raw(['update-ref', '-d', `refs/heads/${branch}`]).catch(() => undefined);
@@ -267,7 +297,7 @@ async function heldRowFiles(git: SimpleGit, base: string, summaryPath: string): 
  * index's blob ids tell which files differ without reading them back; unchanged files are not
  * rewritten. The delete guard is checked before anything is removed.
  */
-async function applyFull(work: string, c: Compiled, input: ExportInput, held: ReadonlyMap<string, string>): Promise<void> {
+async function applyFull(work: string, c: GitTarget, input: ExportInput, held: ReadonlyMap<string, string>): Promise<void> {
   const tree = new TreePlanner(c.base, c.format);
   for await (const page of input.upserts()) {
     const writes = page.map((row) => tree.place(row)).filter(({ path: p, content }) => {
@@ -284,7 +314,7 @@ async function applyFull(work: string, c: Compiled, input: ExportInput, held: Re
 }
 
 /** Writes the delta's upserts and removes its deletes: only the files that changed are touched. */
-async function applyDelta(work: string, c: Compiled, input: ExportInput, held: ReadonlySet<string>): Promise<void> {
+async function applyDelta(work: string, c: GitTarget, input: ExportInput, held: ReadonlySet<string>): Promise<void> {
   /** Paths this delta wrote, and the uid each now holds: later rows of the same delta see them. */
   const claimed = new Map<string, string>();
   const uidAt = async (p: string): Promise<string | undefined> =>

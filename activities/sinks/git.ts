@@ -50,8 +50,14 @@ export interface GitTarget {
   pin?: string;
 }
 
-/** What one export to a GitTarget did: the reply, and the commit it pushed (full id), if any. */
-export interface GitWritten { reply: ExportReply; commit?: string }
+/** What one export to a GitTarget did. */
+export interface GitWritten {
+  reply: ExportReply;
+  /** The commit this export pushed (full id), if it pushed one. */
+  pushed?: string;
+  /** The branch's tip on the remote after this export; undefined when the remote has no such branch. */
+  tip?: string;
+}
 
 const DEFAULT_AUTHOR = { name: 'Kollect', email: 'kollect@kollect.dev' };
 /** Username sent with a bare `token`: GitHub's convention, accepted by GitLab and Gitea for tokens. */
@@ -152,7 +158,9 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
         const steps: Record<string, number> = {};
         let ts = Date.now();
         const step = (name: string) => { const now = Date.now(); steps[name] = now - ts; ts = now; };
-        const from = await fetchBranch(git, c.branch) ? c.branch : c.startFrom && await startPoint(git, c.startFrom);
+        const exists = await fetchBranch(git, c.branch);
+        const from = exists ? c.branch : c.startFrom && await startPoint(git, c.startFrom);
+        const remoteTip = async () => (exists ? (await git.raw(['rev-parse', `refs/remotes/origin/${c.branch}`])).trim() : undefined);
         step('fetch');
         await resetTo(git, c.branch, from);
         step('reset');
@@ -163,7 +171,7 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
         const d = decideWatermark(stored, input.plan);
         if (d.action !== 'apply') {
           ctx.log('sink.git.export', { branch: c.branch, path: c.base, result: d.action, ms: Date.now() - t0 });
-          return { reply: skipped(d, stored) };
+          return { reply: skipped(d, stored), tip: await remoteTip() };
         }
         const held = await heldRowFiles(git, c.base, summaryPath);
         if (input.plan.mode === 'full') await applyFull(work, c, input, held);
@@ -178,7 +186,7 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
         step('stage');
         if (changes.length === 0) {
           ctx.log('sink.git.export', { branch: c.branch, path: c.base, result: 'no change', ms: Date.now() - t0, steps });
-          return { reply: { outcome: 'applied', rowsExported: input.plan.rowCount, upserts: 0, deletes: 0, detail: 'no change' } };
+          return { reply: { outcome: 'applied', rowsExported: input.plan.rowCount, upserts: 0, deletes: 0, detail: 'no change' }, tip: await remoteTip() };
         }
         const counts = countChanges(changes, c.base, c.format);
         await git.raw(['commit', '--quiet', '--no-verify', '--cleanup=verbatim', '-m', commitMessage(input.inventory, changes, counts, { exportId: input.exportId, ...input.plan })]);
@@ -196,11 +204,11 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
           continue;
         }
         step('push');
-        const commit = (await git.raw(['rev-parse', 'HEAD'])).trim();
-        const sha7 = commit.slice(0, 7);
+        const pushed = (await git.raw(['rev-parse', 'HEAD'])).trim();
+        const sha7 = pushed.slice(0, 7);
         ctx.log('sink.git.export', { branch: c.branch, path: c.base, commit: sha7, ...counts, ms: Date.now() - t0, steps });
         return {
-          commit,
+          pushed, tip: pushed,
           reply: { outcome: 'applied', rowsExported: input.plan.rowCount, upserts: counts.added + counts.updated, deletes: counts.removed, detail: `${input.plan.mode} commit ${sha7}` },
         };
       }

@@ -6,12 +6,14 @@
 import type { SinkKind } from '../../api/types.js';
 import type { SinkDescriptor } from './descriptor.js';
 import { gitSink } from './git.js';
+import { gitlabSink } from './gitlab.js';
 import { natsSink } from './nats.js';
 import { postgresSink } from './postgres.js';
 import type { SinkBackend } from './types.js';
 
 export const SINKS: readonly SinkDescriptor<never>[] = [
   gitSink, postgresSink, natsSink,
+  gitlabSink,
 ] as readonly SinkDescriptor<never>[];
 
 export const sinkDescriptors: Readonly<Record<string, SinkDescriptor<never>>> = Object.fromEntries(SINKS.map((d) => [d.type, d]));

@@ -3,15 +3,18 @@
 // Adding a sink type: its block in api/sinks/<type>.ts and one line here; its backend and
 // descriptor in activities/sinks/<type>.ts and one line in activities/sinks/registry.ts.
 import type { GitSinkSpec } from './git.js';
+import type { GitLabSinkSpec } from './gitlab.js';
 import type { NatsSinkSpec } from './nats.js';
 import type { PostgresSinkSpec } from './postgres.js';
 
-export type { GitSinkSpec, NatsSinkSpec, PostgresSinkSpec };
+export type { GitSinkSpec, GitLabSinkSpec, NatsSinkSpec, PostgresSinkSpec };
 
 /** Snapshot sinks: whole snapshots as files. */
 export interface SnapshotSinkBlocks {
   /** Settings of type git. */
   git?: GitSinkSpec;
+  /** Settings of type gitlab. */
+  gitlab?: GitLabSinkSpec;
 }
 /** Database sinks: one row per collected object. */
 export interface DatabaseSinkBlocks {

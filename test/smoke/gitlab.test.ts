@@ -4,22 +4,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it, expect } from 'vitest';
 import { endpoints, service } from '../harness/endpoints.js';
-import { bareGit, createBareRepo, gitClient } from '../support/git.js';
+import { bareGit, createBareRepo, gitCli, gitClient } from '../support/git.js';
+import { gitlabApi } from '../support/gitlab.js';
 
 interface Mr { iid: number; state: string; web_url: string }
 interface Branch { name: string; commit: { id: string } }
-interface Res<T> { status: number; body: T; headers: Headers }
 
-async function api<T = Record<string, unknown>>(method: string, route: string, opts: { json?: object; form?: Record<string, string>; token?: string | null } = {}): Promise<Res<T>> {
-  const { apiUrl, token } = service('gitlab');
-  const headers: Record<string, string> = {};
-  if (opts.token !== null) headers['PRIVATE-TOKEN'] = opts.token ?? token;
-  let body: string | undefined;
-  if (opts.json) { headers['Content-Type'] = 'application/json'; body = JSON.stringify(opts.json); }
-  if (opts.form) { headers['Content-Type'] = 'application/x-www-form-urlencoded'; body = new URLSearchParams(opts.form).toString(); }
-  const res = await fetch(`${apiUrl}${route}`, { method, headers, body });
-  return { status: res.status, body: (await res.json()) as T, headers: res.headers };
-}
+const api = <T = Record<string, unknown>>(method: string, route: string, opts: Parameters<typeof gitlabApi>[2] = {}) => gitlabApi<T>(method, route, opts);
 
 /** A repo `smoke-<id>/app` with a commit on main and one more on feature/inventory. */
 async function repoWithBranch() {
@@ -41,7 +32,7 @@ describe('gitlab fake', () => {
     const { repo, id, sha } = await repoWithBranch();
     const proj = await api<{ id: number }>('GET', `/projects/${id}`);
     expect(proj.status).toBe(200);
-    expect(proj.body).toMatchObject({ path_with_namespace: repo.name, default_branch: 'main', http_url_to_repo: repo.url });
+    expect(proj.body).toMatchObject({ path_with_namespace: repo.name, default_branch: 'main', http_url_to_repo: `${service('gitlab').url}/${repo.name}.git` });
     expect((await api('GET', `/projects/${proj.body.id}`)).body.path_with_namespace).toBe(repo.name); // numeric id
 
     const list = await api<Branch[]>('GET', `/projects/${id}/repository/branches`);
@@ -76,7 +67,7 @@ describe('gitlab fake', () => {
 
     const open = await api<Mr[]>('GET', `/projects/${id}/merge_requests?state=opened&source_branch=feature/inventory&target_branch=main`);
     expect(open.body.map((m) => m.iid)).toEqual([1]);
-    expect(open.headers.get('x-total')).toBe('1');
+    expect(open.headers['x-total']).toBe('1');
 
     const upd = await api('PUT', `/projects/${id}/merge_requests/1`, { json: { title: 'Inventory export (v2)', description: 'updated' } });
     expect(upd.body).toMatchObject({ iid: 1, title: 'Inventory export (v2)', description: 'updated', state: 'opened' });
@@ -88,16 +79,32 @@ describe('gitlab fake', () => {
     expect((await api('GET', `/projects/${id}/merge_requests/2`)).status).toBe(404);
   });
 
-  it('requires the per-run token (PRIVATE-TOKEN or Bearer)', async () => {
+  it('answers a token it does not know with 401 everywhere, a project nobody may see with 404, an anonymous write with 401', async () => {
     const { id } = await repoWithBranch();
-    for (const token of [null, 'glpat-wrong']) {
-      for (const method of ['GET', 'POST']) {
-        const res = await api(method, `/projects/${id}/merge_requests`, { token, json: method === 'POST' ? { source_branch: 'feature/inventory', target_branch: 'main', title: 't' } : undefined });
-        expect(res).toMatchObject({ status: 401, body: { message: '401 Unauthorized' } });
-      }
+    const post = { json: { source_branch: 'feature/inventory', target_branch: 'main', title: 't' } };
+    for (const method of ['GET', 'POST']) {
+      expect(await api(method, `/projects/${id}/merge_requests`, { token: 'glpat-wrong', ...(method === 'POST' ? post : {}) }))
+        .toMatchObject({ status: 401, body: { message: '401 Unauthorized' } });
     }
-    const bearer = await fetch(`${service('gitlab').apiUrl}/projects/${id}`, { headers: { Authorization: `Bearer ${service('gitlab').token}` } });
+    expect(await api('GET', `/projects/${id}`, { token: null })).toMatchObject({ status: 404, body: { message: '404 Project Not Found' } });
+    expect(await api('POST', `/projects/${id}/merge_requests`, { token: null, ...post })).toMatchObject({ status: 401, body: { message: '401 Unauthorized' } });
+    const stranger = service('gitlab').strangerToken;
+    expect(await api('GET', `/projects/${id}`, { token: stranger })).toMatchObject({ status: 404, body: { message: '404 Project Not Found' } });
+    expect(await api('GET', '/user', { token: stranger })).toMatchObject({ status: 200, body: { username: 'stranger' } });
+    const bearer = await api('GET', `/projects/${id}`, { token: null, headers: { authorization: `Bearer ${service('gitlab').token}` } });
     expect(bearer.status).toBe(200);
-    expect((await api('GET', `/projects/${id}/merge_requests`)).body).toEqual([]); // the 401s created nothing
+    expect((await api('GET', `/projects/${id}/merge_requests`)).body).toEqual([]); // the refused requests created nothing
+  });
+
+  it('serves git over HTTPS at <project>.git to the token (Basic, any username), 401 without it', async () => {
+    const { repo, sha } = await repoWithBranch();
+    const ep = service('gitlab');
+    const clone = `${ep.url}/${repo.name}.git`;
+    const env = (password: string) => ({ ca: false, auth: { username: 'oauth2', password } });
+    const trust = ['-c', `http.sslCAInfo=${ep.caFile}`, '-c', `http.sslCAPath=${path.dirname(ep.caFile)}`];
+    const lsRemote = (password: string) => gitCli([...trust, 'ls-remote', clone, 'refs/heads/feature/inventory'], { env: env(password) });
+    expect(await lsRemote(ep.token)).toContain(sha);
+    await expect(lsRemote('glpat-wrong')).rejects.toThrow(/could not read Username|Authentication failed|401/);
+    await expect(lsRemote(ep.strangerToken)).rejects.toThrow(/could not read Username|Authentication failed|401/);
   });
 });

@@ -13,7 +13,7 @@ import type { GitLabSinkSpec } from '../../api/types.js';
 import type { ExportPlan } from '../../workflows/state.js';
 import { GitBackend, type GitBackendOptions, type GitWritten } from './git.js';
 import { pathSegment, resolveBasePath } from './git-layout.js';
-import { defaultEndpointGuard, type EndpointGuard } from './endpoints.js';
+import { EndpointRefusedError, defaultEndpointGuard, type EndpointGuard } from './endpoints.js';
 import { redactError, redactUrl, secretValues } from './redact.js';
 import { rowDocument, serialize } from './serialize.js';
 import { SinkConfigError, type ExportInput, type ExportReply, type InventoryIdentity, type ProbeResult, type SinkBackend, type SinkContext } from './types.js';
@@ -26,7 +26,8 @@ export interface GitLabBackendOptions extends GitBackendOptions {
 
 /** The spec with its defaults, checked. */
 interface Settings {
-  url: URL;
+  /** The instance root without a trailing slash: https://host[:port][/relative-root]. */
+  root: string;
   project: string;
   base: string;
   author: { name: string; email: string };
@@ -53,7 +54,6 @@ export function settingsOf(spec: GitLabSinkSpec, inv: InventoryIdentity): Settin
   if (url.protocol !== 'https:') throw new SinkConfigError('spec.gitlab.url', `must be https:// (got ${url.protocol}//)`);
   if (url.username || url.password) throw new SinkConfigError('spec.gitlab.url', 'must not contain credentials: put the token in the Secret of spec.secretRef (key token)');
   if (url.search || url.hash) throw new SinkConfigError('spec.gitlab.url', 'must be the instance root, without ?query or #fragment');
-  url.pathname = url.pathname.replace(/\/+$/, '');
   const project = typeof spec.project === 'string' ? spec.project.trim().replace(/^\/+|\/+$/g, '') : '';
   if (!/^\d+$/.test(project) && !/^[^/\s]+(\/[^/\s]+)+$/.test(project)) {
     throw new SinkConfigError('spec.gitlab.project', `"${project}" is neither a numeric project id nor a path with its namespace (group/project)`);
@@ -74,7 +74,7 @@ export function settingsOf(spec: GitLabSinkSpec, inv: InventoryIdentity): Settin
   if (unknown) throw new SinkConfigError('spec.gitlab.mergeRequest.titleTemplate', `unknown placeholder ${unknown[0]} (known: {cluster}, {namespace}, {inventory})`);
   const title = template.replace(/\{(cluster|namespace|inventory)\}/g, (_m, k: string) => (k === 'cluster' ? inv.cluster : k === 'namespace' ? inv.namespace : inv.name));
   return {
-    url, project, base, mode, targetBranch, branch, title,
+    root: `${url.origin}${url.pathname.replace(/\/+$/, '')}`, project, base, mode, targetBranch, branch, title,
     author: { name: spec.authorName?.trim() || DEFAULT_AUTHOR.name, email: spec.authorEmail?.trim() || DEFAULT_AUTHOR.email },
     autoMerge: mr.autoMerge === true, removeSourceBranch: mr.removeSourceBranch !== false,
   };
@@ -95,7 +95,7 @@ interface MergeRequest {
 class GitLabApi {
   private readonly agent: https.Agent;
 
-  constructor(private readonly root: URL, private readonly token: string, guard: EndpointGuard, ca: string | undefined,
+  constructor(private readonly root: string, private readonly token: string, guard: EndpointGuard, ca: string | undefined,
     private readonly timeoutMs: number, private readonly signal?: AbortSignal) {
     this.agent = new https.Agent({ keepAlive: true, lookup: guard.lookupFor('spec.gitlab.url'), ...(ca ? { ca } : {}) });
   }
@@ -119,7 +119,7 @@ class GitLabApi {
   async list<T>(route: string, query: Record<string, string>): Promise<T[]> {
     const out: T[] = [];
     for (let page = '1'; page;) {
-      const { body, headers } = await this.call<T[]>('GET', `${route}?${new URLSearchParams({ ...query, per_page: '100', page })}`);
+      const { body, headers } = await this.call<T[]>('GET', `${route}?${new URLSearchParams({ ...query, per_page: '100', page }).toString()}`);
       out.push(...body);
       const next = headers['x-next-page'];
       page = typeof next === 'string' && next !== page ? next : '';
@@ -130,7 +130,7 @@ class GitLabApi {
   private send(method: string, route: string, body?: Record<string, unknown>): Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }> {
     const data = body ? JSON.stringify(body) : undefined;
     return new Promise((resolve, reject) => {
-      const req = https.request(new URL(`${this.root.pathname}/api/v4${route}`, this.root), {
+      const req = https.request(`${this.root}/api/v4${route}`, {
         method, agent: this.agent, timeout: this.timeoutMs, ...(this.signal ? { signal: this.signal } : {}),
         headers: { 'PRIVATE-TOKEN': this.token, Accept: 'application/json', ...(data ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } : {}) },
       }, (res) => {
@@ -178,7 +178,7 @@ async function getProject(api: GitLabApi, project: string): Promise<ProjectInfo>
  * reaches it by): the token goes only to the configured host.
  */
 function cloneUrlOf(s: Settings, p: ProjectInfo): string {
-  const root = `${s.url.origin}${s.url.pathname}/`;
+  const root = `${s.root}/`;
   return p.http_url_to_repo?.startsWith(root) ? p.http_url_to_repo : `${root}${p.path_with_namespace}.git`;
 }
 
@@ -194,7 +194,7 @@ async function pinFor(url: string, guard: EndpointGuard): Promise<string | undef
 const PROBE_INVENTORY: InventoryIdentity = { namespace: 'probe', name: 'probe', cluster: 'probe' };
 
 /** Git's answer to a token it does not take (HTTP 401/403): the token's scopes or role. */
-const GIT_AUTH = /returned error: 40[13]|Authentication failed|Access denied|not allowed to push/i;
+const GIT_AUTH = /returned error: 40[13]|Authentication failed|could not read Username|Access denied|not allowed to push/i;
 
 export class GitLabBackend implements SinkBackend<GitLabSinkSpec> {
   readonly type = 'gitlab';
@@ -220,7 +220,8 @@ export class GitLabBackend implements SinkBackend<GitLabSinkSpec> {
         if (err instanceof SinkConfigError || !GIT_AUTH.test(msg)) throw err;
         throw new SinkConfigError('spec.secretRef', `GitLab refused git over HTTPS with the token (${msg.trim().split('\n').pop()}): it needs scope write_repository and a role that may push to the branch (protected branches too)`);
       });
-      if (s.mode === 'direct') return written.reply;
+      // needsFull wrote nothing and the full reconcile follows: the merge request waits for it.
+      if (s.mode === 'direct' || written.reply.outcome === 'needsFull') return written.reply;
       const mr = await upsertMergeRequest(api, project, s, target, input, written, ctx);
       return mr ? { ...written.reply, detail: `${written.reply.detail}; merge request !${mr.iid} ${mr.state}` } : written.reply;
     }, input.inventory);
@@ -252,10 +253,11 @@ export class GitLabBackend implements SinkBackend<GitLabSinkSpec> {
     try {
       const s = settingsOf(ctx.spec, inv);
       if (!token) throw new SinkConfigError('spec.secretRef', 'key token is required: a personal, project or group access token with scopes api and write_repository');
-      api = new GitLabApi(s.url, token, ctx.guard ?? defaultEndpointGuard(), ctx.caPem, this.opts.requestTimeoutMs ?? 30_000, ctx.signal);
+      api = new GitLabApi(s.root, token, ctx.guard ?? defaultEndpointGuard(), ctx.caPem, this.opts.requestTimeoutMs ?? 30_000, ctx.signal);
       return await fn(s, api);
     } catch (err) {
-      const safe = redactError(err, { sinkType: this.type, context, secrets });
+      // Host and address only, no credential: kept whole so callers can tell a refused endpoint.
+      const safe = err instanceof EndpointRefusedError ? err : redactError(err, { sinkType: this.type, context, secrets });
       ctx.log('sink.gitlab.error', { error: safe.message });
       throw safe;
     } finally {
@@ -294,7 +296,7 @@ async function upsertMergeRequest(api: GitLabApi, project: ProjectInfo, s: Setti
   };
   let mr = await openOne();
   if (!mr && !w.pushed) {
-    const [last] = (await api.call<MergeRequest[]>('GET', `${route}?${new URLSearchParams({ state: 'all', source_branch: s.branch, order_by: 'created_at', sort: 'desc', per_page: '1' })}`)).body;
+    const [last] = (await api.call<MergeRequest[]>('GET', `${route}?${new URLSearchParams({ state: 'all', source_branch: s.branch, order_by: 'created_at', sort: 'desc', per_page: '1' }).toString()}`)).body;
     if (last?.sha === w.tip) return last;
   }
   if (!mr) {
@@ -347,7 +349,7 @@ export const gitlabSink: SinkDescriptor<GitLabSinkSpec> = {
   type: 'gitlab', kind: 'KollectSnapshotSink', backend: gitlabBackend, formats: ['yaml', 'json'],
   locate: (spec, inv) => {
     const s = settingsOf(spec, inv);
-    const root = `${s.url.origin}${s.url.pathname}`;
+    const root = s.root;
     const target = s.targetBranch ?? '(default branch)';
     return {
       endpoint: /^\d+$/.test(s.project) ? `${root} (project ${s.project})` : `${root}/${s.project}`,

@@ -108,3 +108,70 @@ describe('gitlab fake', () => {
     await expect(lsRemote(ep.strangerToken)).rejects.toThrow(/could not read Username|Authentication failed|401/);
   });
 });
+
+// What GitLab's documentation publishes about the answers the sink relies on (gitlab-org/gitlab:
+// doc/api/rest/index.md "Authentication", "Status codes", "Offset-based pagination";
+// doc/api/projects.md "Get a single project"; doc/api/merge_requests.md "Create MR", "Update MR",
+// "Merge a merge request"), checked against the fake.
+const DOCUMENTED = {
+  unauthorized: { message: '401 Unauthorized' },
+  projectFields: ['id', 'path_with_namespace', 'default_branch', 'http_url_to_repo', 'web_url', 'empty_repo', 'namespace'],
+  mergeRequestFields: ['id', 'iid', 'project_id', 'title', 'description', 'state', 'target_branch', 'source_branch', 'sha', 'merge_commit_sha',
+    'merge_when_pipeline_succeeds', 'detailed_merge_status', 'force_remove_source_branch', 'references', 'web_url', 'draft'],
+  pagination: { defaultPerPage: 20, maxPerPage: 100, headers: ['x-page', 'x-per-page', 'x-total', 'x-total-pages', 'x-next-page', 'x-prev-page', 'link'] },
+  merge: { shaMismatch: [409, /^SHA does not match HEAD of source branch/], cannotMerge: [405, '405 Method Not Allowed'] },
+} as const;
+
+/** rel → page of a Link header. */
+const rels = (link: unknown): Record<string, string | null> => Object.fromEntries(String(link).split(', ').map((l): [string, string | null] => {
+  const [, url, rel] = /^<([^>]+)>; rel="(\w+)"$/.exec(l) ?? [];
+  return [rel ?? l, url ? new URL(url).searchParams.get('page') : null];
+}));
+
+describe('gitlab fake against the published API description', () => {
+  it('project and merge request fields, 201 on create, 200 on update, 401 for an unknown token', async () => {
+    const { id } = await repoWithBranch();
+    const proj = await api('GET', `/projects/${id}`);
+    expect(proj.status).toBe(200);
+    for (const f of DOCUMENTED.projectFields) expect(proj.body, f).toHaveProperty(f);
+    const created = await api('POST', `/projects/${id}/merge_requests`, { json: { source_branch: 'feature/inventory', target_branch: 'main', title: 'doc check' } });
+    expect(created.status).toBe(201);
+    for (const f of DOCUMENTED.mergeRequestFields) expect(created.body, f).toHaveProperty(f);
+    expect((await api('PUT', `/projects/${id}/merge_requests/${String(created.body.iid)}`, { json: { title: 'doc check 2' } })).status).toBe(200);
+    expect(await api('GET', `/projects/${id}/merge_requests`, { token: 'glpat-unknown' })).toMatchObject({ status: 401, body: DOCUMENTED.unauthorized });
+    expect((await api('POST', `/projects/${id}/merge_requests`, { json: { source_branch: 'feature/inventory' } })).status, 'missing required attributes').toBe(400);
+  });
+
+  it('offset pagination: page and per_page (default 20, max 100), the x-* headers and a Link with prev, next, first, last', async () => {
+    const { id } = await repoWithBranch();
+    for (const b of ['p1', 'p2', 'p3']) {
+      await api('POST', `/projects/${id}/repository/branches`, { form: { branch: b, ref: 'feature/inventory' } });
+      expect((await api('POST', `/projects/${id}/merge_requests`, { json: { source_branch: b, target_branch: 'main', title: b } })).status).toBe(201);
+    }
+    const first = await api<Mr[]>('GET', `/projects/${id}/merge_requests?per_page=2`);
+    for (const h of DOCUMENTED.pagination.headers) expect(first.headers, h).toHaveProperty(h);
+    expect(first.body).toHaveLength(2);
+    expect(first.headers).toMatchObject({ 'x-page': '1', 'x-per-page': '2', 'x-total': '3', 'x-total-pages': '2', 'x-next-page': '2', 'x-prev-page': '' });
+    expect(rels(first.headers.link)).toEqual({ next: '2', first: '1', last: '2' });
+    const second = await api<Mr[]>('GET', `/projects/${id}/merge_requests?per_page=2&page=2`);
+    expect(second.body).toHaveLength(1);
+    expect(rels(second.headers.link)).toEqual({ prev: '1', first: '1', last: '2' });
+    expect((await api('GET', `/projects/${id}/merge_requests`)).headers['x-per-page']).toBe(String(DOCUMENTED.pagination.defaultPerPage));
+    expect((await api('GET', `/projects/${id}/merge_requests?per_page=500`)).headers['x-per-page']).toBe(String(DOCUMENTED.pagination.maxPerPage));
+  });
+
+  it('merge: 409 when sha is not the source HEAD, 200 and merged otherwise, 405 once it cannot merge', async () => {
+    const { repo, id, sha } = await repoWithBranch();
+    const mr = await api<Mr>('POST', `/projects/${id}/merge_requests`, { json: { source_branch: 'feature/inventory', target_branch: 'main', title: 'merge me', remove_source_branch: true } });
+    const [shaStatus, shaMessage] = DOCUMENTED.merge.shaMismatch;
+    const moved = await api<{ message: string }>('PUT', `/projects/${id}/merge_requests/${mr.body.iid}/merge`, { json: { sha: '0'.repeat(40) } });
+    expect(moved.status).toBe(shaStatus);
+    expect(moved.body.message).toMatch(shaMessage);
+    const merged = await api<Mr & { merge_commit_sha: string }>('PUT', `/projects/${id}/merge_requests/${mr.body.iid}/merge`, { json: { sha, auto_merge: true } });
+    expect(merged).toMatchObject({ status: 200, body: { state: 'merged' } });
+    expect((await bareGit(repo.dir, ['rev-parse', 'main'])).trim()).toBe(merged.body.merge_commit_sha);
+    expect((await bareGit(repo.dir, ['for-each-ref', 'refs/heads/feature/inventory'])).trim(), 'source branch removed').toBe('');
+    const [status, message] = DOCUMENTED.merge.cannotMerge;
+    expect(await api('PUT', `/projects/${id}/merge_requests/${mr.body.iid}/merge`, { json: {} })).toMatchObject({ status, body: { message } });
+  });
+});

@@ -255,6 +255,15 @@ describe('gitlab sink', () => {
     expect(err).toMatchObject({ field: 'spec.gitlab.url' });
     expect(await tipOf(project, BRANCH)).toBe('');
     expect(await mrsOf(project)).toEqual([]);
+
+    // by name: the API resolves through the guard and git is pinned to the addresses it let through
+    // (http_url_to_repo names 127.0.0.1, not the configured host: the clone URL is made under spec.gitlab.url)
+    const byName = viaMr(project);
+    byName.url = service('gitlab').url.replace('127.0.0.1', 'localhost');
+    expect(await failure(backend().export(full([row(1)], { version: 1 }), ctx(byName, { guard })))).toMatchObject({ field: 'spec.gitlab.url' });
+    logs.length = 0;
+    expect(await backend().export(full([row(1)], { version: 1 }), ctx(byName))).toMatchObject({ outcome: 'applied', upserts: 1 });
+    expect(await tipOf(project, BRANCH)).not.toBe('');
   });
 
   it('fails with a retryable error while GitLab is down, and the same export then lands once', async () => {

@@ -8,14 +8,16 @@ import type { SinkDescriptor } from './descriptor.js';
 import { bigquerySink } from './bigquery.js';
 import { gcsSink } from './gcs.js';
 import { gitSink } from './git.js';
+import { gitlabSink } from './gitlab.js';
 import { natsSink } from './nats.js';
 import { postgresSink } from './postgres.js';
 import { s3Sink } from './s3.js';
 import type { SinkBackend } from './types.js';
 
 export const SINKS: readonly SinkDescriptor<never>[] = [
-  gitSink, postgresSink, natsSink,
-  s3Sink, gcsSink, bigquerySink,
+  gitSink, gitlabSink, s3Sink, gcsSink,
+  postgresSink, bigquerySink,
+  natsSink,
 ] as readonly SinkDescriptor<never>[];
 
 export const sinkDescriptors: Readonly<Record<string, SinkDescriptor<never>>> = Object.fromEntries(SINKS.map((d) => [d.type, d]));

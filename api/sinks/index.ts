@@ -5,11 +5,12 @@
 import type { BigQueryColumn, BigQueryPartitioning, BigQuerySinkSpec } from './bigquery.js';
 import type { GcsSinkSpec } from './gcs.js';
 import type { GitSinkSpec } from './git.js';
+import type { GitLabSinkSpec } from './gitlab.js';
 import type { NatsSinkSpec } from './nats.js';
 import type { PostgresSinkSpec } from './postgres.js';
 import type { S3SinkSpec } from './s3.js';
 
-export type { BigQueryColumn, BigQueryPartitioning, BigQuerySinkSpec, GcsSinkSpec, GitSinkSpec, NatsSinkSpec, PostgresSinkSpec, S3SinkSpec };
+export type { BigQueryColumn, BigQueryPartitioning, BigQuerySinkSpec, GcsSinkSpec, GitLabSinkSpec, GitSinkSpec, NatsSinkSpec, PostgresSinkSpec, S3SinkSpec };
 
 /** Snapshot sinks: whole snapshots as files. */
 export interface SnapshotSinkBlocks {
@@ -19,6 +20,8 @@ export interface SnapshotSinkBlocks {
   s3?: S3SinkSpec;
   /** Settings of type gcs. */
   gcs?: GcsSinkSpec;
+  /** Settings of type gitlab. */
+  gitlab?: GitLabSinkSpec;
 }
 /** Database sinks: one row per collected object. */
 export interface DatabaseSinkBlocks {

@@ -40,7 +40,8 @@ export const PARQUET_CODEC = 'SNAPPY';
 
 type StringColumn = Exclude<(typeof PARQUET_COLUMNS)[number], { type: 'int64' }>['name'];
 
-const SCHEMA: SchemaElement[] = [
+/** PARQUET_COLUMNS as the Parquet schema elements the file's footer holds (root first). */
+export const PARQUET_SCHEMA: readonly SchemaElement[] = [
   { name: 'root', num_children: PARQUET_COLUMNS.length },
   ...PARQUET_COLUMNS.map((c): SchemaElement => (c.type === 'string'
     ? { name: c.name, type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: { type: 'STRING' }, repetition_type: 'REQUIRED' }
@@ -103,7 +104,7 @@ export async function encodeParquet(rows: readonly VersionedRow[]): Promise<Uint
   }));
   const writer = new YieldingWriter();
   await parquetWrite({
-    writer, columnData, schema: SCHEMA, codec: PARQUET_CODEC, rowGroupSize: ROW_GROUP_ROWS,
+    writer, columnData, schema: [...PARQUET_SCHEMA], codec: PARQUET_CODEC, rowGroupSize: ROW_GROUP_ROWS,
     kvMetadata: [{ key: 'kollect.schema', value: PARQUET_SCHEMA_VERSION }],
   });
   return writer.getBytes();

@@ -4,7 +4,7 @@
 // the file size, the first encode in a fresh process (`coldMs`: loading the library, compiling its
 // WebAssembly or opening its database, then one encode) and the median of --runs encodes after it.
 // Canonical JSON and JSON-lines sizes are printed beside them for scale. Writes
-// bench-results/parquet.json. The decision it informs is docs/decisions/0012-parquet-writer.md.
+// bench-results/parquet.json. The decision it informs is docs/decisions/0013-parquet-writer.md.
 //
 // hyparquet-writer, the project's dependency, runs through activities/sinks/parquet.ts (what the
 // sinks call). The alternatives are not dependencies: install them in some directory first and
@@ -178,7 +178,7 @@ const duckdb = (codec: 'SNAPPY' | 'ZSTD'): Candidate => ({
 
 const CANDIDATES = [hyparquet(), hyparquetGzip(), parquetWasm('SNAPPY'), parquetWasm('ZSTD'), duckdb('SNAPPY'), duckdb('ZSTD')];
 
-interface Result { name: string; pkg: string; version?: string; variant: string; bytes?: number; coldMs?: number; medianMs?: number; minMs?: number; medianCpuMs?: number; error?: string }
+interface Result { name: string; pkg: string; version?: string; variant: string; bytes?: number; coldMs?: number; medianMs?: number; minMs?: number; medianCpuMs?: number; maxRssMiB?: number; error?: string }
 
 const median = (xs: number[]): number => Math.round([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!);
 
@@ -215,7 +215,8 @@ async function measure(c: Candidate): Promise<Result> {
     wall.push(performance.now() - t);
     cpu.push((c.user + c.system) / 1000);
   }
-  return { ...base, bytes: first.byteLength, coldMs: Math.round(coldMs), medianMs: median(wall), minMs: Math.round(Math.min(...wall)), medianCpuMs: median(cpu) };
+  return { ...base, bytes: first.byteLength, coldMs: Math.round(coldMs), medianMs: median(wall), minMs: Math.round(Math.min(...wall)), medianCpuMs: median(cpu),
+    maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) };
 }
 
 // ---------- main ----------
@@ -228,15 +229,15 @@ if (child) {
   const attrBytes = rows.reduce((s, r) => s + Buffer.byteLength(JSON.stringify(canonical(r.attributes))), 0);
   // The part every candidate shares (sort, canonical JSON of the attributes), timed alone.
   const { parquetColumns } = await import('../activities/sinks/parquet.js');
-  const columnsMs = median(Array.from({ length: RUNS }, () => { const t = performance.now(); parquetColumns(rows); return performance.now() - t; }));
-  const reference = { jsonlBytes: Buffer.byteLength(jsonl), jsonlGzipBytes: gzipSync(jsonl).byteLength, attributesJsonBytes: attrBytes, columnsMs };
+  const columnsCpuMs = median(Array.from({ length: RUNS }, () => { const c0 = process.cpuUsage(); parquetColumns(rows); const c = process.cpuUsage(c0); return (c.user + c.system) / 1000; }));
+  const reference = { jsonlBytes: Buffer.byteLength(jsonl), jsonlGzipBytes: gzipSync(jsonl).byteLength, attributesJsonBytes: attrBytes, columnsCpuMs };
   const results: Result[] = CANDIDATES.map((_, i) => JSON.parse(execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), `--candidate=${i}`, ...process.argv.slice(2)], { encoding: 'utf8', maxBuffer: 1 << 20 })) as Result);
   const kb = (b?: number) => (b === undefined ? '-' : `${(b / 1024).toFixed(0)} KiB`);
-  process.stdout.write(`\n${N} rows, node ${process.version}; canonical JSON lines ${kb(reference.jsonlBytes)} (gzip ${kb(reference.jsonlGzipBytes)}), attributes alone ${kb(reference.attributesJsonBytes)}; rows to columns (shared by all) ${columnsMs} ms\n`);
-  process.stdout.write(`${'writer'.padEnd(28)} ${'version'.padEnd(11)} ${'codec'.padEnd(7)} ${'size'.padStart(9)} ${'cold'.padStart(8)} ${'median'.padStart(8)} ${'min'.padStart(8)} ${'cpu'.padStart(8)}\n`);
+  process.stdout.write(`\n${N} rows, node ${process.version}; canonical JSON lines ${kb(reference.jsonlBytes)} (gzip ${kb(reference.jsonlGzipBytes)}), attributes alone ${kb(reference.attributesJsonBytes)}; rows to columns (shared by all) ${columnsCpuMs} ms cpu\n`);
+  process.stdout.write(`${'writer'.padEnd(28)} ${'version'.padEnd(11)} ${'codec'.padEnd(7)} ${'size'.padStart(9)} ${'cold'.padStart(8)} ${'median'.padStart(8)} ${'min'.padStart(8)} ${'cpu'.padStart(8)} ${'peak rss'.padStart(9)}\n`);
   for (const r of results) {
     if (r.error) { process.stdout.write(`${r.name.padEnd(28)} ${(r.version ?? '-').padEnd(11)} ${r.variant.padEnd(7)} ${r.error}\n`); continue; }
-    process.stdout.write(`${r.name.padEnd(28)} ${(r.version ?? '-').padEnd(11)} ${r.variant.padEnd(7)} ${kb(r.bytes).padStart(9)} ${`${r.coldMs} ms`.padStart(8)} ${`${r.medianMs} ms`.padStart(8)} ${`${r.minMs} ms`.padStart(8)} ${`${r.medianCpuMs} ms`.padStart(8)}\n`);
+    process.stdout.write(`${r.name.padEnd(28)} ${(r.version ?? '-').padEnd(11)} ${r.variant.padEnd(7)} ${kb(r.bytes).padStart(9)} ${`${r.coldMs} ms`.padStart(8)} ${`${r.medianMs} ms`.padStart(8)} ${`${r.minMs} ms`.padStart(8)} ${`${r.medianCpuMs} ms`.padStart(8)} ${`${r.maxRssMiB} MiB`.padStart(9)}\n`);
   }
   mkdirSync(path.join(root, 'bench-results'), { recursive: true });
   const file = path.join(root, 'bench-results', 'parquet.json');

@@ -2,7 +2,7 @@
 // schema (PARQUET_COLUMNS) so a file loads as a table in DuckDB, pyarrow, Spark, BigQuery or
 // Athena without a mapping: identity columns, the attributes as one canonical JSON string, the
 // content hash and the version. Written by hyparquet-writer (pure JavaScript, no native code or
-// WebAssembly); why that writer: docs/decisions/0012-parquet-writer.md.
+// WebAssembly); why that writer: docs/decisions/0013-parquet-writer.md.
 import { ByteWriter, parquetWrite, type ColumnSource, type SchemaElement } from 'hyparquet-writer';
 import type { VersionedRow } from '../../api/rows.js';
 import { canonical } from './serialize.js';

@@ -107,5 +107,7 @@ export async function encodeParquet(rows: readonly VersionedRow[]): Promise<Uint
     writer, columnData, schema: [...PARQUET_SCHEMA], codec: PARQUET_CODEC, rowGroupSize: ROW_GROUP_ROWS,
     kvMetadata: [{ key: 'kollect.schema', value: PARQUET_SCHEMA_VERSION }],
   });
-  return writer.getBytes();
+  // A copy of exactly the file: the writer's buffer grows by doubling, and a view into it would
+  // keep up to twice the file alive and hand callers a `.buffer` larger than the file.
+  return writer.getBytes().slice();
 }

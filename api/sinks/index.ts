@@ -16,12 +16,12 @@ export type { BigQueryColumn, BigQueryPartitioning, BigQuerySinkSpec, GcsSinkSpe
 export interface SnapshotSinkBlocks {
   /** Settings of type git. */
   git?: GitSinkSpec;
+  /** Settings of type gitlab. */
+  gitlab?: GitLabSinkSpec;
   /** Settings of type s3. */
   s3?: S3SinkSpec;
   /** Settings of type gcs. */
   gcs?: GcsSinkSpec;
-  /** Settings of type gitlab. */
-  gitlab?: GitLabSinkSpec;
 }
 /** Database sinks: one row per collected object. */
 export interface DatabaseSinkBlocks {

@@ -8,6 +8,7 @@ import {
 } from 'nats';
 import type { NatsSinkSpec } from '../../api/types.js';
 import type { Tombstone, VersionedRow } from '../../api/rows.js';
+import { encodeEvent, renderEvent, toEvent, type EventType } from './event.js';
 import { redact, redactError, redactUrl, secretValues } from './redact.js';
 import { SinkConfigError, type ExportInput, type ExportReply, type SinkBackend, type SinkContext } from './types.js';
 import type { SinkDescriptor } from './descriptor.js';
@@ -23,30 +24,8 @@ export interface NatsBackendOptions {
   duplicateWindowMs?: number;
 }
 
-export const EVENT_TYPES = ['upsert', 'delete'] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
+export { EVENT_TYPES, type EventType, type KollectEvent } from './event.js';
 export const HEADER_EVENT_TYPE = 'Kollect-Event-Type';
-
-/** The JSON body of every event. `hash` and `attributes` only on upserts. */
-export interface KollectEvent {
-  type: EventType;
-  cluster: string;
-  inventory: { namespace: string; name: string };
-  target: string;
-  apiVersion: string;
-  kind: string;
-  namespace: string;
-  name: string;
-  uid: string;
-  version: number;
-  /** The snapshot lineage `version` belongs to (versions restart in a new lineage). */
-  lineage: string;
-  hash?: string;
-  attributes?: Record<string, unknown>;
-  /** Set when the attributes were left out because the event would exceed the server's max_payload. */
-  attributesOmitted?: 'max_payload';
-  exportId: string;
-}
 
 interface Compiled { servers: string[]; display: string; stream: string; prefix: string; tls: boolean }
 
@@ -247,34 +226,12 @@ export class NatsBackend implements SinkBackend<NatsSinkSpec> {
   }
 }
 
-const encoder = new TextEncoder();
-
 function toMessage(type: EventType, row: VersionedRow | Tombstone, input: ExportInput, prefix: string, maxPayload: number): { subject: string; data: Uint8Array; id: string; headers: MsgHdrs } {
-  const event = toEvent(type, row, input);
-  let data = encoder.encode(JSON.stringify(event));
-  if (data.length > maxPayload - 1024 && event.attributes) {
-    // Never truncate silently: drop the attributes, say so, keep the hash for a state-sink lookup.
-    delete event.attributes;
-    event.attributesOmitted = 'max_payload';
-    data = encoder.encode(JSON.stringify(event));
-  }
   const headers = natsHeaders();
   headers.set(HEADER_EVENT_TYPE, type);
+  // 1 KiB of the server's max_payload is left for the headers.
+  const data = encodeEvent(toEvent(type, row, input), maxPayload - 1024);
   return { subject: eventSubject(prefix, input.inventory, type), data, id: eventId(input.inventory, input.plan.lineage, row), headers };
-}
-
-function toEvent(type: EventType, row: VersionedRow | Tombstone, input: ExportInput): KollectEvent {
-  const e: KollectEvent = {
-    type, cluster: input.inventory.cluster, inventory: { namespace: input.inventory.namespace, name: input.inventory.name },
-    target: row.target, apiVersion: row.apiVersion, kind: row.kind, namespace: row.namespace, name: row.name, uid: row.uid,
-    version: row.version, lineage: input.plan.lineage, exportId: input.exportId,
-  };
-  if (type === 'upsert') {
-    const r = row as VersionedRow;
-    e.hash = r.hash;
-    e.attributes = r.attributes;
-  }
-  return e;
 }
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -313,6 +270,6 @@ export const natsBackend = new NatsBackend();
 export const natsSink: SinkDescriptor<NatsSinkSpec> = {
   type: 'nats', kind: 'KollectEventSink', backend: natsBackend, formats: [],
   locate: (spec, inv) => ({ endpoint: spec.url.split(',').map((s) => redactUrl(s.trim())).join(','), location: `stream ${spec.stream ?? 'KOLLECT'}, subjects ${eventSubject(spec.subjectPrefix ?? 'kollect', inv, 'upsert').replace(/\.upsert$/, '.{upsert,delete}')}` }),
-  render: (row) => JSON.stringify(toEvent('upsert', row, { inventory: { namespace: '<namespace>', name: '<inventory>', cluster: row.cluster }, exportId: '<export id>', plan: { lineage: '<lineage>' } } as ExportInput), null, 2),
+  render: renderEvent,
   sample: 'sink-nats.yaml', docs: 'nats.md',
 };

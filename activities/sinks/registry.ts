@@ -6,12 +6,13 @@
 import type { SinkKind } from '../../api/types.js';
 import type { SinkDescriptor } from './descriptor.js';
 import { gitSink } from './git.js';
+import { kafkaSink } from './kafka.js';
 import { natsSink } from './nats.js';
 import { postgresSink } from './postgres.js';
 import type { SinkBackend } from './types.js';
 
 export const SINKS: readonly SinkDescriptor<never>[] = [
-  gitSink, postgresSink, natsSink,
+  gitSink, postgresSink, natsSink, kafkaSink,
 ] as readonly SinkDescriptor<never>[];
 
 export const sinkDescriptors: Readonly<Record<string, SinkDescriptor<never>>> = Object.fromEntries(SINKS.map((d) => [d.type, d]));

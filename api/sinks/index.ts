@@ -3,10 +3,11 @@
 // Adding a sink type: its block in api/sinks/<type>.ts and one line here; its backend and
 // descriptor in activities/sinks/<type>.ts and one line in activities/sinks/registry.ts.
 import type { GitSinkSpec } from './git.js';
+import type { KafkaSinkSpec } from './kafka.js';
 import type { NatsSinkSpec } from './nats.js';
 import type { PostgresSinkSpec } from './postgres.js';
 
-export type { GitSinkSpec, NatsSinkSpec, PostgresSinkSpec };
+export type { GitSinkSpec, KafkaSinkSpec, NatsSinkSpec, PostgresSinkSpec };
 
 /** Snapshot sinks: whole snapshots as files. */
 export interface SnapshotSinkBlocks {
@@ -22,4 +23,6 @@ export interface DatabaseSinkBlocks {
 export interface EventSinkBlocks {
   /** Settings of type nats. */
   nats?: NatsSinkSpec;
+  /** Settings of type kafka. */
+  kafka?: KafkaSinkSpec;
 }

@@ -3,9 +3,11 @@
 // See docs/sinks.md for the subject scheme, the body and the headers.
 import { createHash } from 'node:crypto';
 import {
-  connect, headers as natsHeaders, nanos, DiscardPolicy, Events, RetentionPolicy, StorageType,
-  type ConnectionOptions, type JetStreamManager, type MsgHdrs, type NatsConnection, type NatsError,
-} from 'nats';
+  connect, headers as natsHeaders, nanos, type ConnectionOptions, type MsgHdrs, type NatsConnection,
+} from '@nats-io/transport-node';
+import {
+  jetstream, jetstreamManager, DiscardPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager,
+} from '@nats-io/jetstream';
 import type { NatsSinkSpec } from '../../api/types.js';
 import type { Tombstone, VersionedRow } from '../../api/rows.js';
 import { encodeEvent, renderEvent, toEvent, type EventType } from './event.js';
@@ -109,7 +111,7 @@ export class NatsBackend implements SinkBackend<NatsSinkSpec> {
       if (!conn.connected) throw Object.assign(new Error('disconnected from the server, reconnecting'), { code: 'DISCONNECT' });
       const subject = `${c.prefix}.>`;
       if (!conn.streams.has(`${c.stream}|${subject}`)) {
-        await ensureStream(await conn.nc.jetstreamManager({ timeout: this.opts.publishTimeoutMs ?? 5_000 }), c.stream, subject, this.opts.duplicateWindowMs ?? 600_000, ctx);
+        await ensureStream(await jetstreamManager(conn.nc, { timeout: this.opts.publishTimeoutMs ?? 5_000 }), c.stream, subject, this.opts.duplicateWindowMs ?? 600_000, ctx);
         conn.streams.add(`${c.stream}|${subject}`);
       }
       const t0 = Date.now();
@@ -168,14 +170,15 @@ export class NatsBackend implements SinkBackend<NatsSinkSpec> {
       const conn: Conn = { fingerprint, nc, connected: true, onLost: new Set(), streams: new Set() };
       void (async () => {
         for await (const s of nc.status()) {
-          if (s.type === Events.Reconnect) conn.connected = true;
-          if (s.type === Events.Disconnect) {
+          if (s.type === 'reconnect') conn.connected = true;
+          if (s.type === 'disconnect') {
             conn.connected = false;
             for (const f of conn.onLost) f();
             conn.onLost.clear();
           }
-          if (s.type === Events.Disconnect || s.type === Events.Reconnect || s.type === Events.Error) {
-            log('sink.nats.status', { servers: c.display, status: s.type, data: typeof s.data === 'string' ? redactError(s.data, { sinkType: 'nats', context: 'status', secrets }).message : undefined });
+          if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') {
+            const data = s.type === 'error' ? s.error : s.server;
+            log('sink.nats.status', { servers: c.display, status: s.type, data: redactError(data, { sinkType: 'nats', context: 'status', secrets }).message });
           }
         }
       })().catch(() => undefined);
@@ -186,15 +189,16 @@ export class NatsBackend implements SinkBackend<NatsSinkSpec> {
       return await p;
     } catch (err) {
       if (this.conns.get(key) === p) this.conns.delete(key);
-      const code = (err as NatsError).code;
-      const msg = (err as Error).message;
+      // The client's message is generic ("connection refused"); its cause names the socket error.
+      const cause = (err as Error).cause as (Error & { code?: string }) | undefined;
+      const msg = `${(err as Error).message}${cause?.message ? ` (${cause.message})` : ''}`;
       // redactError (in export) scrubs this message; the code names the reason for metrics.
-      throw Object.assign(new Error(`connect: ${code && code !== msg ? `${code} ` : ''}${msg}`), { code });
+      throw Object.assign(new Error(`connect: ${msg}`), { code: cause?.code ?? (err as Error).name });
     }
   }
 
   private async publish(conn: Conn, c: Compiled, input: ExportInput): Promise<{ duplicates: number }> {
-    const js = conn.nc.jetstream({ timeout: this.opts.publishTimeoutMs ?? 5_000 });
+    const js = jetstream(conn.nc, { timeout: this.opts.publishTimeoutMs ?? 5_000 });
     const maxPayload = conn.nc.info?.max_payload ?? 1 << 20;
     // A disconnect fails the export at once instead of at every pending ack's timeout.
     let onLost = (): void => undefined;
@@ -236,8 +240,7 @@ function toMessage(type: EventType, row: VersionedRow | Tombstone, input: Export
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-const isApiError = (err: unknown, errCode: number): boolean => (err as NatsError | undefined)?.api_error?.err_code === errCode;
-const STREAM_NOT_FOUND = 10059;
+const isApiError = (err: unknown, errCode: number): boolean => err instanceof JetStreamApiError && err.code === errCode;
 const STREAM_NAME_IN_USE = 10058;
 
 /** Creates the stream if absent (never deletes or rewrites one); checks an existing one captures our subjects. */
@@ -246,7 +249,7 @@ async function ensureStream(jsm: JetStreamManager, stream: string, subject: stri
   try {
     info = await jsm.streams.info(stream);
   } catch (err) {
-    if (!isApiError(err, STREAM_NOT_FOUND)) throw err;
+    if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw err;
     try {
       await jsm.streams.add({
         name: stream, subjects: [subject], storage: StorageType.File, retention: RetentionPolicy.Limits,

@@ -8,8 +8,9 @@ export interface KafkaSinkSpec {
    * Bootstrap brokers as host:port (the rest of the cluster is discovered from them).
    * @minItems 1
    * @maxItems 32
-   * @eachItem {minLength: 3, maxLength: 261, pattern: "^([A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?|\\[[0-9A-Fa-f:.]+\\]):[0-9]{1,5}$"}
+   * @eachItem {maxLength: 261}
    * @x-kubernetes-list-type atomic
+   * @x-kubernetes-validations [{rule: "self.all(b, b.matches('^([A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?|\\\\[[0-9A-Fa-f:.]+\\\\]):[0-9]{1,5}$'))", message: "each broker must be host:port, without scheme or credentials (put those in the Secret named by spec.secretRef)", reason: "FieldValueForbidden"}]
    */
   brokers: string[];
   /**

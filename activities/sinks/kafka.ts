@@ -240,12 +240,13 @@ export class KafkaBackend implements SinkBackend<KafkaSinkSpec> {
   private async ensureTopic(conn: Conn, c: Compiled, ctx: SinkContext<KafkaSinkSpec>, guard: EndpointGuard): Promise<ClusterMetadata> {
     const timeout = this.opts.sendTimeoutMs ?? 30_000;
     try {
+      let created = false;
       if (!conn.topics.has(c.topic)) {
         const topics = await deadline(conn.admin.listTopics(), timeout, 'list topics');
-        if (!topics.includes(c.topic)) await this.createTopic(conn, c, ctx, timeout);
+        if (!topics.includes(c.topic)) created = await this.createTopic(conn, c, ctx, timeout);
         else await this.checkCompacted(conn, c, ctx, timeout);
       }
-      const md = await deadline(conn.producer.metadata({ topics: [c.topic] }), timeout, 'metadata');
+      const md = await deadline(created ? topicReady(conn.producer, c.topic, 10_000) : conn.producer.metadata({ topics: [c.topic] }), timeout, 'metadata');
       for (const b of md.brokers.values()) await guard.resolve(FIELD_BROKERS, b.host);
       conn.topics.add(c.topic);
       return md;
@@ -254,7 +255,8 @@ export class KafkaBackend implements SinkBackend<KafkaSinkSpec> {
     }
   }
 
-  private async createTopic(conn: Conn, c: Compiled, ctx: SinkContext<KafkaSinkSpec>, timeout: number): Promise<void> {
+  /** Creates the topic; false when another worker had just created it. */
+  private async createTopic(conn: Conn, c: Compiled, ctx: SinkContext<KafkaSinkSpec>, timeout: number): Promise<boolean> {
     if (ctx.create === false) {
       throw new SinkConfigError('spec.kafka.topic', `topic ${c.topic} does not exist and spec.create is false: create it (cleanup.policy=compact) or allow spec.create`);
     }
@@ -263,10 +265,12 @@ export class KafkaBackend implements SinkBackend<KafkaSinkSpec> {
     try {
       await deadline(conn.admin.createTopics({ topics: [c.topic], partitions: c.partitions, replicas, configs: [{ name: 'cleanup.policy', value: 'compact' }] }), timeout, 'create topic');
       ctx.log('sink.kafka.topic_created', { topic: c.topic, partitions: c.partitions, replicas });
+      return true;
     } catch (err) {
       // Another worker created it first: use theirs (the check below still runs).
       if (!(err as { findBy?: (k: string, v: unknown) => unknown }).findBy?.('apiCode', TOPIC_ALREADY_EXISTS)) throw err;
       await this.checkCompacted(conn, c, ctx, timeout);
+      return false;
     }
   }
 
@@ -304,6 +308,25 @@ export class KafkaBackend implements SinkBackend<KafkaSinkSpec> {
     for await (const page of input.upserts()) for (const row of page) await add('upsert', row);
     for (const row of input.deletes) await add('delete', row);
     await flush();
+  }
+}
+
+/**
+ * A topic just created: its metadata once every partition has a leader. A broker learns of a
+ * topic the controller created a moment later, and until then calls it unknown.
+ */
+async function topicReady(producer: Conn['producer'], topic: string, timeoutMs: number): Promise<ClusterMetadata> {
+  const until = Date.now() + timeoutMs;
+  for (let forceUpdate = false; ; forceUpdate = true) {
+    let md: ClusterMetadata | undefined;
+    try {
+      md = await producer.metadata({ topics: [topic], forceUpdate });
+    } catch (err) {
+      if (Date.now() > until) throw err;
+    }
+    if (md?.topics.get(topic)?.partitions.every((p) => p.leader >= 0)) return md;
+    if (Date.now() > until) throw new Error(`topic ${topic}: partitions without a leader after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
 

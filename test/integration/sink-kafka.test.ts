@@ -14,7 +14,7 @@ import { exportInput, tombstone, type TestExportInput } from '../support/export-
 import { fold, kafkaFixture, readRecords } from '../support/sinks/kafka.js';
 import { viaSharedPath } from '../support/sinks/shared-path.js';
 import { service, startService, stopService } from '../harness/endpoints.js';
-import { sleep } from '../harness/util.js';
+import { sleep, waitFor } from '../harness/util.js';
 
 const inventory = { namespace: 'team-a', name: 'apps', cluster: 'c1' };
 const logs: { event: string; fields?: Record<string, unknown> }[] = [];
@@ -148,7 +148,10 @@ describe('kafka sink', () => {
     expect(await topics()).not.toContain(s.topic);
 
     const admin = new Admin({ clientId: 'kollect-test', bootstrapBrokers: s.brokers });
-    try { await admin.createTopics({ topics: [s.topic!], partitions: 1, replicas: 1 }); } finally { await admin.close(); }
+    try {
+      await admin.createTopics({ topics: [s.topic!], partitions: 1, replicas: 1 });
+      await waitFor(`topic ${s.topic}`, async () => (await admin.listTopics()).includes(s.topic!), 10_000);
+    } finally { await admin.close(); }
     logs.length = 0;
     const b = backend();
     expect((await b.export(input([row(1)], [], 0), ctx(s, { create: false }))).upserts).toBe(1);

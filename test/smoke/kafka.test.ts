@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { Admin, Consumer, Producer, ProduceAcks, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import { describe, it, expect, afterAll } from 'vitest';
 import { service } from '../harness/endpoints.js';
+import { waitFor } from '../harness/util.js';
 
 describe('kafka service', () => {
   const suffix = randomBytes(4).toString('hex');
@@ -21,7 +22,8 @@ describe('kafka service', () => {
     admin = new Admin({ clientId: `smoke-${suffix}`, bootstrapBrokers: brokers, connectTimeout: 5_000, retries: 3 });
     await admin.createTopics({ topics: [topic], partitions: 1, replicas: 1 });
     created = true;
-    expect(await admin.listTopics()).toContain(topic);
+    // a broker learns of the new topic a moment after the controller created it
+    await waitFor(`topic ${topic}`, async () => (await admin!.listTopics()).includes(topic), 10_000);
 
     const producer = new Producer({ clientId: `smoke-${suffix}`, bootstrapBrokers: brokers, idempotent: true, acks: ProduceAcks.ALL, retries: 3, serializers: stringSerializers });
     try {
@@ -52,6 +54,6 @@ describe('kafka service', () => {
 
     await admin.deleteTopics({ topics: [topic] });
     created = false;
-    expect(await admin.listTopics()).not.toContain(topic);
+    await waitFor(`topic ${topic} gone`, async () => !(await admin!.listTopics()).includes(topic), 10_000);
   });
 });

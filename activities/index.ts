@@ -1,7 +1,7 @@
 // All I/O of the inventory workflow. Built by a factory that takes its dependencies, so tests
 // inject real clients for the test servers.
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { KollectInventory, KollectSink, SinkExportStatus, Condition, SinkRef, SinkKind, SerializationFormat } from '../api/types.js';
+import type { KollectInventory, KollectSink, SinkExportStatus, Condition, SinkRef, SinkKind } from '../api/types.js';
 import { parseDuration } from '../api/duration.js';
 import type { InventoryConfig, InventoryRef } from '../workflows/config.js';
 import { exportActivityName } from '../workflows/config.js';
@@ -12,11 +12,12 @@ import { SinkConfigError, DeleteGuardError, type ExportInput, type ExportRequest
 import type { SinkDescriptor } from './sinks/descriptor.js';
 import type { EndpointGuard } from './sinks/endpoints.js';
 import { runExport, sinkSecrets } from './sinks/run.js';
+import { sinkContextOf } from './sink-context.js';
 import type { ExportEntries } from '../workflows/state.js';
 import { rowKey, type RowEntry, type Tombstone, type VersionedRow } from '../api/rows.js';
 import { BODY_PAGE, type BodyStore } from '../store/bodies.js';
 import { noMetrics, type ExportMetrics } from './metrics.js';
-import { redact, secretValues } from './sinks/redact.js';
+import { redact, secretValues, SinkUnreachableError } from './sinks/redact.js';
 
 export interface ActivityDeps {
   kube: Kube;
@@ -40,6 +41,8 @@ export const DEFAULT_MAX_RUN_AGE_MS = 24 * 3600_000;
 export const DEFAULT_MAX_DELETE_PERCENT = 50;
 /** How often a running export tells Temporal it is alive (the heartbeat timeout is 20 s). */
 const HEARTBEAT_EVERY_MS = 5_000;
+/** The inventory conditions this activity writes; others (the watcher's Delivered) are kept as read. */
+const OWN_CONDITIONS = ['Ready', 'Synced', 'SinkReachable'];
 const SINK_LISTS: [keyof KollectInventory['spec'], SinkKind][] = [
   ['snapshotSinkRefs', 'KollectSnapshotSink'], ['databaseSinkRefs', 'KollectDatabaseSink'], ['eventSinkRefs', 'KollectEventSink'],
 ];
@@ -100,25 +103,15 @@ export function createActivities(deps: ActivityDeps) {
           throw ApplicationFailure.nonRetryable(`export is ${bytes} bytes, above the inventory's spec.maxExportBytes (${req.maxExportBytes}); raise it or narrow the targets`, 'ExportTooLarge');
         }
       }
-      const spec = sink.spec as unknown as Record<string, unknown> & { secretRef?: { name: string }; tls?: { caSecretRef?: { name: string; key?: string } }; format?: SerializationFormat; create?: boolean };
-      if (spec.secretRef) credentials = await kube.secretData(req.sink.namespace, spec.secretRef.name);
-      let caPem: string | undefined;
-      if (spec.tls?.caSecretRef) {
-        const ca = await kube.secretData(req.sink.namespace, spec.tls.caSecretRef.name);
-        const key = spec.tls.caSecretRef.key ?? 'ca.crt';
-        caPem = ca[key];
-        if (!caPem) throw new SinkConfigError('spec.tls.caSecretRef.key', `Secret ${spec.tls.caSecretRef.name} has no key ${key}`);
-      }
+      const sctx = await sinkContextOf(kube, sink, { log: (event, fields) => log(event, { ...ids, ...fields }), signal: ctx.cancellationSignal, guard: deps.guard });
+      credentials = sctx.credentials;
       const input: ExportInput = {
         inventory: req.inventory, sink: req.sink, exportId: req.exportId, plan: req.plan,
         upserts: (want) => readBodies(store, want ? entries.upserts.filter(want) : entries.upserts), upsertCount: entries.upserts.length,
         keep: req.plan.mode === 'full' ? new Set(entries.upserts.map(rowKey)) : new Set(),
         deletes: await tombstones(store, entries.deletes, req.inventory.cluster), maxDeletePercent: req.maxDeletePercent,
       };
-      const result = await runExport(descriptor, input, {
-        spec: spec[req.sink.type], credentials, caPem, format: spec.format, signal: ctx.cancellationSignal, guard: deps.guard, create: spec.create,
-        log: (event, fields) => log(event, { ...ids, ...fields }),
-      });
+      const result = await runExport(descriptor, input, sctx);
       metrics.observe(req.sink.type, (Date.now() - started) / 1000, true, result.rowsExported);
       log('export_succeeded', { ...ids, mode: req.plan.mode, version: req.plan.version, outcome: result.outcome, detail: result.detail, ms: Date.now() - started });
       return result;
@@ -130,6 +123,7 @@ export function createActivities(deps: ActivityDeps) {
       if (err instanceof ApplicationFailure) throw err;
       if (err instanceof SinkConfigError || err instanceof MissingSecretError) throw ApplicationFailure.nonRetryable(message, 'SinkConfigError');
       if (err instanceof DeleteGuardError) throw ApplicationFailure.nonRetryable(message, 'DeleteGuard');
+      if (err instanceof SinkUnreachableError) throw ApplicationFailure.retryable(message, 'SinkUnreachable');
       throw ApplicationFailure.retryable(message, (err as Error).name || 'ExportError');
     } finally {
       clearInterval(beat);
@@ -159,11 +153,15 @@ export function createActivities(deps: ActivityDeps) {
           : view.awaitingResync.length ? cond('Synced', 'Unknown', 'AwaitingResync', `a new snapshot lineage waits for the first full resync of target(s) ${view.awaitingResync.map((t) => (view.missingRows[t] ? `${t} (${view.missingRows[t]} rows not received yet)` : t)).join(', ')} before state sinks are reconciled; nothing is deleted meanwhile`)
             : behind.length ? cond('Synced', 'Unknown', 'Pending', `waiting to export to ${behind.map((s) => s.name).join(', ')}`)
               : cond('Synced', 'True', 'Exported', `all sinks hold snapshot version ${view.version}`);
+    const unreachable = view.sinks.filter((s) => s.reason === 'Unreachable');
+    const reachable = unreachable.length
+      ? cond('SinkReachable', 'False', 'Unreachable', `the last export could not connect to ${list(unreachable)}`)
+      : cond('SinkReachable', 'True', 'Reachable', 'every sink answered its last export attempt');
     await kube.patchStatus('KollectInventory', ref.namespace, ref.name, {
       observedGeneration: inv.metadata.generation, rows: view.rows, sinkExports: view.sinks,
-      // Ready and Synced are ours; other conditions (the watcher's Delivered) are kept as read,
+      // OWN_CONDITIONS are ours; other conditions (the watcher's Delivered) are kept as read,
       // and the resourceVersion makes a concurrent write a conflict that the retry re-reads.
-      conditions: [...prev.filter((c) => c.type !== 'Ready' && c.type !== 'Synced'), ready, synced],
+      conditions: [...prev.filter((c) => !OWN_CONDITIONS.includes(c.type)), ready, synced, reachable],
       workflowId: inventoryWorkflowId(ref.namespace, ref.name), lineage: view.lineage,
     }, inv.metadata.resourceVersion);
   }

@@ -13,6 +13,7 @@ export const KOLLECT_PLURALS = {
   KollectSnapshotSink: 'kollectsnapshotsinks',
   KollectDatabaseSink: 'kollectdatabasesinks',
   KollectEventSink: 'kollecteventsinks',
+  KollectConnectionTest: 'kollectconnectiontests',
 } as const;
 export type KollectKind = keyof typeof KOLLECT_PLURALS;
 

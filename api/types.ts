@@ -439,9 +439,10 @@ export interface SinkExportStatus {
   /** Backend detail of the last success, e.g. a commit SHA. */
   detail?: string;
   /**
-   * Why the sink is not current, when it is not: ExportFailed, DeleteHeld (an export would have
-   * deleted more than spec.maxDeletePercent of the sink's rows) or AwaitingResync (a new
-   * snapshot lineage waits for every target's first full resync before it may delete anything).
+   * Why the sink is not current, when it is not: ExportFailed, Unreachable (the last attempt
+   * could not connect to the sink), DeleteHeld (an export would have deleted more than
+   * spec.maxDeletePercent of the sink's rows) or AwaitingResync (a new snapshot lineage waits for
+   * every target's first full resync before it may delete anything).
    */
   reason?: string;
   /**
@@ -456,9 +457,11 @@ export interface KollectInventoryStatus {
   /**
    * Latest observations. Ready: the targets and sinks resolve and the inventory's workflow
    * runs. Synced: every sink holds the current snapshot version (reasons Exported, Pending,
-   * AwaitingResync, ExportFailed, DeleteHeld, Suspended). Delivered (written by the watcher, only
-   * after a failure): False while changes cannot reach the workflow (StoreUnavailable,
-   * TemporalUnavailable), True again once they do.
+   * AwaitingResync, ExportFailed, DeleteHeld, Suspended). SinkReachable: False (reason
+   * Unreachable, naming the sinks) while the last export attempt to a sink could not connect to
+   * it, else True (Reachable). Delivered (written by the watcher, only after a failure): False
+   * while changes cannot reach the workflow (StoreUnavailable, TemporalUnavailable), True again
+   * once they do.
    * @maxItems 16
    * @x-kubernetes-list-type map
    * @x-kubernetes-list-map-keys ["type"]
@@ -551,8 +554,8 @@ export interface KollectSnapshotSinkSpec extends SinkCommonSpec, SnapshotSinkBlo
   /** Backend: git, gitlab, s3 or gcs. Its settings go in the field of the same name (spec.git for git). */
   type: SnapshotSinkType;
   /**
-   * Serialization of the exported files.
-   * @default yaml
+   * Serialization of the exported files. Each type writes some of yaml, json and parquet, and
+   * defaults to the first it lists (docs/crds.md#kollectsnapshotsink): yaml for git.
    */
   format?: SerializationFormat;
 }
@@ -620,3 +623,77 @@ export interface KollectDatabaseSink { apiVersion: 'kollect.dev/v1alpha1'; kind:
  */
 export interface KollectEventSink { apiVersion: 'kollect.dev/v1alpha1'; kind: 'KollectEventSink'; metadata: ObjectMeta; spec: KollectEventSinkSpec; status?: SinkStatus }
 export type KollectSink = KollectSnapshotSink | KollectDatabaseSink | KollectEventSink;
+
+// ---------- Connection tests ----------
+
+/** A sink to probe, in the test's namespace. */
+export interface SinkReference {
+  /** KollectSnapshotSink, KollectDatabaseSink or KollectEventSink. */
+  kind: SinkKind;
+  /**
+   * Name of the sink.
+   * @minLength 1
+   * @maxLength 253
+   */
+  name: string;
+}
+
+/**
+ * Which sink to probe, and how long to keep the result.
+ * @x-kubernetes-validations [{rule: "self == oldSelf", message: "spec is immutable: create a new KollectConnectionTest to probe again"}]
+ */
+export interface KollectConnectionTestSpec {
+  /** The sink to probe, with the sink's own Secret and CA. */
+  sinkRef: SinkReference;
+  /**
+   * Seconds after the test finished before the operator deletes it.
+   * @default 300
+   * @minimum 0
+   * @maximum 604800
+   */
+  ttlSecondsAfterFinished?: number;
+}
+
+export const CONNECTION_TEST_PHASES = ['Running', 'Succeeded', 'Failed'] as const;
+
+/** What the probe found. */
+export interface KollectConnectionTestStatus {
+  /** Running, Succeeded or Failed. */
+  phase?: (typeof CONNECTION_TEST_PHASES)[number];
+  /**
+   * What was reached and checked, or why it failed (credentials redacted).
+   * @maxLength 4096
+   */
+  message?: string;
+  /** The sink's backend type. */
+  sinkType?: string;
+  /**
+   * What the probe connected to (no credentials).
+   * @maxLength 2048
+   */
+  endpoint?: string;
+  /**
+   * Time the probe took, in milliseconds.
+   * @minimum 0
+   */
+  latencyMs?: number;
+  /**
+   * When the probe started (RFC 3339).
+   * @format date-time
+   */
+  startTime?: string;
+  /**
+   * When the probe finished (RFC 3339); the TTL counts from here.
+   * @format date-time
+   */
+  completionTime?: string;
+  /** Temporal workflow that ran the probe. */
+  workflowId?: string;
+}
+
+/**
+ * KollectConnectionTest: probes a sink now, with the sink's real credentials, without exporting
+ * anything; the result and latency land in status, and the test deletes itself
+ * ttlSecondsAfterFinished after it finished. The spec is immutable: create a new test to probe again.
+ */
+export interface KollectConnectionTest { apiVersion: 'kollect.dev/v1alpha1'; kind: 'KollectConnectionTest'; metadata: ObjectMeta; spec: KollectConnectionTestSpec; status?: KollectConnectionTestStatus }

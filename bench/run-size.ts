@@ -119,7 +119,7 @@ export async function runSize(N: number, ctx: Ctx, into: Partial<SizeResult> = {
 
   const env = {
     KUBECONFIG: ep.kube!.kubeconfig, TEMPORAL_ADDRESS: ep.temporal!.address, KOLLECT_TASK_QUEUE: `bench-${id}`, KOLLECT_HTTP_HOST: '127.0.0.1',
-    KOLLECT_WATCH_NAMESPACES: ns, KOLLECT_STORE_URL: ep.postgres!.url,
+    KOLLECT_WATCH_NAMESPACES: ns, KOLLECT_STORE_URL: ep.postgres!.url, KOLLECT_ENDPOINT_ALLOW: 'loopback', // the harness sinks are on loopback
     // the workflow code bundled once, as a built operator runs it (no webpack in the worker's memory)
     ...(opts.workflowBundle ? { KOLLECT_WORKFLOW_BUNDLE: opts.workflowBundle } : {}),
   };

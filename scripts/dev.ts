@@ -46,7 +46,8 @@ await kubectl(['-n', ns, 'create', 'configmap', 'settings', '--from-literal=mode
 say(`kollect: installed the CRDs and applied deploy/samples in namespace ${ns}`);
 
 const op = await runOperator({
-  ...loadConfig({ ...process.env, KUBECONFIG: kube.kubeconfig, TEMPORAL_ADDRESS: temporal.address, KOLLECT_STORE_URL: postgres.url }),
+  // The dev services listen on loopback, which sinks may not reach unless allowed (docs/sinks.md#endpoint-guard).
+  ...loadConfig({ KOLLECT_ENDPOINT_ALLOW: 'loopback', ...process.env, KUBECONFIG: kube.kubeconfig, TEMPORAL_ADDRESS: temporal.address, KOLLECT_STORE_URL: postgres.url }),
   httpHost: '127.0.0.1',
 });
 const psql = execFileSync('bash', ['-c', 'command -v psql || true']).toString().trim() || 'psql';

@@ -70,6 +70,12 @@ export const KINDS: KindDef[] = [
   { kind: 'KollectSnapshotSink', plural: 'kollectsnapshotsinks', shortNames: ['ksnap'], sinkFamily: true, columns: sinkColumns },
   { kind: 'KollectDatabaseSink', plural: 'kollectdatabasesinks', shortNames: ['kdb'], sinkFamily: true, columns: sinkColumns },
   { kind: 'KollectEventSink', plural: 'kollecteventsinks', shortNames: ['kevt'], sinkFamily: true, columns: sinkColumns },
+  { kind: 'KollectConnectionTest', plural: 'kollectconnectiontests', shortNames: ['kct'], columns: [
+    { name: 'Sink', type: 'string', jsonPath: '.spec.sinkRef.name', description: 'The sink probed.' },
+    { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Running, Succeeded or Failed.' },
+    { name: 'Latency', type: 'integer', jsonPath: '.status.latencyMs', description: 'Probe time in milliseconds.' },
+    { name: 'Message', type: 'string', jsonPath: '.status.message', description: 'What the probe found.', priority: 1 },
+    age] },
 ];
 
 // ---------- types → structural schema ----------
@@ -145,7 +151,7 @@ export function sinkBlockRules(spec: Schema): ValidationRule[] {
   ]);
   // spec.format: each type accepts the formats its descriptor writes.
   const formats = spec.properties?.format ? types.map((t) => sinkDescriptors[t]).filter((d) => d !== undefined).map((d): ValidationRule => (d.formats.length
-    ? { rule: `self.type != '${d.type}' || !has(self.format) || self.format in [${d.formats.map((f) => `'${f}'`).join(', ')}]`, message: `sink type ${d.type} writes ${d.formats.join(' or ')}`, fieldPath: '.format', reason: 'FieldValueNotSupported' }
+    ? { rule: `self.type != '${d.type}' || !has(self.format) || self.format in [${d.formats.map((f) => `'${f}'`).join(', ')}]`, message: `sink type ${d.type} writes ${d.formats.join(' or ')}`, fieldPath: '.format', reason: 'FieldValueInvalid' }
     : { rule: `self.type != '${d.type}' || !has(self.format)`, message: `sink type ${d.type} has no spec.format`, fieldPath: '.format', reason: 'FieldValueForbidden' })) : [];
   return [...blocks, ...formats];
 }
@@ -274,13 +280,15 @@ export function fieldTable(schema: Schema): string {
   return out.join('\n');
 }
 
-/** Backend types of a sink kind, and whether this version has their settings block. */
+/** Backend types of a sink kind, with their settings block, formats and docs page (from the descriptors). */
 export function sinkTypeTable(schema: Schema): string {
   const spec = schema.properties!.spec as Schema;
   const types = ((spec.properties!.type as Schema).enum ?? []) as string[];
-  const out = ['| `spec.type` | settings | in this version |', '| --- | --- | --- |'];
+  const out = ['| `spec.type` | settings | formats | docs |', '| --- | --- | --- | --- |'];
   for (const t of types) {
-    out.push(spec.properties![t] ? `| \`${t}\` | \`spec.${t}\` (required) | available |` : `| \`${t}\` | — | accepted by the API; no settings block and no backend yet |`);
+    const d = sinkDescriptors[t];
+    if (!d) throw new Error(`sink type ${t} has a spec block (api/sinks/index.ts) but no descriptor in activities/sinks/registry.ts`);
+    out.push(`| \`${t}\` | \`spec.${t}\` (required) | ${d.formats.length ? d.formats.map((f, i) => `\`${f}\`${i === 0 ? ' (default)' : ''}`).join(', ') : '—'} | [sinks/${d.docs}](sinks/${d.docs}) |`);
   }
   return out.join('\n');
 }

@@ -12,7 +12,8 @@
 // - After every (re)list of a Target's informers, each of its inventories gets a resync of the
 //   Target's full uid set; a Target that goes away (deleted, or no longer referenced) gets an
 //   empty one.
-import type { KollectInventory, KollectProfile, KollectSink, KollectTarget, SinkKind } from '../api/types.js';
+import type { KollectConnectionTest, KollectInventory, KollectProfile, KollectSink, KollectTarget, SinkKind } from '../api/types.js';
+import type { ConnectionTests } from './connection-tests.js';
 import type { SinkDescriptor } from '../activities/sinks/descriptor.js';
 import { sinkDescriptors } from '../activities/sinks/registry.js';
 import { API_VERSION, KOLLECT_PLURALS, INVENTORY_FINALIZER, type KollectKind } from '../api/constants.js';
@@ -54,6 +55,8 @@ export interface ControllerOptions {
   compile?: (spec: KollectProfile['spec']) => CompileResult;
   /** Sink types, for the sinks' Ready and preview (default: activities/sinks/registry.ts). */
   sinks?: Readonly<Record<string, SinkDescriptor<never>>>;
+  /** Starts KollectConnectionTest probes and expires finished tests; without it tests are left alone. */
+  connectionTests?: ConnectionTests;
   /** A sink whose Secret is missing looks again this often (ms, default 30 s). */
   secretRetryMs?: number;
 }
@@ -126,6 +129,7 @@ export class Controller {
     for (const off of this.crOffs) off();
     for (const t of this.targets.values()) { clearTimeout(t.retry); t.active?.release(); t.active = undefined; }
     for (const s of this.sinkStatus.values()) clearTimeout(s.retry);
+    this.o.connectionTests?.stop();
     await Promise.allSettled([...this.targets.values()].map((t) => t.queue));
     await Promise.allSettled([...this.sinkStatus.values()].map((s) => s.running ?? Promise.resolve()));
     for (const i of this.inventories.values()) i.outbox.close();
@@ -160,6 +164,7 @@ export class Controller {
         case 'KollectProfile': this.onProfile(key); break;
         case 'KollectTarget': this.enqueueTarget(key); break;
         case 'KollectInventory': this.onInventory(key); break;
+        case 'KollectConnectionTest': this.o.connectionTests?.onEvent(key, obj as unknown as KollectConnectionTest | undefined); break;
         default: this.onSink(kind, key, obj); this.refreshSinkStatus(kind, key); break;
       }
     } catch (err) {
@@ -181,6 +186,7 @@ export class Controller {
         this.refreshSinkStatus(k, key);
       }
     }
+    for (const [key, obj] of this.crs.get('KollectConnectionTest')!) this.o.connectionTests?.onEvent(key, obj as unknown as KollectConnectionTest);
     for (const key of this.crs.get('KollectProfile')!.keys()) this.onProfile(key, false);
     for (const key of this.crs.get('KollectInventory')!.keys()) this.onInventory(key);
     for (const key of this.crs.get('KollectTarget')!.keys()) this.enqueueTarget(key);

@@ -1,8 +1,13 @@
 // Sends an outbox's signals to the inventory workflows through Temporal. Every signal is a
 // signalWithStart, so the first change (or resync, or deletion) of an inventory starts its
 // workflow, and a workflow that ended is started again by the next signal.
-import { isGrpcServiceError, type Client } from '@temporalio/client';
-import { configChangedSignal, deltaSignal, inventoryDeletedSignal, inventoryWorkflowId, resyncSignal, INVENTORY_WORKFLOW_TYPE } from '../workflows/definitions.js';
+import { isGrpcServiceError, WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { API_VERSION, KOLLECT_PLURALS } from '../api/constants.js';
+import {
+  configChangedSignal, connectionTestWorkflowId, deltaSignal, inventoryDeletedSignal, inventoryWorkflowId, resyncSignal, CONNECTION_TEST_WORKFLOW_TYPE, INVENTORY_WORKFLOW_TYPE,
+} from '../workflows/definitions.js';
+import type { ConnectionTestHooks } from './connection-tests.js';
+import { KubeApiError, type KubeTransport } from './kube.js';
 import type { InventoryRef, OutSignal, SignalSender } from './outbox.js';
 import type { BodyStore } from '../store/bodies.js';
 
@@ -37,6 +42,30 @@ export function temporalSender(client: Client, taskQueue: string, store: BodySto
         case 'resync': await client.workflow.signalWithStart(INVENTORY_WORKFLOW_TYPE, { ...base, signal: resyncSignal, signalArgs: [s.part] }); break;
         case 'configChanged': await client.workflow.signalWithStart(INVENTORY_WORKFLOW_TYPE, { ...base, signal: configChangedSignal, signalArgs: [] }); break;
         case 'inventoryDeleted': await client.workflow.signalWithStart(INVENTORY_WORKFLOW_TYPE, { ...base, signal: inventoryDeletedSignal, signalArgs: [] }); break;
+      }
+    },
+  };
+}
+
+/** Starts a KollectConnectionTest's probe workflow (once per test uid) and deletes expired tests. */
+export function temporalConnectionTests(client: Client, taskQueue: string, transport: KubeTransport): ConnectionTestHooks {
+  return {
+    async start(ref) {
+      try {
+        await client.workflow.start(CONNECTION_TEST_WORKFLOW_TYPE, {
+          workflowId: connectionTestWorkflowId(ref), taskQueue, args: [ref],
+          workflowIdReusePolicy: 'REJECT_DUPLICATE', workflowExecutionTimeout: '15 minutes',
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+    },
+    async remove(ref) {
+      const path = `/apis/${API_VERSION}/namespaces/${encodeURIComponent(ref.namespace)}/${KOLLECT_PLURALS.KollectConnectionTest}/${encodeURIComponent(ref.name)}`;
+      try {
+        await transport.request('DELETE', path, { body: { preconditions: { uid: ref.uid } } });
+      } catch (err) {
+        if (!(err instanceof KubeApiError && (err.status === 404 || err.status === 409))) throw err;
       }
     },
   };

@@ -6,7 +6,8 @@ import * as k8s from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import type { Log } from '../worker/log.js';
 import { Controller } from './controller.js';
-import { temporalSender } from './delivery.js';
+import { temporalConnectionTests, temporalSender } from './delivery.js';
+import { ConnectionTests } from './connection-tests.js';
 import type { BodyStore } from '../store/bodies.js';
 import { Discovery } from './discovery.js';
 import { compileInformerConfig, type InformerConfigInput } from './informer.js';
@@ -93,6 +94,7 @@ export async function startWatcher(opts: WatcherOptions): Promise<Watcher> {
       sender: temporalSender(opts.temporal.client, opts.temporal.taskQueue, opts.temporal.store),
       namespaces: opts.namespaces,
       unknownKindRetryMs: opts.unknownKindRetryMs ?? 10_000,
+      connectionTests: new ConnectionTests(temporalConnectionTests(opts.temporal.client, opts.temporal.taskQueue, transport), log),
     });
     controller.start();
     log('watcher_started', { taskQueue: opts.temporal.taskQueue, namespaces: opts.namespaces ?? 'all', flushIntervalMs: delivery.flushIntervalMs });

@@ -1,5 +1,6 @@
 // Operator configuration from the environment, validated once at start; a bad value stops the
 // process with a message naming the variable and how to fix it.
+import { EndpointGuard, endpointPolicyFromEnv, type EndpointPolicy } from '../activities/sinks/endpoints.js';
 import { DEFAULT_TASK_QUEUE } from '../api/constants.js';
 import { parseDuration } from '../api/duration.js';
 
@@ -23,6 +24,14 @@ export interface OperatorConfig {
   gcIntervalMs: number;
   /** A prebuilt workflow bundle (npm run build writes dist/workflow-bundle.js); empty = bundle at start. */
   workflowBundle: string;
+  /** Where sinks may connect (KOLLECT_ENDPOINT_ALLOW, KOLLECT_CLUSTER_CIDRS); docs/sinks.md#endpoint-guard. */
+  endpoints: EndpointPolicy;
+}
+
+function endpointPolicy(env: NodeJS.ProcessEnv): EndpointPolicy {
+  const policy = endpointPolicyFromEnv(env);
+  try { new EndpointGuard(policy); } catch (err) { throw new TypeError((err as Error).message, { cause: err }); }
+  return policy;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
@@ -47,6 +56,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     workflowBundle: env.KOLLECT_WORKFLOW_BUNDLE ?? '',
     components: parseComponents(env.KOLLECT_COMPONENTS ?? 'all'),
     watchNamespaces: (env.KOLLECT_WATCH_NAMESPACES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    endpoints: endpointPolicy(env),
   };
 }
 

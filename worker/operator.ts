@@ -13,6 +13,8 @@ import { Client, Connection } from '@temporalio/client';
 import { createActivities } from '../activities/index.js';
 import { Kube } from '../activities/kube.js';
 import { exportMetrics } from '../activities/metrics.js';
+import { EndpointGuard } from '../activities/sinks/endpoints.js';
+import { createConnectionTestActivities } from '../activities/connection-test.js';
 import { sinkDescriptors, closeAll } from '../activities/sinks/registry.js';
 import { PostgresPayloadStore, kollectDataConverter } from './payloads.js';
 import { BodyStore } from '../store/bodies.js';
@@ -47,11 +49,14 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
   const clientConnection = await retrying('temporal', () => Connection.connect({ address: config.temporalAddress }), log);
   const client = new Client({ connection: clientConnection, namespace: config.temporalNamespace, dataConverter });
   if (config.components.worker) {
+    const guard = new EndpointGuard(config.endpoints);
+    log('endpoint_policy', { allow: config.endpoints.allow, clusterCidrs: config.endpoints.clusterCidrs });
     nativeConnection = await retrying('temporal', () => NativeConnection.connect({ address: config.temporalAddress }), log);
     worker = await Worker.create({
       connection: nativeConnection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, dataConverter, ...workflowCode(config, log),
       activities: {
-        ...createActivities({ kube: new Kube(kc), store: bodies, sinks: sinkDescriptors, log, metrics: exportMetrics(registry), settings: { maxRunAgeMs: config.maxRunAgeMs } }),
+        ...createActivities({ kube: new Kube(kc), store: bodies, sinks: sinkDescriptors, guard, log, metrics: exportMetrics(registry), settings: { maxRunAgeMs: config.maxRunAgeMs } }),
+        ...createConnectionTestActivities({ kube: new Kube(kc), sinks: sinkDescriptors, guard, log }),
         ...createCollectorActivities({ client, taskQueue: config.taskQueue, store: bodies, payloads: store, log }),
       },
     });

@@ -47,4 +47,10 @@ export const INVENTORY_WORKFLOW_TYPE = 'inventoryWorkflow';
 /** The garbage collector's workflow type, run by the operator's schedule. */
 export const COLLECT_WORKFLOW_TYPE = 'collectGarbageWorkflow';
 
+export const CONNECTION_TEST_WORKFLOW_TYPE = 'connectionTestWorkflow';
+
+/** One KollectConnectionTest object (its uid: a test deleted and created again under one name is a new test). */
+export interface ConnectionTestRef { namespace: string; name: string; uid: string }
+export const connectionTestWorkflowId = (r: ConnectionTestRef): string => `kollect/connectiontest/${r.namespace}/${r.name}/${r.uid}`;
+
 export const inventoryWorkflowId = (namespace: string, name: string): string => `kollect/inventory/${namespace}/${name}`;

@@ -16,6 +16,9 @@ export const NON_RETRYABLE_EXPORT_ERRORS = ['SinkConfigError', 'ExportTooLarge',
 /** One export to start: the activity's options, request and entries. */
 export interface StartedExport { sink: SinkConfig; options: ActivityOptions; request: ExportRequest; entries: ExportEntries; plan: ExportPlan }
 
+/** Status reason of a sink by the failure type its export activity threw (default ExportFailed). */
+export const FAILURE_REASONS: Readonly<Record<string, string>> = { DeleteGuard: 'DeleteHeld', SinkUnreachable: 'Unreachable' };
+
 export class ExportRounds {
   /** sink id → when the oldest change it has not exported arrived (debounce). */
   readonly pendingSince: Map<string, number>;
@@ -91,10 +94,13 @@ export class ExportRounds {
     return ahead;
   }
 
-  /** Records a failure; `type` is the activity failure's type (DeleteGuard is shown as DeleteHeld). */
+  /**
+   * Records a failure; `type` is the activity failure's type, shown as the sink's reason
+   * (FAILURE_REASONS). Status only: no command depends on it, so replay is unaffected.
+   */
   failed(e: StartedExport, f: { message: string; type?: string }, nowMs: number): void {
     const id = sinkId(e.sink);
-    this.state.recordFailure(id, { nowMs, error: f.message, reason: f.type === 'DeleteGuard' ? 'DeleteHeld' : 'ExportFailed' });
+    this.state.recordFailure(id, { nowMs, error: f.message, reason: f.type && Object.hasOwn(FAILURE_REASONS, f.type) ? FAILURE_REASONS[f.type] : 'ExportFailed' });
     if (!this.pendingSince.has(id)) this.pendingSince.set(id, nowMs);
     this.end(id);
   }

@@ -41,7 +41,7 @@ export interface SinkState {
   lastAttemptMs?: number;
   lastSuccessMs?: number;
   lastError?: string;
-  /** Status reason of the last failure (ExportFailed, DeleteHeld). */
+  /** Status reason of the last failure (ExportFailed, DeleteHeld, Unreachable). */
   lastReason?: string;
   consecutiveFailures: number;
   circuit: 'closed' | 'open' | 'halfOpen';

@@ -50,6 +50,25 @@ describe('endpoint guard', () => {
     } finally { server.close(); }
   });
 
+  it('an agent from the guard checks literal IPs too (Node skips the lookup for them)', async () => {
+    let hits = 0;
+    const server = http.createServer((_req, res) => { hits++; res.end('ok'); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const get = (guard: EndpointGuard) => new Promise<string>((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port, agent: guard.agent(http.Agent, 'spec.x.endpoint') }, (res) => { res.resume(); res.on('end', () => resolve('ok')); }).on('error', reject);
+      });
+      const err = await get(strict).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(EndpointRefusedError);
+      expect((err as Error).message).toBe('spec.x.endpoint: 127.0.0.1 resolves to 127.0.0.1 (loopback), which sinks may not reach; an administrator can allow it with KOLLECT_ENDPOINT_ALLOW=loopback');
+      expect(hits).toBe(0);
+      await expect(get(new EndpointGuard({ allow: ['loopback'], clusterCidrs: [] }))).resolves.toBe('ok');
+      expect(hits).toBe(1);
+      expect(() => strict.connectOptions('spec.x.url', '[::1]')).toThrow(EndpointRefusedError);
+    } finally { server.close(); }
+  });
+
   it('resolve() checks every address of a name, and literal addresses as given', async () => {
     await expect(strict.resolve('spec.x.url', 'localhost')).rejects.toBeInstanceOf(EndpointRefusedError);
     await expect(strict.resolve('spec.x.url', '[::1]')).rejects.toThrow(/\(loopback\)/);

@@ -4,7 +4,10 @@
 // connect to for the rest), so a name that resolved to a public address at admission and to
 // 169.254.169.254 later (DNS rebinding) is still refused. See docs/sinks.md#endpoint-guard.
 import dns from 'node:dns';
+import type http from 'node:http';
+import type https from 'node:https';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { SinkConfigError } from './types.js';
 
 /** Address classes refused by default, each with the ranges it covers. */
@@ -91,7 +94,37 @@ export class EndpointGuard {
     return addrs;
   }
 
-  /** A `lookup` for net/tls/http agents: resolves as dns.lookup does, refusing forbidden addresses. */
+  /**
+   * Options for net.connect / tls.connect to `host`: a guarded lookup, and for a literal IP
+   * (which Node connects to without any lookup) the check itself, throwing when refused.
+   */
+  connectOptions(field: string, host: string): { lookup: typeof dns.lookup } {
+    const bare = host.replace(/^\[(.*)\]$/, '$1');
+    if (net.isIP(bare)) this.assert(field, host, bare);
+    return { lookup: this.lookupFor(field) };
+  }
+
+  /** An http(s) Agent whose every connection goes through the guard (names and literal IPs alike). */
+  agent<A extends typeof http.Agent | typeof https.Agent>(Base: A, field: string, options: ConstructorParameters<A>[0] = {}): InstanceType<A> {
+    const guard = this; // eslint-disable-line @typescript-eslint/no-this-alias -- the agent's createConnection needs the guard
+    const AgentClass: typeof http.Agent = Base;
+    const Guarded = class extends AgentClass {
+      override createConnection(opts: http.ClientRequestArgs, cb?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+        try {
+          Object.assign(opts, guard.connectOptions(field, opts.host ?? opts.hostname ?? 'localhost'));
+        } catch (err) {
+          // Fail this request only: the agent reports it as a connection error.
+          const s = new net.Socket();
+          process.nextTick(() => s.destroy(err as Error));
+          return s;
+        }
+        return (Base.prototype as unknown as { createConnection: (o: unknown, c?: unknown) => Duplex }).createConnection.call(this, opts, cb);
+      }
+    };
+    return new Guarded(options) as InstanceType<A>;
+  }
+
+  /** A `lookup` for net/tls/http agents: resolves as dns.lookup does, refusing forbidden addresses. Literal IPs bypass lookups: use connectOptions or agent. */
   lookupFor(field: string): typeof dns.lookup {
     const guarded = (hostname: string, options: dns.LookupOptions | number | ((...a: unknown[]) => void), cb?: (...a: unknown[]) => void): void => {
       const callback = (typeof options === 'function' ? options : cb)!;

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
@@ -18,9 +19,9 @@ import {
 import type { Row } from '../../api/rows.js';
 import { redactUrl } from './redact.js';
 import { rowDocument, serialize, type Format } from './serialize.js';
-import { SinkConfigError, checkDeleteGuard, decideWatermark, skipped, type ExportInput, type ExportReply, type SinkBackend, type SinkContext } from './types.js';
+import { SinkConfigError, checkDeleteGuard, decideWatermark, skipped, type ExportInput, type ExportReply, type ProbeResult, type SinkBackend, type SinkContext } from './types.js';
 import type { SinkDescriptor } from './descriptor.js';
-import { defaultEndpointGuard } from './endpoints.js';
+import { defaultEndpointGuard, type EndpointGuard } from './endpoints.js';
 
 export interface GitBackendOptions {
   /** Where working clones live; default a fresh directory under os.tmpdir(), removed by close(). */
@@ -33,21 +34,38 @@ export interface GitBackendOptions {
   beforePush?: (attempt: number) => Promise<void>;
 }
 
-interface Compiled {
+/** Where and how an export writes: one branch of a repository over HTTPS (the git and gitlab sinks). */
+export interface GitTarget {
   url: string;
   branch: string;
+  /**
+   * Where a branch the remote does not have yet starts: this branch's tip (it must exist; `field`
+   * names the setting for the error), instead of an empty tree.
+   */
+  startFrom?: { branch: string; field: string };
   base: string;
   author: { name: string; email: string };
   format: Format;
   /** `Authorization` header value, when credentials are given. */
   authHeader?: string;
+  /** The spec field the endpoint guard names when it refuses `url` (default spec.git.url). */
+  guardField?: string;
+}
+
+/** What one export to a GitTarget did. */
+export interface GitWritten {
+  reply: ExportReply;
+  /** The commit this export pushed (full id), if it pushed one. */
+  pushed?: string;
+  /** The branch's tip on the remote after this export; undefined when the remote has no such branch. */
+  tip?: string;
 }
 
 const DEFAULT_AUTHOR = { name: 'Kollect', email: 'kollect@kollect.dev' };
 /** Username sent with a bare `token`: GitHub's convention, accepted by GitLab and Gitea for tokens. */
 export const TOKEN_USERNAME = 'x-access-token';
 
-function compile(spec: GitSinkSpec, ctx: SinkContext<GitSinkSpec>, input: ExportInput): Compiled {
+function compile(spec: GitSinkSpec, ctx: SinkContext<GitSinkSpec>, input: ExportInput): GitTarget {
   if (!spec || typeof spec.url !== 'string' || spec.url === '') throw new SinkConfigError('spec.git.url', 'is required');
   let url: URL;
   try { url = new URL(spec.url); } catch { throw new SinkConfigError('spec.git.url', `not a URL: ${redactUrl(spec.url)}`); }
@@ -85,15 +103,38 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
   constructor(private readonly opts: GitBackendOptions = {}) {}
 
   async export(input: ExportInput, ctx: SinkContext<GitSinkSpec>): Promise<ExportReply> {
-    const c = compile(ctx.spec, ctx, input);
-    const key = sha(`${c.url}\0${c.branch}`).slice(0, 16);
-    return this.serialized(key, () => this.exportLocked(key, c, input, ctx));
+    return (await this.write(compile(ctx.spec, ctx, input), input, ctx)).reply;
+  }
+
+  /** ls-remote with the sink's credentials and CA: the repository answers and the branch is there (or will be created). */
+  async probe(ctx: SinkContext<GitSinkSpec>): Promise<ProbeResult> {
+    const placeholder = { namespace: '<namespace>', name: '<inventory>', cluster: '<cluster>' };
+    const c = compile(ctx.spec, ctx, { inventory: placeholder } as ExportInput);
+    const root = await this.cacheRoot();
+    const work = await mkdtemp(path.join(root, 'probe-'));
+    try {
+      const git = await this.client(root, work, c, ctx);
+      const heads = (await git.raw(['ls-remote', '--heads', 'origin', `refs/heads/${c.branch}`])).trim();
+      const tip = heads.split(/\s+/)[0];
+      return { detail: tip ? `repository answers; branch ${c.branch} at ${tip.slice(0, 12)}` : `repository answers; branch ${c.branch} does not exist yet (the first export creates it)` };
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
   }
 
   derivedSecrets(credentials: Readonly<Record<string, string>>): string[] {
     const { username, password, token } = credentials;
     const header = token ? basic(username || TOKEN_USERNAME, token) : password && username ? basic(username, password) : undefined;
     return header ? [header.slice('Basic '.length)] : [];
+  }
+
+  /**
+   * One export to `target`, queued behind any other to the same (url, branch). Errors come back as
+   * thrown, not redacted: the calling backend redacts them with its own context.
+   */
+  write(target: GitTarget, input: ExportInput, ctx: SinkContext<unknown>): Promise<GitWritten> {
+    const key = sha(`${target.url}\0${target.branch}`).slice(0, 16);
+    return this.serialized(key, () => this.exportLocked(key, target, input, ctx));
   }
 
   async close(): Promise<void> {
@@ -120,7 +161,7 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
     return this.root;
   }
 
-  private async exportLocked(key: string, c: Compiled, input: ExportInput, ctx: SinkContext<GitSinkSpec>): Promise<ExportReply> {
+  private async exportLocked(key: string, c: GitTarget, input: ExportInput, ctx: SinkContext<unknown>): Promise<GitWritten> {
     const root = await this.cacheRoot();
     const work = path.join(root, key);
     const t0 = Date.now();
@@ -132,8 +173,10 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
         let ts = Date.now();
         const step = (name: string) => { const now = Date.now(); steps[name] = now - ts; ts = now; };
         const exists = await fetchBranch(git, c.branch);
+        const from = exists ? c.branch : c.startFrom && await startPoint(git, c.startFrom);
+        const remoteTip = async () => (exists ? (await git.raw(['rev-parse', `refs/remotes/origin/${c.branch}`])).trim() : undefined);
         step('fetch');
-        await resetTo(git, c.branch, exists);
+        await resetTo(git, c.branch, from);
         step('reset');
         // The watermark lives in the summary file, committed with the rows it describes; checked
         // again on every push attempt, so a stale attempt never lands over a newer export.
@@ -141,8 +184,8 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
         const stored = readWatermark(await readFile(path.join(work, summaryPath), 'utf8').catch(() => undefined));
         const d = decideWatermark(stored, input.plan);
         if (d.action !== 'apply') {
-            ctx.log('sink.git.export', { branch: c.branch, path: c.base, result: d.action, ms: Date.now() - t0 });
-          return skipped(d, stored);
+          ctx.log('sink.git.export', { branch: c.branch, path: c.base, result: d.action, ms: Date.now() - t0 });
+          return { reply: skipped(d, stored), tip: await remoteTip() };
         }
         const held = await heldRowFiles(git, c.base, summaryPath);
         if (input.plan.mode === 'full') await applyFull(work, c, input, held);
@@ -157,7 +200,7 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
         step('stage');
         if (changes.length === 0) {
           ctx.log('sink.git.export', { branch: c.branch, path: c.base, result: 'no change', ms: Date.now() - t0, steps });
-          return { outcome: 'applied', rowsExported: input.plan.rowCount, upserts: 0, deletes: 0, detail: 'no change' };
+          return { reply: { outcome: 'applied', rowsExported: input.plan.rowCount, upserts: 0, deletes: 0, detail: 'no change' }, tip: await remoteTip() };
         }
         const counts = countChanges(changes, c.base, c.format);
         await git.raw(['commit', '--quiet', '--no-verify', '--cleanup=verbatim', '-m', commitMessage(input.inventory, changes, counts, { exportId: input.exportId, ...input.plan })]);
@@ -175,9 +218,13 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
           continue;
         }
         step('push');
-        const sha7 = (await git.raw(['rev-parse', '--short=7', 'HEAD'])).trim();
+        const pushed = (await git.raw(['rev-parse', 'HEAD'])).trim();
+        const sha7 = pushed.slice(0, 7);
         ctx.log('sink.git.export', { branch: c.branch, path: c.base, commit: sha7, ...counts, ms: Date.now() - t0, steps });
-        return { outcome: 'applied', rowsExported: input.plan.rowCount, upserts: counts.added + counts.updated, deletes: counts.removed, detail: `${input.plan.mode} commit ${sha7}` };
+        return {
+          pushed, tip: pushed,
+          reply: { outcome: 'applied', rowsExported: input.plan.rowCount, upserts: counts.added + counts.updated, deletes: counts.removed, detail: `${input.plan.mode} commit ${sha7}` },
+        };
       }
     } catch (err) {
       // A killed or failed git may leave locks or a half-written tree: start from a fresh clone next time.
@@ -187,7 +234,7 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
   }
 
   /** A git client for the working clone, initialised on first use (no clone: works for an empty remote). */
-  private async client(root: string, work: string, c: Compiled, ctx: SinkContext<GitSinkSpec>): Promise<SimpleGit> {
+  private async client(root: string, work: string, c: GitTarget, ctx: SinkContext<unknown>): Promise<SimpleGit> {
     const config: [string, string][] = [
       ['user.name', c.author.name], ['user.email', c.author.email],
       ['core.autocrlf', 'false'], ['gc.autoDetach', 'false'], ['advice.detachedHead', 'false'],
@@ -205,12 +252,11 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
       config.push(['http.sslCAInfo', caFile], ['http.sslCAPath', caDir]);
     }
     if (c.authHeader) config.push(['http.extraHeader', `Authorization: ${c.authHeader}`]);
-    // The endpoint guard: git connects to the address checked here (curl's resolve list pins the
+    // The endpoint guard: git connects to the addresses checked here (curl's resolve list pins the
     // host for this process), and a redirect to another host is not followed.
-    const u = new URL(c.url);
-    const [addr] = await (ctx.guard ?? defaultEndpointGuard()).resolve('spec.git.url', u.hostname);
-    const ip = addr!.family === 6 ? `[${addr!.address}]` : addr!.address;
-    config.push(['http.curloptResolve', `${u.hostname.replace(/^\[(.*)\]$/, '$1')}:${u.port || 443}:${ip}`], ['http.followRedirects', 'false']);
+    const pin = await pinFor(c.guardField ?? 'spec.git.url', c.url, ctx.guard ?? defaultEndpointGuard());
+    if (pin) config.push(['http.curloptResolve', pin]);
+    config.push(['http.followRedirects', 'false']);
     const home = path.join(root, 'home'); // an empty HOME: no user config, credential helper or hooks
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, XDG_CONFIG_HOME: home, LC_ALL: 'C', LANG: 'C',
@@ -231,6 +277,14 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
   }
 }
 
+/** curl's `host:port:addresses` pinning git to the addresses the guard let through (none for an IP literal, which the guard checks as is). */
+export async function pinFor(field: string, url: string, guard: EndpointGuard): Promise<string | undefined> {
+  const u = new URL(url);
+  const addrs = await guard.resolve(field, u.hostname);
+  if (net.isIP(u.hostname.replace(/^\[(.*)\]$/, '$1'))) return undefined;
+  return `${u.hostname}:${u.port || 443}:${addrs.map((a) => (a.family === 6 ? `[${a.address}]` : a.address)).join(',')}`;
+}
+
 /** Fetches the branch tip (shallow); false when the remote has no such branch yet. */
 async function fetchBranch(git: SimpleGit, branch: string): Promise<boolean> {
   try {
@@ -243,10 +297,16 @@ async function fetchBranch(git: SimpleGit, branch: string): Promise<boolean> {
   }
 }
 
-/** Makes HEAD, index and working tree exactly the remote tip, or an empty unborn branch. */
-async function resetTo(git: SimpleGit, branch: string, exists: boolean): Promise<void> {
-  if (exists) {
-    await git.raw(['checkout', '--quiet', '--force', '-B', branch, `refs/remotes/origin/${branch}`]);
+/** The branch a new branch starts from, fetched; a SinkConfigError naming its setting when the remote lacks it. */
+async function startPoint(git: SimpleGit, from: NonNullable<GitTarget['startFrom']>): Promise<string> {
+  if (await fetchBranch(git, from.branch)) return from.branch;
+  throw new SinkConfigError(from.field, `branch ${from.branch} does not exist in the repository: create it, or name an existing one`);
+}
+
+/** Makes HEAD, index and working tree exactly the remote tip of `from` (on `branch`), or an empty unborn branch. */
+async function resetTo(git: SimpleGit, branch: string, from: string | undefined): Promise<void> {
+  if (from) {
+    await git.raw(['checkout', '--quiet', '--force', '-B', branch, `refs/remotes/origin/${from}`]);
   } else {
     await git.raw(['symbolic-ref', 'HEAD', `refs/heads/${branch}`]);
     await git.raw(['update-ref', '-d', `refs/heads/${branch}`]).catch(() => undefined);
@@ -271,7 +331,7 @@ async function heldRowFiles(git: SimpleGit, base: string, summaryPath: string): 
  * index's blob ids tell which files differ without reading them back; unchanged files are not
  * rewritten. The delete guard is checked before anything is removed.
  */
-async function applyFull(work: string, c: Compiled, input: ExportInput, held: ReadonlyMap<string, string>): Promise<void> {
+async function applyFull(work: string, c: GitTarget, input: ExportInput, held: ReadonlyMap<string, string>): Promise<void> {
   const tree = new TreePlanner(c.base, c.format);
   for await (const page of input.upserts()) {
     const writes = page.map((row) => tree.place(row)).filter(({ path: p, content }) => {
@@ -288,7 +348,7 @@ async function applyFull(work: string, c: Compiled, input: ExportInput, held: Re
 }
 
 /** Writes the delta's upserts and removes its deletes: only the files that changed are touched. */
-async function applyDelta(work: string, c: Compiled, input: ExportInput, held: ReadonlySet<string>): Promise<void> {
+async function applyDelta(work: string, c: GitTarget, input: ExportInput, held: ReadonlySet<string>): Promise<void> {
   /** Paths this delta wrote, and the uid each now holds: later rows of the same delta see them. */
   const claimed = new Map<string, string>();
   const uidAt = async (p: string): Promise<string | undefined> =>

@@ -2,17 +2,16 @@
 // keyed per ADR-0402 by (inventory_namespace, inventory_name, target_name, source_uid).
 // See docs/sinks.md for the table, the migrations and the reconciliation rules.
 import { createHash } from 'node:crypto';
-import type dns from 'node:dns';
 import net from 'node:net';
 import pg from 'pg';
 import type { VersionedRow } from '../../api/rows.js';
 import type { PostgresSinkSpec } from '../../api/types.js';
 import { redact, redactError, redactUrl, secretValues } from './redact.js';
 import {
-  SinkConfigError, checkDeleteGuard, decideWatermark, skipped, type ExportInput, type ExportReply, type SinkBackend, type SinkContext, type Watermark,
+  SinkConfigError, checkDeleteGuard, decideWatermark, skipped, type ExportInput, type ExportReply, type ProbeResult, type SinkBackend, type SinkContext, type Watermark,
 } from './types.js';
 import type { SinkDescriptor } from './descriptor.js';
-import { defaultEndpointGuard } from './endpoints.js';
+import { defaultEndpointGuard, type EndpointGuard } from './endpoints.js';
 
 export interface PostgresBackendOptions {
   /** Connections per pool (one pool per distinct URL), default 4. */
@@ -76,11 +75,18 @@ function compile(spec: PostgresSinkSpec, ctx: SinkContext<PostgresSinkSpec>): Co
   };
 }
 
-/** A socket whose connect(port, host), as pg calls it, resolves the host with `lookup`. */
-function guardedSocket(lookup: typeof dns.lookup): net.Socket {
+/** A socket whose connect(port, host), as pg calls it, goes through the endpoint guard. */
+function guardedSocket(guard: EndpointGuard): net.Socket {
   const socket = new net.Socket();
   const connect = socket.connect.bind(socket) as (opts: net.TcpSocketConnectOpts) => net.Socket;
-  socket.connect = ((port: number, host: string) => connect({ port, host, lookup })) as typeof socket.connect;
+  socket.connect = ((port: number, host: string) => {
+    try {
+      return connect({ port, host, ...guard.connectOptions('spec.postgres.url', host) });
+    } catch (err) {
+      process.nextTick(() => socket.destroy(err as Error));
+      return socket;
+    }
+  }) as typeof socket.connect;
   return socket;
 }
 
@@ -151,7 +157,7 @@ export class PostgresBackend implements SinkBackend<PostgresSinkSpec> {
       let failed: Error | undefined;
       try {
         if (!this.migrated.has(migrationKey)) {
-          const applied = await migrate(client, c.schema, c.table);
+          const applied = await migrate(client, c.schema, c.table, ctx.create !== false);
           if (applied.length) ctx.log('sink.postgres.migrated', { schema: c.schema, table: c.table, versions: applied });
           this.migrated.add(migrationKey);
         }
@@ -168,6 +174,19 @@ export class PostgresBackend implements SinkBackend<PostgresSinkSpec> {
     } catch (err) {
       if (migrationKey) this.migrated.delete(migrationKey); // recheck next time (e.g. table dropped)
       throw err;
+    }
+  }
+
+  async probe(ctx: SinkContext<PostgresSinkSpec>): Promise<ProbeResult> {
+    const c = compile(ctx.spec, ctx);
+    const pool = await this.pool(c, ctx, secretValues(ctx.credentials));
+    const client = await pool.connect();
+    try {
+      const version = (await client.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? '?';
+      await migrate(client, c.schema, c.table, ctx.create !== false);
+      return { detail: `connected to ${c.conn.database} as ${c.conn.user} (PostgreSQL ${version}, TLS ${c.sslMode}); table ${c.schema}.${c.table} ready` };
+    } finally {
+      client.release();
     }
   }
 
@@ -192,11 +211,11 @@ export class PostgresBackend implements SinkBackend<PostgresSinkSpec> {
     const ssl: pg.PoolConfig['ssl'] = c.sslMode === 'disable' ? false
       : c.sslMode === 'require' ? { rejectUnauthorized: false }
         : { rejectUnauthorized: true, ...(ctx.caPem ? { ca: ctx.caPem } : {}) };
-    const lookup = (ctx.guard ?? defaultEndpointGuard()).lookupFor('spec.postgres.url');
+    const guard = ctx.guard ?? defaultEndpointGuard();
     const pool = new pg.Pool({
       ...c.conn, password, ssl,
       // Every connection the pool opens resolves its host through the endpoint guard.
-      stream: () => guardedSocket(lookup),
+      stream: () => guardedSocket(guard),
       max: this.opts.poolMax ?? 4,
       connectionTimeoutMillis: this.opts.connectTimeoutMs ?? 5_000,
       idleTimeoutMillis: 30_000,
@@ -320,7 +339,7 @@ function dedupe(rows: readonly VersionedRow[]): VersionedRow[] {
  * per schema, so workers starting together neither race on CREATE nor apply a version twice.
  * Returns the versions it applied.
  */
-export async function migrate(client: pg.ClientBase, schema: string, table: string): Promise<number[]> {
+export async function migrate(client: pg.ClientBase, schema: string, table: string, create = true): Promise<number[]> {
   const s = q(schema);
   const idx = (suffix: string): string => {
     const name = `${table}_${suffix}`;
@@ -331,6 +350,9 @@ export async function migrate(client: pg.ClientBase, schema: string, table: stri
     await client.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [LOCK_CLASS, `migrate|${schema}`]);
     // Existence checks first: CREATE ... IF NOT EXISTS still needs CREATE privilege, which a
     // pre-provisioned schema's user may lack.
+    if (!create && !(await client.query<{ r: string | null }>('SELECT to_regclass($1)::text AS r', [`${s}.${q(table)}`])).rows[0]?.r) {
+      throw new SinkConfigError('spec.create', `table ${schema}.${table} does not exist and spec.create is false: create it (docs/sinks/postgres.md) or allow the sink to`);
+    }
     const hasSchema = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
     if (!hasSchema.rowCount) await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
     const hasLog = await client.query<{ r: string | null }>('SELECT to_regclass($1)::text AS r', [`${s}.${MIGRATIONS_TABLE}`]);

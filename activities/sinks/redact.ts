@@ -1,6 +1,7 @@
 // Credential redaction for everything a sink backend lets out: error messages, log fields,
 // result details. Invariant 7: no credential value ever reaches status, events, logs or errors.
 import { DeleteGuardError, SinkConfigError } from './types.js';
+import { EndpointRefusedError } from './endpoints.js';
 
 export const REDACTED = '***';
 
@@ -53,6 +54,28 @@ export class SinkExportError extends Error {
   constructor(readonly sinkType: string, message: string, readonly code?: string) { super(message); }
 }
 
+/** The sink could not be connected to (refused, timed out, unresolvable, reset, no server selectable). */
+export class SinkUnreachableError extends SinkExportError {}
+
+/** Error codes and names, anywhere in an error's cause chain, that mean the sink could not be reached. */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED',
+  'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'DISCONNECT', 'CONNECTION_REFUSED',
+  'MongoServerSelectionError', 'MongoNetworkError', 'MongoNetworkTimeoutError', 'KafkaJSConnectionError', 'KafkaJSBrokerNotFound',
+]);
+
+/** True when `err` (or a cause of it) says the sink could not be connected to. */
+export function isUnreachable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof SinkUnreachableError) return true;
+    const { code, name } = e as { code?: unknown; name?: unknown };
+    if ((typeof code === 'string' && UNREACHABLE.has(code)) || (typeof name === 'string' && UNREACHABLE.has(name))) return true;
+    const errors = (e as { errors?: unknown }).errors; // AggregateError (happy eyeballs: every address refused)
+    if (Array.isArray(errors) && errors.some((x) => isUnreachable(x))) return true;
+  }
+  return false;
+}
+
 function codeOf(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const c = (err as { code?: unknown }).code;
@@ -73,8 +96,11 @@ function messageOf(err: unknown): string {
  */
 export function redactError(err: unknown, opts: { sinkType: string; context: string; secrets: readonly string[] }): Error {
   if (err instanceof DeleteGuardError) return err; // counts only, and it must stay non-retryable
+  if (err instanceof EndpointRefusedError) return err; // host and address only; its class says why
   const msg = redact(messageOf(err), opts.secrets);
+  if (err instanceof SinkUnreachableError) return new SinkUnreachableError(err.sinkType, msg, err.code);
   if (err instanceof SinkExportError) return new SinkExportError(err.sinkType, msg, err.code); // already has its context
   if (err instanceof SinkConfigError) return new SinkConfigError(err.field, `${opts.context}: ${msg}`);
-  return new SinkExportError(opts.sinkType, `${opts.context}: ${msg}`, codeOf(err));
+  const Kind = isUnreachable(err) ? SinkUnreachableError : SinkExportError;
+  return new Kind(opts.sinkType, `${opts.context}: ${msg}`, codeOf(err));
 }

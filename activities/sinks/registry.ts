@@ -5,14 +5,20 @@
 // docs index are derived from this list.
 import type { SinkKind } from '../../api/types.js';
 import type { SinkDescriptor } from './descriptor.js';
+import { bigquerySink } from './bigquery.js';
+import { gcsSink } from './gcs.js';
 import { gitSink } from './git.js';
+import { gitlabSink } from './gitlab.js';
 import { kafkaSink } from './kafka.js';
 import { natsSink } from './nats.js';
 import { postgresSink } from './postgres.js';
+import { s3Sink } from './s3.js';
 import type { SinkBackend } from './types.js';
 
 export const SINKS: readonly SinkDescriptor<never>[] = [
-  gitSink, postgresSink, natsSink, kafkaSink,
+  gitSink, gitlabSink, s3Sink, gcsSink,
+  postgresSink, bigquerySink,
+  natsSink, kafkaSink,
 ] as readonly SinkDescriptor<never>[];
 
 export const sinkDescriptors: Readonly<Record<string, SinkDescriptor<never>>> = Object.fromEntries(SINKS.map((d) => [d.type, d]));

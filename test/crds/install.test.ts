@@ -37,7 +37,7 @@ describe('the CRDs on a real apiserver', () => {
     expect(attr).toMatch(/the watched object is bound as\s+`object`/);
   });
 
-  it('applies the defaults: exportMinInterval 30s, export.mode Attributes, git branch main, format yaml, postgres table and schema, nats stream and prefix, maxAttempts 5', async () => {
+  it('applies the defaults: exportMinInterval 30s, export.mode Attributes, git branch main, create true, postgres table and schema, nats stream and prefix, maxAttempts 5', async () => {
     await kubectlOk(['apply', '-n', ns, '-f', '-'], [
       'apiVersion: kollect.dev/v1alpha1\nkind: KollectInventory\nmetadata: {name: defaults}\nspec:\n  targetRefs: [{name: t}]',
       'apiVersion: kollect.dev/v1alpha1\nkind: KollectProfile\nmetadata: {name: defaults}\nspec: {apiVersion: v1, kind: ConfigMap, attributes: [{name: objname, jsonPath: "{.metadata.name}"}]}',
@@ -45,13 +45,17 @@ describe('the CRDs on a real apiserver', () => {
       'apiVersion: kollect.dev/v1alpha1\nkind: KollectSnapshotSink\nmetadata: {name: defaults}\nspec: {type: git, git: {url: "https://git.example.com/inv.git"}, tls: {caSecretRef: {name: ca}}}',
       'apiVersion: kollect.dev/v1alpha1\nkind: KollectDatabaseSink\nmetadata: {name: defaults}\nspec: {type: postgres, postgres: {url: "postgres://kollect@db:5432/kollect"}}',
       'apiVersion: kollect.dev/v1alpha1\nkind: KollectEventSink\nmetadata: {name: defaults}\nspec: {type: nats, nats: {url: "nats://nats:4222"}}',
+      'apiVersion: kollect.dev/v1alpha1\nkind: KollectConnectionTest\nmetadata: {name: defaults}\nspec: {sinkRef: {kind: KollectDatabaseSink, name: defaults}}',
     ].join('\n---\n'));
     expect((await get('kollectinventory', 'defaults')).spec).toMatchObject({ exportMinInterval: '30s' });
     expect((await get('kollectinventory', 'defaults')).spec.cluster).toBeUndefined();
     expect((await get('kollectprofile', 'defaults')).spec).toMatchObject({ export: { mode: 'Attributes' } });
-    expect((await get('kollectsnapshotsink', 'defaults')).spec).toMatchObject({ format: 'yaml', maxAttempts: 5, git: { branch: 'main' }, tls: { caSecretRef: { name: 'ca', key: 'ca.crt' } } });
+    expect((await get('kollectsnapshotsink', 'defaults')).spec).toMatchObject({ create: true, maxAttempts: 5, git: { branch: 'main' }, tls: { caSecretRef: { name: 'ca', key: 'ca.crt' } } });
     expect((await get('kollectdatabasesink', 'defaults')).spec).toMatchObject({ maxAttempts: 5, postgres: { table: 'kollect_rows', schema: 'public' } });
     expect((await get('kollecteventsink', 'defaults')).spec).toMatchObject({ maxAttempts: 5, nats: { stream: 'KOLLECT', subjectPrefix: 'kollect' } });
+    expect((await get('kollectconnectiontest', 'defaults')).spec).toMatchObject({ ttlSecondsAfterFinished: 300 });
+    // format has no CRD default: each sink type writes its own (the descriptor's first format)
+    expect((await get('kollectsnapshotsink', 'defaults')).spec.format).toBeUndefined();
   });
 
   it('lists everything under the kollect category and by short name, with the printer columns', async () => {
@@ -59,8 +63,14 @@ describe('the CRDs on a real apiserver', () => {
     for (const k of KINDS) expect(all).toContain(`${k.kind.toLowerCase()}.kollect.dev/defaults`);
     const inv = await kubectlOk(['get', 'kinv', '-n', ns]);
     expect(inv.split('\n')[0]).toMatch(/^NAME\s+READY\s+SYNCED\s+ROWS\s+AGE$/);
+    // the Endpoint column reads status.preview, which the operator writes (set here by hand)
+    const preview = { endpoint: 'postgres://kollect@db:5432/kollect', location: 'table public.kollect_rows' };
+    await kubectlOk(['patch', '-n', ns, 'kdb', 'defaults', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { preview } })]);
     const wide = await kubectlOk(['get', 'kdb', '-n', ns, '-o', 'wide']);
+    expect(wide.split('\n')[0]).toMatch(/^NAME\s+TYPE\s+READY\s+ENDPOINT\s+AGE$/);
     expect(wide).toMatch(/defaults\s+postgres\s+.*postgres:\/\/kollect@db:5432\/kollect/);
+    const kct = await kubectlOk(['get', 'kct', '-n', ns]);
+    expect(kct.split('\n')[0]).toMatch(/^NAME\s+SINK\s+PHASE\s+LATENCY\s+AGE$/);
   });
 
   it('takes status through the status subresource, and validates it', async () => {

@@ -12,7 +12,7 @@ const git: Spec = { type: 'git', git: { url: 'https://git.example.com/inventory.
 const postgres: Spec = { type: 'postgres', postgres: { url: 'postgres://kollect@db.example.com:5432/kollect' } };
 const nats: Spec = { type: 'nats', nats: { url: 'nats://nats.example.com:4222' } };
 
-const KIND = { profile: 'KollectProfile', target: 'KollectTarget', inventory: 'KollectInventory', snapshot: 'KollectSnapshotSink', database: 'KollectDatabaseSink', event: 'KollectEventSink' } as const;
+const KIND = { profile: 'KollectProfile', target: 'KollectTarget', inventory: 'KollectInventory', snapshot: 'KollectSnapshotSink', database: 'KollectDatabaseSink', event: 'KollectEventSink', connectiontest: 'KollectConnectionTest' } as const;
 type Case = [rule: string, kind: keyof typeof KIND, spec: Spec, error: RegExp];
 
 const rejected: Case[] = [
@@ -61,7 +61,9 @@ const rejected: Case[] = [
   ['nats url with a password', 'event', { ...nats, nats: { url: 'nats://kollect:hunter2@nats:4222' } }, /spec\.nats\.url: Forbidden: must not contain a password/],
   // other enums and identifiers
   ['unknown sslMode', 'database', { ...postgres, postgres: { url: 'postgres://db/k', sslMode: 'prefer' } }, /spec\.postgres\.sslMode: Unsupported value: "prefer": supported values: "disable", "require", "verify-full"/],
-  ['unknown format', 'snapshot', { ...git, format: 'xml' }, /spec\.format: Unsupported value: "xml": supported values: "yaml", "json"/],
+  ['unknown format', 'snapshot', { ...git, format: 'xml' }, /spec\.format: Unsupported value: "xml": supported values: "yaml", "json", "parquet"/],
+  ['a format the type does not write', 'snapshot', { ...git, format: 'parquet' }, /spec\.format: Invalid value: sink type git writes yaml or json/],
+  ['a connection test of no sink kind', 'connectiontest', { sinkRef: { kind: 'KollectSink', name: 'x' } }, /spec\.sinkRef\.kind: Unsupported value: "KollectSink"/],
   ['table name that is no SQL identifier', 'database', { ...postgres, postgres: { url: 'postgres://db/k', table: 'rows; drop table x' } }, /spec\.postgres\.table: Invalid value: "rows; drop table x"/],
   ['stream name with a dot', 'event', { ...nats, nats: { url: 'nats://n:4222', stream: 'my.stream' } }, /spec\.nats\.stream: Invalid value: "my\.stream"/],
   ['maxAttempts 0', 'database', { ...postgres, maxAttempts: 0 }, /spec\.maxAttempts: Invalid value: 0/],
@@ -75,7 +77,6 @@ const accepted: [what: string, kind: keyof typeof KIND, spec: Spec][] = [
   ['a CRD kind with a dotted group', 'profile', { apiVersion: 'example.kollect.dev/v1beta1', kind: 'Widget', attributes: [{ name: 'size', jsonPath: '{.spec.size}' }, { name: 'ok', cel: 'true' }] }],
   ['compound and fractional durations', 'inventory', { ...inventory, exportMinInterval: '1h30m', snapshotSinkRefs: [{ name: 'a', exportMinInterval: '1.5s' }], eventSinkRefs: [{ name: 'a', exportMinInterval: '250ms' }] }],
   ['the same sink name in two lists', 'inventory', { ...inventory, snapshotSinkRefs: [{ name: 'x' }], databaseSinkRefs: [{ name: 'x' }] }],
-  ['a planned type without settings', 'snapshot', { type: 's3' }],
   ['a git url with a user but no password', 'snapshot', { ...git, git: { url: 'https://kollect@git.example.com/inventory.git', path: 'fleet/eu-1' } }],
   ['postgresql:// with sslMode verify-full', 'database', { ...postgres, postgres: { url: 'postgresql://kollect@db/k?application_name=kollect', sslMode: 'verify-full' } }],
   ['tls:// nats', 'event', { ...nats, nats: { url: 'tls://nats.example.com:4222', subjectPrefix: 'fleet.eu-1' } }],

@@ -30,7 +30,18 @@ export interface GitEndpoint {
   /** Directory holding the bare repositories; createRepo() adds one. */
   reposDir: string;
 }
-export interface GitLabEndpoint { apiUrl: string; token: string }
+export interface GitLabEndpoint {
+  /** https://127.0.0.1:PORT — the instance root; projects clone from <url>/<path>.git */
+  url: string;
+  /** <url>/api/v4 */
+  apiUrl: string;
+  /** A token of a member of every project. */
+  token: string;
+  /** A valid token of a user who is a member of no project (GitLab answers 404 for its projects). */
+  strangerToken: string;
+  /** CA that signed the fake's serving certificate (PEM file). */
+  caFile: string;
+}
 export interface HelmEndpoint { bin: string }
 
 export interface Endpoints {

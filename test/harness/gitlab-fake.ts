@@ -1,21 +1,38 @@
-// A fake of GitLab's REST API v4 (projects, branches, merge requests) over the harness's bare repos.
-// Branch data is read from the real repositories; merge requests live in memory (they survive
-// stop/start because the server object does). Status codes and bodies follow GitLab's Grape API.
+// A fake of GitLab over HTTPS: the REST API v4 (projects, branches, merge requests) and Git over
+// HTTP at <project path>.git, over the harness's bare repos. Branch data is read from the real
+// repositories; merge requests live in memory (they survive stop/start because the server object
+// does). Status codes and bodies follow GitLab's Grape API as its documentation describes it
+// (gitlab-org/gitlab, doc/api/rest/index.md, doc/api/merge_requests.md, doc/api/projects.md);
+// test/smoke/gitlab.test.ts checks the answers against those descriptions.
+//
+// Who may do what (doc/api/rest/index.md, "Authentication" and "Status codes"):
+// - the per-run token (PRIVATE-TOKEN, Bearer, private_token) is a member of every project;
+// - the stranger token is a valid user who is a member of none: project routes answer
+//   404 Project Not Found, as GitLab does for a project the user cannot see;
+// - no token: the projects are private, so a GET of one answers 404 Project Not Found (the
+//   endpoint takes anonymous requests, but shows only public projects) and a write answers 401;
+// - a token GitLab does not know answers 401 {"message":"401 Unauthorized"} on every route.
+// Git over HTTP takes Basic auth with the token as password (any username, e.g. `oauth2`) and
+// forwards to the git service; a missing or wrong one gets 401 and `WWW-Authenticate: Basic`.
 import { execFile } from 'node:child_process';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync, readdirSync, type WriteStream } from 'node:fs';
-import http from 'node:http';
+import type http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 
 export interface GitLabFakeOptions {
   reposDir: string;
-  /** Clone URL base of the git service (http_url_to_repo = <gitBaseUrl>/<path>.git). */
-  gitBaseUrl: string;
+  /** The git service the repositories are served from; git requests are forwarded to it with its credentials. */
+  git: { baseUrl: string; ca: Buffer; username: string; password: string };
   token: string;
+  /** A valid token of a user who is a member of no project. */
+  strangerToken: string;
   /** Private HOME for git (its .gitconfig sets safe.directory); scratch objects go under it too. */
   home: string;
-  /** Origin this server is reachable at, for web_url fields. */
+  /** Origin this server is reachable at: web_url fields, http_url_to_repo, Link headers. */
   webUrl: string;
+  tls: { cert: Buffer; key: Buffer };
   log: WriteStream;
 }
 
@@ -24,6 +41,9 @@ class ApiError extends Error {
   constructor(readonly status: number, readonly body: unknown) { super(JSON.stringify(body)); }
 }
 const notFound = (what: string) => new ApiError(404, { message: `404 ${what}` });
+const unauthorized = () => new ApiError(401, { message: '401 Unauthorized' });
+/** One API request as the routes see it. */
+interface Req { res: http.ServerResponse; url: URL; caller: Caller }
 const missing = (names: string[]) => new ApiError(400, { error: names.map((n) => `${n} is missing`).join(', ') });
 
 interface Project { id: number; path: string; dir: string; createdAt: string }
@@ -31,7 +51,10 @@ interface MergeRequest {
   id: number; iid: number; projectId: number; title: string; description: string | null;
   state: 'opened' | 'closed' | 'merged'; source: string; target: string; removeSource: boolean | null; squash: boolean;
   sha: string; targetSha: string; createdAt: string; updatedAt: string; closedAt: string | null; mergedAt: string | null;
+  mergeCommitSha: string | null;
 }
+/** Who a request comes from (see the header). */
+type Caller = 'member' | 'stranger' | 'anonymous';
 
 function gitIn(home: string, dir: string, args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
@@ -50,7 +73,7 @@ const FIELDS = ['refname:strip=2', 'objectname', 'parent', 'authorname', 'author
   'committername', 'committeremail', 'committerdate:iso-strict', 'contents:subject', 'contents'];
 const FORMAT = `${FIELDS.map((f) => `%(${f})`).join('%00')}%1e`;
 
-export function createGitLabFake(o: GitLabFakeOptions): http.Server {
+export function createGitLabFake(o: GitLabFakeOptions): https.Server {
   const projects = new Map<string, Project>();
   const byId = new Map<number, Project>();
   const mrs: MergeRequest[] = [];
@@ -59,6 +82,7 @@ export function createGitLabFake(o: GitLabFakeOptions): http.Server {
   // merge-tree writes trees; send them to a scratch store so reads never add objects to the real repo.
   const scratch = (dir: string) => ({ GIT_OBJECT_DIRECTORY: path.join(o.home, 'scratch-objects'), GIT_ALTERNATE_OBJECT_DIRECTORIES: path.join(dir, 'objects') });
   const author = { id: 1, username: 'kollect-bot', name: 'Kollect Bot', state: 'active', locked: false, avatar_url: null, web_url: `${o.webUrl}/kollect-bot` };
+  const stranger = { id: 2, username: 'stranger', name: 'Stranger', state: 'active', locked: false, avatar_url: null, web_url: `${o.webUrl}/stranger` };
 
   const register = (p: string): Project => {
     let proj = projects.get(p);
@@ -129,7 +153,7 @@ export function createGitLabFake(o: GitLabFakeOptions): http.Server {
     return {
       id: p.id, description: null, name, name_with_namespace: p.path.split('/').join(' / '), path: name, path_with_namespace: p.path,
       created_at: p.createdAt, default_branch: await defaultBranch(p), tag_list: [], topics: [], ssh_url_to_repo: null,
-      http_url_to_repo: `${o.gitBaseUrl}/${p.path}.git`, web_url: `${o.webUrl}/${p.path}`, readme_url: null, avatar_url: null,
+      http_url_to_repo: `${o.webUrl}/${p.path}.git`, web_url: `${o.webUrl}/${p.path}`, readme_url: null, avatar_url: null,
       forks_count: 0, star_count: 0, last_activity_at: now(), namespace: { ...ns, parent_id: null, avatar_url: null, web_url: `${o.webUrl}/${ns.full_path}` },
       visibility: 'private', empty_repo: empty, archived: false, merge_requests_enabled: true, issues_enabled: true,
       merge_method: 'merge', remove_source_branch_after_merge: true, only_allow_merge_if_pipeline_succeeds: false,
@@ -158,7 +182,7 @@ export function createGitLabFake(o: GitLabFakeOptions): http.Server {
       draft: isDraft(mr.title), work_in_progress: isDraft(mr.title), milestone: null, merge_when_pipeline_succeeds: false,
       merge_status: clean ? 'can_be_merged' : 'cannot_be_merged',
       detailed_merge_status: mr.state !== 'opened' ? 'not_open' : isDraft(mr.title) ? 'draft_status' : clean ? 'mergeable' : 'conflict',
-      sha: mr.sha, merge_commit_sha: null, squash_commit_sha: null, discussion_locked: null,
+      sha: mr.sha, merge_commit_sha: mr.mergeCommitSha, squash_commit_sha: null, discussion_locked: null,
       should_remove_source_branch: null, force_remove_source_branch: mr.removeSource, prepared_at: mr.createdAt,
       reference: `!${mr.iid}`, references: { short: `!${mr.iid}`, relative: `!${mr.iid}`, full: `${p.path}!${mr.iid}` },
       web_url: `${o.webUrl}/${p.path}/-/merge_requests/${mr.iid}`,
@@ -192,20 +216,63 @@ export function createGitLabFake(o: GitLabFakeOptions): http.Server {
     return mr;
   };
 
-  const page = <T>(items: T[], q: Params, res: http.ServerResponse): T[] => {
+  // Merge a merge request (doc/api/merge_requests.md, "Merge a merge request"): 405 when it cannot
+  // merge (not open, draft, conflicts), 409 when `sha` is not the source branch's HEAD. This fake
+  // runs no pipelines, so `auto_merge` / `merge_when_pipeline_succeeds` find no active pipeline
+  // to wait for and the merge happens at once, as GitLab does for a mergeable request in that case.
+  // A merge commit on the target (merge method `merge`), then the source branch is removed when
+  // `should_remove_source_branch` or the request's `force_remove_source_branch` says so.
+  const merge = async (p: Project, mr: MergeRequest, q: Params) => {
+    await refresh(p, mr);
+    const tgt = await branchSha(p, mr.target);
+    if (mr.state !== 'opened' || isDraft(mr.title) || !tgt) throw new ApiError(405, { message: '405 Method Not Allowed' });
+    if (q.sha !== undefined && str(q.sha) !== mr.sha) throw new ApiError(409, { message: `SHA does not match HEAD of source branch: ${mr.sha}` });
+    const tree = await git(p.dir, ['merge-tree', '--write-tree', '--no-messages', tgt, mr.sha]);
+    if (tree.code !== 0) throw new ApiError(405, { message: '405 Method Not Allowed' });
+    const who = { GIT_AUTHOR_NAME: author.name, GIT_AUTHOR_EMAIL: 'kollect-bot@example.invalid', GIT_COMMITTER_NAME: author.name, GIT_COMMITTER_EMAIL: 'kollect-bot@example.invalid' };
+    const message = str(q.merge_commit_message) ?? `Merge branch '${mr.source}' into '${mr.target}'\n\n${mr.title}\n\nSee merge request ${p.path}!${mr.iid}`;
+    const commit = (await git(p.dir, ['commit-tree', tree.out.trim().split('\n')[0]!, '-p', tgt, '-p', mr.sha, '-m', message], who)).out.trim();
+    if (!commit || (await git(p.dir, ['update-ref', `refs/heads/${mr.target}`, commit, tgt])).code !== 0) throw new ApiError(422, { message: 'Branch cannot be merged' });
+    const remove = q.should_remove_source_branch !== undefined ? bool(q.should_remove_source_branch) : mr.removeSource === true;
+    if (remove) await git(p.dir, ['update-ref', '-d', `refs/heads/${mr.source}`]);
+    mr.state = 'merged'; mr.mergedAt = mr.updatedAt = now(); mr.mergeCommitSha = commit; mr.targetSha = commit;
+    return mrJson(p, mr, true);
+  };
+
+  // Offset pagination (doc/api/rest/index.md, "Offset-based pagination"): page (default 1),
+  // per_page (default 20, max 100); x-page, x-per-page, x-total, x-total-pages, x-next-page and
+  // x-prev-page headers, and a Link header with rel prev, next, first and last.
+  const page = <T>(items: T[], q: Params, req: Req): T[] => {
     const per = Math.min(Math.max(Number(q.per_page) || 20, 1), 100);
     const n = Math.max(Number(q.page) || 1, 1);
     const pages = Math.max(Math.ceil(items.length / per), 1);
+    const res = req.res;
     res.setHeader('X-Page', String(n)); res.setHeader('X-Per-Page', String(per));
     res.setHeader('X-Total', String(items.length)); res.setHeader('X-Total-Pages', String(pages));
     res.setHeader('X-Next-Page', n < pages ? String(n + 1) : ''); res.setHeader('X-Prev-Page', n > 1 ? String(n - 1) : '');
+    const link = (to: number, rel: string) => {
+      const u = new URL(req.url.pathname + req.url.search, o.webUrl);
+      u.searchParams.set('page', String(to)); u.searchParams.set('per_page', String(per));
+      return `<${u.toString()}>; rel="${rel}"`;
+    };
+    const links = [n > 1 && link(n - 1, 'prev'), n < pages && link(n + 1, 'next'), link(1, 'first'), link(pages, 'last')];
+    res.setHeader('Link', links.filter(Boolean).join(', '));
     return items.slice((n - 1) * per, n * per);
   };
 
-  async function route(method: string, seg: string[], q: Params, res: http.ServerResponse): Promise<[number, unknown]> {
-    if (seg[0] === 'version' && seg.length === 1) return [200, { version: '17.0.0-kollect-fake', revision: 'fake' }];
-    if (seg[0] === 'user' && seg.length === 1) return [200, author];
+  async function route(method: string, seg: string[], q: Params, req: Req): Promise<[number, unknown]> {
+    if (seg[0] === 'version' && seg.length === 1) {
+      if (req.caller === 'anonymous') throw unauthorized();
+      return [200, { version: '17.0.0-kollect-fake', revision: 'fake' }];
+    }
+    if (seg[0] === 'user' && seg.length === 1) {
+      if (req.caller === 'anonymous') throw unauthorized();
+      return [200, req.caller === 'member' ? author : stranger];
+    }
     if (seg[0] !== 'projects' || !seg[1]) throw new ApiError(404, { error: '404 Not Found' });
+    // Private projects: invisible to a stranger and to anonymous reads; an anonymous write is 401.
+    if (req.caller === 'anonymous' && method !== 'GET') throw unauthorized();
+    if (req.caller !== 'member') throw notFound('Project Not Found');
     const p = project(seg[1]);
     const [what, sub, ...rest] = seg.slice(2);
     const allow = (...m: string[]) => { if (!m.includes(method)) throw new ApiError(405, { error: '405 Not Allowed' }); };
@@ -222,7 +289,7 @@ export function createGitLabFake(o: GitLabFakeOptions): http.Server {
       if (method === 'GET') {
         const s = str(q.search);
         const match = (n: string) => !s || (s.startsWith('^') ? n.startsWith(s.slice(1)) : s.endsWith('$') ? n.endsWith(s.slice(0, -1)) : n.includes(s));
-        return [200, page((await branches(p)).filter((b) => match(b.name)), q, res)];
+        return [200, page((await branches(p)).filter((b) => match(b.name)), q, req)];
       }
       const [branch, ref] = [str(q.branch), str(q.ref)];
       const miss = [!branch && 'branch', !ref && 'ref'].filter((x): x is string => !!x);
@@ -234,7 +301,7 @@ export function createGitLabFake(o: GitLabFakeOptions): http.Server {
       if ((await git(p.dir, ['update-ref', `refs/heads/${branch}`, sha, ''])).code !== 0) throw new ApiError(400, { message: 'Branch already exists' });
       return [201, (await branches(p)).find((b) => b.name === branch)];
     }
-    if (what !== 'merge_requests' || rest.length) throw new ApiError(404, { error: '404 Not Found' });
+    if (what !== 'merge_requests') throw new ApiError(404, { error: '404 Not Found' });
 
     if (sub === undefined && method === 'GET') {
       const state = str(q.state) ?? 'all';
@@ -249,7 +316,7 @@ export function createGitLabFake(o: GitLabFakeOptions): http.Server {
         && (!iids.length || iids.includes(m.iid))
         && (!q.search || `${m.title}\n${m.description ?? ''}`.toLowerCase().includes(str(q.search)!.toLowerCase())))
         .sort((a, b) => (a[key] === b[key] ? a.id - b.id : a[key] < b[key] ? -1 : 1) * dir);
-      return [200, await Promise.all(page(list, q, res).map((m) => mrJson(p, m, false)))];
+      return [200, await Promise.all(page(list, q, req).map((m) => mrJson(p, m, false)))];
     }
     if (sub === undefined && method === 'POST') {
       const [title, source, target] = [str(q.title), str(q.source_branch), str(q.target_branch)];
@@ -264,12 +331,14 @@ export function createGitLabFake(o: GitLabFakeOptions): http.Server {
       const mr: MergeRequest = {
         id: nextMrId++, iid: mrs.filter((m) => m.projectId === p.id).length + 1, projectId: p.id, title, description: str(q.description) ?? null,
         state: 'opened', source, target, removeSource: q.remove_source_branch === undefined ? null : bool(q.remove_source_branch),
-        squash: bool(q.squash), sha, targetSha, createdAt: t, updatedAt: t, closedAt: null, mergedAt: null,
+        squash: bool(q.squash), sha, targetSha, createdAt: t, updatedAt: t, closedAt: null, mergedAt: null, mergeCommitSha: null,
       };
       mrs.push(mr);
       return [201, await mrJson(p, mr, true)];
     }
     if (sub === undefined) throw new ApiError(405, { error: '405 Not Allowed' });
+    if (rest.length === 1 && rest[0] === 'merge') { allow('PUT'); return [200, await merge(p, findMr(p, sub), q)]; }
+    if (rest.length) throw new ApiError(404, { error: '404 Not Found' });
     const mr = findMr(p, sub);
     allow('GET', 'PUT');
     if (method === 'GET') return [200, await mrJson(p, mr, true)];
@@ -299,17 +368,70 @@ export function createGitLabFake(o: GitLabFakeOptions): http.Server {
     return [200, await mrJson(p, mr, true)];
   }
 
-  const tokenHash = createHash('sha256').update(o.token).digest();
-  const authorized = (req: http.IncomingMessage, url: URL) => {
+  const digest = (t: string) => createHash('sha256').update(t).digest();
+  const [memberHash, strangerHash] = [digest(o.token), digest(o.strangerToken)];
+  /** The caller a token names; undefined for a token GitLab does not know (401). */
+  const callerOf = (given: string | undefined): Caller | undefined => {
+    if (given === undefined) return 'anonymous';
+    const d = digest(given);
+    return timingSafeEqual(d, memberHash) ? 'member' : timingSafeEqual(d, strangerHash) ? 'stranger' : undefined;
+  };
+  const apiCaller = (req: http.IncomingMessage, url: URL) => {
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    const given = str(req.headers['private-token']) ?? bearer ?? url.searchParams.get('private_token') ?? url.searchParams.get('access_token');
-    return given !== undefined && given !== null && timingSafeEqual(createHash('sha256').update(given).digest(), tokenHash);
+    return callerOf(str(req.headers['private-token']) ?? bearer ?? url.searchParams.get('private_token') ?? url.searchParams.get('access_token') ?? undefined);
+  };
+  /** Git over HTTP: Basic auth whose password is a token; only a member may read or push. */
+  const gitCaller = (req: http.IncomingMessage): Caller | undefined => {
+    const m = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    if (!m?.[1]) return 'anonymous';
+    const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+    const i = decoded.indexOf(':');
+    return i > 0 ? callerOf(decoded.slice(i + 1)) : undefined;
+  };
+  const gitBase = new URL(o.git.baseUrl);
+  const gitAuth = `Basic ${Buffer.from(`${o.git.username}:${o.git.password}`).toString('base64')}`;
+
+  /** Forwards a git smart-HTTP request for `<project>.git/<rest>` to the git service. */
+  const forwardGit = (req: http.IncomingMessage, res: http.ServerResponse, repo: string, rest: string, query: string, t0: number) => {
+    const done = (status: number) => o.log.write(`${new Date().toISOString()} ${req.method} /${repo}.git/${rest} ${status} ${Date.now() - t0}ms\n`);
+    const caller = gitCaller(req);
+    const exists = !repo.split('/').some((s) => s === '' || s === '.' || s === '..') && existsSync(path.join(o.reposDir, `${repo}.git`, 'HEAD'));
+    if (caller !== 'member' || !exists) {
+      req.resume();
+      // GitLab asks for credentials for a private project it cannot show, whoever asks.
+      const status = caller === 'member' ? 404 : 401;
+      res.writeHead(status, { 'Content-Type': 'text/plain', ...(status === 401 ? { 'WWW-Authenticate': 'Basic realm="GitLab"' } : {}) })
+        .end(status === 401 ? 'HTTP Basic: Access denied\n' : 'The project you were looking for could not be found.\n');
+      done(status);
+      return;
+    }
+    const headers: http.OutgoingHttpHeaders = { authorization: gitAuth };
+    for (const h of ['content-type', 'content-length', 'content-encoding', 'accept', 'accept-encoding', 'git-protocol', 'transfer-encoding']) {
+      if (req.headers[h] !== undefined) headers[h] = req.headers[h];
+    }
+    const upstream = https.request({
+      host: gitBase.hostname, port: gitBase.port, method: req.method, ca: o.git.ca, headers,
+      path: `${gitBase.pathname}/${repo.split('/').map(encodeURIComponent).join('/')}.git/${rest}${query}`,
+    }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+      up.on('end', () => done(up.statusCode ?? 502));
+    });
+    upstream.on('error', (err) => { if (!res.headersSent) res.writeHead(502).end(`upstream: ${err.message}\n`); done(502); });
+    req.pipe(upstream);
   };
 
-  return http.createServer((req, res) => {
+  return https.createServer({ cert: o.tls.cert, key: o.tls.key }, (req, res) => {
     const t0 = Date.now();
     const url = new URL(req.url ?? '/', 'http://fake');
     const rawPath = (req.url ?? '/').split('?')[0]!;
+    const gitRoute = /^\/(.+)\.git\/(info\/refs|git-upload-pack|git-receive-pack)$/.exec(rawPath);
+    if (gitRoute) {
+      let repo: string;
+      try { repo = decodeURIComponent(gitRoute[1]!); } catch { res.writeHead(400).end(); return; }
+      forwardGit(req, res, repo, gitRoute[2]!, url.search, t0);
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => { size += c.length; if (size <= 1 << 20) chunks.push(c); });
@@ -320,7 +442,8 @@ export function createGitLabFake(o: GitLabFakeOptions): http.Server {
       };
       const work = async (): Promise<[number, unknown]> => {
         if (!rawPath.startsWith('/api/v4/')) throw new ApiError(404, { error: '404 Not Found' });
-        if (!authorized(req, url)) throw new ApiError(401, { message: '401 Unauthorized' });
+        const caller = apiCaller(req, url);
+        if (!caller) throw unauthorized();
         if (size > 1 << 20) throw new ApiError(413, { message: '413 Request Entity Too Large' });
         let seg: string[];
         try { seg = rawPath.slice('/api/v4/'.length).split('/').filter((s, i, a) => s !== '' || i < a.length - 1).map(decodeURIComponent); }
@@ -335,7 +458,7 @@ export function createGitLabFake(o: GitLabFakeOptions): http.Server {
             try { Object.assign(q, JSON.parse(body) as Params); } catch { throw new ApiError(400, { error: 'The provided content-type \'application/json\' is invalid' }); }
           } else for (const [k, v] of new URLSearchParams(body)) q[k] = k.endsWith('[]') ? ([] as unknown[]).concat(q[k] ?? [], v) : v;
         }
-        return route(req.method ?? 'GET', seg, q, res);
+        return route(req.method ?? 'GET', seg, q, { res, url, caller });
       };
       work().then(([s, b]) => send(s, b), (err: unknown) => {
         if (err instanceof ApiError) send(err.status, err.body);

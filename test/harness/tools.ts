@@ -40,6 +40,7 @@ export const tools = {
   versitygw: () => bin(`versitygw-${v('VERSITYGW_VERSION')}`, 'versitygw', 'versitygw'),
   fakeGcs: () => bin(`fake-gcs-server-${v('FAKE_GCS_VERSION')}`, 'fake-gcs-server', 'fake_gcs'),
   bqemulator: () => bin(`bqemulator-${v('BQEMULATOR_PYPI_VERSION')}`, 'venv/bin/bqemulator', 'bigquery'),
+  pyarrowPython: () => bin(`pyarrow-${v('PYARROW_PYPI_VERSION')}`, 'venv/bin/python', 'pyarrow'),
   helm: () => bin(`helm-${v('HELM_VERSION')}`, 'helm', 'helm'),
   postgresBin: (name: string) => {
     const p = `/usr/lib/postgresql/${v('POSTGRES_MAJOR')}/bin/${name}`;

@@ -1,4 +1,5 @@
 // The git sink against the harness's real git-over-HTTPS server (per-run CA, Basic auth).
+import { EndpointGuard, EndpointRefusedError } from '../../activities/sinks/endpoints.js';
 import { viaSharedPath } from '../support/sinks/shared-path.js';
 import type { SinkDescriptor } from '../../activities/sinks/descriptor.js';
 import { createHash, randomUUID } from 'node:crypto';
@@ -522,6 +523,18 @@ describe('git sink', () => {
     expect(err).toBeInstanceOf(SinkExportError);
     expect(err.message).toMatch(/certificate/i);
     expect(err.message).not.toContain(service('git').password);
+  });
+
+  it('probes the repository with the real credentials, and the endpoint guard refuses loopback unless allowed', async () => {
+    const repo = await createBareRepo();
+    const b = backend();
+    expect((await b.probe(ctx({ url: repo.url }))).detail).toBe('repository answers; branch main does not exist yet (the first export creates it)');
+    await b.export(full([row(1)]), ctx({ url: repo.url }));
+    expect((await b.probe(ctx({ url: repo.url }))).detail).toMatch(/^repository answers; branch main at [0-9a-f]{12}$/);
+    const before = await stateOf(repo);
+    const refused = await failure(backend().export(full([row(2)]), ctx({ url: repo.url }, { guard: new EndpointGuard({ allow: [], clusterCidrs: [] }) })));
+    expect(refused).toBeInstanceOf(EndpointRefusedError);
+    expect(await stateOf(repo)).toEqual(before);
   });
 
   it('exports 10k rows (timing printed)', async () => {

@@ -1,4 +1,5 @@
 // The postgres sink against the harness's real PostgreSQL.
+import { EndpointGuard, EndpointRefusedError } from '../../activities/sinks/endpoints.js';
 import { viaSharedPath } from '../support/sinks/shared-path.js';
 import type { SinkDescriptor } from '../../activities/sinks/descriptor.js';
 import { createHash, randomBytes } from 'node:crypto';
@@ -370,6 +371,22 @@ describe('postgres sink', () => {
     const bad = await failure(backend().export(full([row(1)]), ctx({ table: 'rows; DROP TABLE x' })));
     expect(bad).toBeInstanceOf(SinkConfigError);
     expect((bad as SinkConfigError).field).toBe('spec.postgres.table');
+  });
+
+  it('probes with the real credentials, honours spec.create, and is refused by the endpoint guard', async () => {
+    const b = backend();
+    const probe = await b.probe(ctx({ table: 'probed_rows' }));
+    expect(probe.detail).toMatch(/^connected to .* \(PostgreSQL \d+.*table kt_[0-9a-f]+\.probed_rows ready$/);
+    const missing = await failure(b.probe(ctx({ table: 'never_created' }, { create: false })));
+    expect(missing).toBeInstanceOf(SinkConfigError);
+    expect((missing as SinkConfigError).field).toBe('spec.create');
+    const refused = await failure(b.export(full([row(1)]), ctx({ table: 'never_created' }, { create: false })));
+    expect((refused as SinkConfigError).field).toBe('spec.create');
+    expect((await admin.query<{ r: string | null }>('SELECT to_regclass($1)::text AS r', [`${schema}.never_created`])).rows[0]?.r).toBeNull();
+    const strict = await failure(backend().export(full([row(1)]), ctx({ table: 'guarded_rows' }, { guard: new EndpointGuard({ allow: [], clusterCidrs: [] }) })));
+    expect(strict).toBeInstanceOf(EndpointRefusedError);
+    expect(strict.message).toMatch(/\(loopback\)/);
+    expect((await admin.query<{ r: string | null }>('SELECT to_regclass($1)::text AS r', [`${schema}.guarded_rows`])).rows[0]?.r).toBeNull();
   });
 
   it('exports 10k rows in batches (timing printed)', async () => {

@@ -5,7 +5,7 @@
 // docs/sinks/mongodb.md and docs/decisions/0014-mongodb-without-transactions.md.
 import { createHash, randomUUID } from 'node:crypto';
 import net from 'node:net';
-import { MongoClient, MongoError, type AnyBulkWriteOperation, type Collection, type Db, type MongoClientOptions } from 'mongodb';
+import { MongoClient, MongoError, type Collection, type Db, type MongoClientOptions } from 'mongodb';
 import { rowKey, type VersionedRow } from '../../api/rows.js';
 import type { MongodbSinkSpec } from '../../api/types.js';
 import { EndpointRefusedError, defaultEndpointGuard, type EndpointGuard } from './endpoints.js';
@@ -436,14 +436,14 @@ export class MongodbBackend implements SinkBackend<MongodbSinkSpec> {
     // Held documents by _id and hash, streamed: what to delete, and which rows to skip.
     const cursor = rows.find(inventoryFilter(inv), { projection: { _id: 1, target_name: 1, source_uid: 1, content_hash: 1 } });
     for await (const d of cursor) {
-      const key = rowKey({ target: d.target_name, uid: d.source_uid });
       // A document added behind Kollect's back, or not at the _id its identity gives, is not ours to keep.
-      if (d._id === documentId(inv, d.target_name, d.source_uid) && input.keep.has(key)) held.set(key, d.content_hash);
+      if (d._id === documentId(inv, d.target_name, d.source_uid) && input.keep.has(rowKey({ target: d.target_name, uid: d.source_uid }))) held.set(d._id, d.content_hash);
       else stale.push(d._id);
     }
     checkDeleteGuard(input, stale.length, held.size + stale.length);
     let upserts = 0;
-    for await (const page of input.upserts((e) => held.get(rowKey(e)) !== e.hash)) upserts += await this.write(rows, inv, lastPerKey(page), lease);
+    const differs = (r: { target: string; uid: string; hash: string }) => held.get(documentId(inv, r.target, r.uid)) !== r.hash;
+    for await (const page of input.upserts(differs)) upserts += await this.write(rows, inv, lastPerKey(page), lease, (id) => held.has(id));
     const deletes = await this.remove(rows, stale, lease);
     return { upserts, deletes };
   }
@@ -459,27 +459,33 @@ export class MongodbBackend implements SinkBackend<MongodbSinkSpec> {
       for (let i = 0; i < unique.length; i += size) {
         const batch = unique.slice(i, i + size);
         const ids = batch.map((r) => documentId(inv, r.target, r.uid));
-        const hashes = new Map((await rows.find({ _id: { $in: ids } }, { projection: { content_hash: 1 } }).toArray()).map((d) => [d._id, d.content_hash]));
-        upserts += await this.write(rows, inv, batch.filter((r, j) => hashes.get(ids[j]!) !== r.hash), lease);
+        const held = new Map((await rows.find({ _id: { $in: ids } }, { projection: { content_hash: 1 } }).toArray()).map((d) => [d._id, d.content_hash]));
+        upserts += await this.write(rows, inv, batch.filter((r, j) => held.get(ids[j]!) !== r.hash), lease, (id) => held.has(id));
       }
     }
     const deletes = await this.remove(rows, input.deletes.map((t) => documentId(inv, t.target, t.uid)), lease);
     return { upserts, deletes };
   }
 
-  /** Replaces (or inserts) each row's document, in unordered bulk writes of batchSize. */
-  private async write(rows: Collection<RowDocument>, inv: InventoryIdentity, page: readonly VersionedRow[], lease: Lease): Promise<number> {
+  /**
+   * Writes rows in batches: documents the sink does not hold are inserted in one unordered insert,
+   * the others replaced whole by _id (upserting, should one have gone meanwhile). Inserting keeps
+   * a first export fast on servers that find a document to replace by scanning (FerretDB 1.x).
+   */
+  private async write(rows: Collection<RowDocument>, inv: InventoryIdentity, page: readonly VersionedRow[], lease: Lease, held: (id: string) => boolean): Promise<number> {
     const size = this.opts.batchSize ?? 1_000;
     const now = new Date();
     let n = 0;
     for (let i = 0; i < page.length; i += size) {
       await lease.renew();
-      const ops: AnyBulkWriteOperation<RowDocument>[] = page.slice(i, i + size).map((r) => {
-        const doc = toDocument(inv, r, now);
-        return { replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } };
-      });
-      const res = await rows.bulkWrite(ops, { ordered: false });
-      n += res.upsertedCount + res.modifiedCount;
+      const docs = page.slice(i, i + size).map((r) => toDocument(inv, r, now));
+      const fresh = docs.filter((d) => !held(d._id));
+      const known = docs.filter((d) => held(d._id));
+      if (fresh.length) n += (await rows.insertMany(fresh, { ordered: false })).insertedCount;
+      if (known.length) {
+        const res = await rows.bulkWrite(known.map((d) => ({ replaceOne: { filter: { _id: d._id }, replacement: d, upsert: true } })), { ordered: false });
+        n += res.upsertedCount + res.modifiedCount;
+      }
     }
     return n;
   }

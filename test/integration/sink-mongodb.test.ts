@@ -58,11 +58,11 @@ afterAll(async () => {
 
 /** The inventory's documents, ordered by _id. */
 async function docs(s: MongodbSinkSpec, inv: InventoryIdentity = inventory): Promise<RowDocument[]> {
-  return withMongo((c) => c.db(s.database!).collection<RowDocument>(s.collection!)
+  return withMongo((c) => c.db(s.database).collection<RowDocument>(s.collection!)
     .find({ inventory_namespace: inv.namespace, inventory_name: inv.name, cluster: inv.cluster }).sort({ _id: 1 }).toArray());
 }
 async function watermark(s: MongodbSinkSpec, inv: InventoryIdentity = inventory): Promise<WatermarkDocument | null> {
-  return withMongo((c) => c.db(s.database!).collection<WatermarkDocument>(WATERMARKS_COLLECTION).findOne({ _id: watermarkId(s.collection!, inv) }));
+  return withMongo((c) => c.db(s.database).collection<WatermarkDocument>(WATERMARKS_COLLECTION).findOne({ _id: watermarkId(s.collection!, inv) }));
 }
 /** Documents and watermark of one inventory, to check an export changed nothing (exported_at included). */
 const snapshotOf = async (s: MongodbSinkSpec, inv: InventoryIdentity = inventory) => ({ docs: await docs(s, inv), watermark: await watermark(s, inv) });
@@ -93,12 +93,12 @@ describe('mongodb sink', () => {
     expect(first[0]!.exported_at).toBeInstanceOf(Date);
     expect(first[0]!._id).toBe('team-a/apps/c1/deployments/uid-1');
     expect(await held(s)).toEqual(expected(rows));
-    const indexes = await withMongo((m) => m.db(s.database!).collection(s.collection!).indexes());
+    const indexes = await withMongo((m) => m.db(s.database).collection(s.collection!).indexes());
     for (const i of INDEXES) expect(indexes.find((x) => x.name === i.name)?.key).toEqual(i.key);
     expect(await watermark(s)).toMatchObject({ lineage: 'lineage-a', version: 3, exportId: 'exp-lineage-a-full-3', state: 'committed', cluster: 'c1' });
     expect((await watermark(s))?.pending).toBeUndefined();
     // the encoded key is queryable
-    const byLabel = await withMongo((m) => m.db(s.database!).collection(s.collection!).find({ 'attributes.labels.app%2Ekubernetes%2Eio/name': 'web-2' }).toArray());
+    const byLabel = await withMongo((m) => m.db(s.database).collection<RowDocument>(s.collection!).find({ 'attributes.labels.app%2Ekubernetes%2Eio/name': 'web-2' }).toArray());
     expect(byLabel.map((d) => d.name)).toEqual(['web-2']);
 
     // the scheduled full reconcile of an unchanged snapshot: no body read, no document rewritten
@@ -173,7 +173,7 @@ describe('mongodb sink', () => {
     const rows = [row(1), row(2), row(3)];
     await b.export(full(rows, { version: 2 }), c);
     await withMongo(async (m) => {
-      const col = m.db(s.database!).collection<Record<string, unknown>>(s.collection!);
+      const col = m.db(s.database).collection<Record<string, unknown>>(s.collection!);
       await col.replaceOne({ _id: documentId(inventory, 'deployments', 'uid-1') } as never, { ...inventory, inventory_namespace: 'team-a', inventory_name: 'apps', target_name: 'deployments', source_uid: 'uid-1', attributes: { replicas: 99 } });
       await col.deleteOne({ _id: documentId(inventory, 'deployments', 'uid-2') } as never);
       await col.insertOne({ _id: 'stray' as never, inventory_namespace: 'team-a', inventory_name: 'apps', cluster: 'c1', target_name: 'deployments', source_uid: 'uid-x' });
@@ -203,7 +203,7 @@ describe('mongodb sink', () => {
     expect(await uids(s)).toEqual([]);
     expect(await uids(s, c2)).toEqual(['uid-1', 'uid-5']);
     expect(await uids(s, other)).toEqual(['uid-1']);
-    const marks = await withMongo((m) => m.db(s.database!).collection<WatermarkDocument>(WATERMARKS_COLLECTION).find().sort({ _id: 1 }).toArray());
+    const marks = await withMongo((m) => m.db(s.database).collection<WatermarkDocument>(WATERMARKS_COLLECTION).find().sort({ _id: 1 }).toArray());
     expect(marks.map((w) => `${w.inventory_name}/${w.cluster}`)).toEqual(['apps/c1', 'apps/c2', 'other/c1']);
   });
 
@@ -307,7 +307,7 @@ describe('mongodb sink', () => {
       expect((err as SinkConfigError).field).toBe(field);
       expect(err.message).not.toContain('hunter22');
     }
-    expect(await withMongo(async (m) => (await m.db(s.database!).listCollections().toArray()).length), 'nothing created').toBe(0);
+    expect(await withMongo(async (m) => (await m.db(s.database).listCollections().toArray()).length), 'nothing created').toBe(0);
     // with spec.create true the probe creates the collection; then create: false is satisfied once the watermark collection exists too
     expect((await b.probe(ctx(s))).detail).toMatch(new RegExp(`^collection ${s.database}\\.kollect_rows reachable on mongodb://127\\.0\\.0\\.1:\\d+/\\?authMechanism=PLAIN \\(server `));
     await b.export(full([row(1)], { version: 1 }), ctx(s));
@@ -348,7 +348,7 @@ describe('mongodb sink', () => {
     for (const text of [err.message, JSON.stringify(logs)]) expect(text).not.toContain(mongodbFixture.secret().password);
     expect(await b.export(input(), c)).toMatchObject({ outcome: 'applied', upserts: 10, deletes: 1 });
     expect(await held(s)).toEqual(expected(rows.slice(1)));
-    expect(await withMongo((m) => m.db(s.database!).collection(s.collection!).countDocuments())).toBe(19);
+    expect(await withMongo((m) => m.db(s.database).collection(s.collection!).countDocuments())).toBe(19);
   }, 40_000);
 
   it('exports 10k rows in full, then a 100-row delta (timings printed)', async () => {
@@ -367,6 +367,6 @@ describe('mongodb sink', () => {
     console.log(`[bench] mongodb 10k full: ${fullMs} ms; 100-row delta: ${deltaMs} ms`);
     expect(first).toMatchObject({ outcome: 'applied', upserts: 10_000 });
     expect(d).toMatchObject({ outcome: 'applied', upserts: 100 });
-    expect(await withMongo((m) => m.db(s.database!).collection(s.collection!).countDocuments())).toBe(10_000);
+    expect(await withMongo((m) => m.db(s.database).collection(s.collection!).countDocuments())).toBe(10_000);
   }, 400_000);
 });

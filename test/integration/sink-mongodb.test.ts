@@ -368,5 +368,5 @@ describe('mongodb sink', () => {
     expect(first).toMatchObject({ outcome: 'applied', upserts: 10_000 });
     expect(d).toMatchObject({ outcome: 'applied', upserts: 100 });
     expect(await withMongo((m) => m.db(s.database).collection(s.collection!).countDocuments())).toBe(10_000);
-  }, 400_000);
+  }, 120_000);
 });

@@ -33,8 +33,8 @@ export interface DatabaseSinkBlocks {
 }
 /** Event sinks: every change as an event. */
 export interface EventSinkBlocks {
-  /** Settings of type nats. */
-  nats?: NatsSinkSpec;
   /** Settings of type kafka. */
   kafka?: KafkaSinkSpec;
+  /** Settings of type nats. */
+  nats?: NatsSinkSpec;
 }

@@ -39,6 +39,8 @@ export interface SampleDoc {
     exportMinInterval?: string;
     cluster?: string;
     targetRefs?: { name: string }[];
+    secretRef?: { name: string };
+    tls?: { caSecretRef?: { name: string } };
   } & Partial<Record<SinkRefField, { name: string }[]>>;
 }
 
@@ -54,20 +56,27 @@ const samplesDir = path.join(root, 'deploy', 'samples');
 const parseSample = (file: string): SampleDoc[] =>
   YAML.parseAllDocuments(readFileSync(path.join(samplesDir, file), 'utf8')).map((d) => d.toJS() as SampleDoc).filter(Boolean);
 
-/** `kind/name` of every sample sink whose type is not in `types`. */
-function unwantedSinks(types: readonly string[]): Set<string> {
+/** `kind/name` of every sample sink whose type is not in `types`, and of the Secrets only those sinks name. */
+function unwantedDocs(types: readonly string[]): Set<string> {
   const sinks = readdirSync(samplesDir).filter((f) => f.endsWith('.yaml')).flatMap(parseSample).filter((d) => isSinkKind(d.kind));
-  return new Set(sinks.filter((d) => !types.includes(d.spec.type ?? '')).map((d) => `${d.kind}/${d.metadata.name}`));
+  const secretsOf = (d: SampleDoc): string[] => [d.spec.secretRef?.name, d.spec.tls?.caSecretRef?.name].filter((n): n is string => !!n);
+  const wanted = sinks.filter((d) => types.includes(d.spec.type ?? ''));
+  const kept = new Set(wanted.flatMap(secretsOf));
+  const dropped = sinks.filter((d) => !wanted.includes(d));
+  return new Set([
+    ...dropped.map((d) => `${d.kind}/${d.metadata.name}`),
+    ...dropped.flatMap(secretsOf).filter((n) => !kept.has(n)).map((n) => `Secret/${n}`),
+  ]);
 }
 
 /**
  * The samples under deploy/samples, with each document edited by `edit`, written to a temp dir.
- * `sinks` keeps only sinks of those types: the others' documents are dropped and the inventory no
- * longer references them (the sample inventory references every sample sink).
+ * `sinks` keeps only sinks of those types: the others' documents (and the Secrets only they name)
+ * are dropped and the inventory no longer references them (it references every sample sink).
  */
 export function renderSamples(files: string[], edit: (doc: SampleDoc) => void, opts: { sinks?: readonly string[] } = {}): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kollect-samples-'));
-  const unwanted = opts.sinks ? unwantedSinks(opts.sinks) : new Set<string>();
+  const unwanted = opts.sinks ? unwantedDocs(opts.sinks) : new Set<string>();
   for (const f of files) {
     const docs = parseSample(f).filter((d) => !unwanted.has(`${d.kind}/${d.metadata.name}`));
     for (const d of docs) {

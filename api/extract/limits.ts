@@ -56,7 +56,8 @@ export class ExtractionLimitError extends Error {
     readonly field: string,
     /** What was exceeded, e.g. `250 ms per object (KOLLECT_EXTRACT_TIMEOUT)`. */
     readonly limit: string,
-    detail: string,
+    /** What happened, e.g. `attribute 'x' is 70000 bytes of JSON`. */
+    readonly detail: string,
   ) {
     super(`${field}: ${detail}; limit ${limit}`);
   }

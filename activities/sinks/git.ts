@@ -1,5 +1,5 @@
 // Git snapshot sink (KollectSnapshotSink, type git): the snapshot as one file per row in a branch
-// of a repository over HTTPS, one commit per export that changes something. See docs/sinks.md.
+// of a repository over HTTPS, one commit per export that changes something. See docs/sinks/git.md.
 //
 // A working clone per (url, branch) is kept in a cache directory and reset to the remote tip
 // before each export, so the result depends only on the remote and the snapshot (idempotent).
@@ -17,7 +17,7 @@ import {
   TreePlanner, commitMessage, countChanges, fileUid, parsePorcelain, readWatermark, resolveBasePath, rowPaths, summaryDocument, summaryFile,
 } from './git-layout.js';
 import type { Row } from '../../api/rows.js';
-import { redactUrl } from './redact.js';
+import { redactUrl, SinkUnreachableError } from './redact.js';
 import { rowDocument, serialize, type Format } from './serialize.js';
 import { SinkConfigError, checkDeleteGuard, decideWatermark, skipped, type ExportInput, type ExportReply, type ProbeResult, type SinkBackend, type SinkContext } from './types.js';
 import type { SinkDescriptor } from './descriptor.js';
@@ -92,6 +92,8 @@ const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 const REJECTED = /\[rejected\]|non-fast-forward|fetch first|stale info|cannot lock ref|failed to update ref|\[remote rejected\].*(lock|update)/i;
 const NO_REMOTE_BRANCH = /couldn't find remote ref/i;
+/** curl's words, through git, for a server it could not reach (status reason Unreachable). */
+const UNREACHABLE = /Failed to connect to|Could not resolve host|Connection refused|Connection timed out|Operation timed out|Couldn't connect to server/i;
 
 export class GitBackend implements SinkBackend<GitSinkSpec> {
   readonly type = 'git';
@@ -229,6 +231,8 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
     } catch (err) {
       // A killed or failed git may leave locks or a half-written tree: start from a fresh clone next time.
       await rm(work, { recursive: true, force: true }).catch(() => undefined);
+      const msg = err instanceof Error ? err.message : String(err);
+      if (UNREACHABLE.test(msg)) throw new SinkUnreachableError('git', msg);
       throw err;
     }
   }

@@ -1,6 +1,6 @@
 // NATS event sink (KollectEventSink, type nats): one JetStream message per changed row, with a
 // dedupe id per (row, version) so a retried export is absorbed by the stream's duplicate window.
-// See docs/sinks.md for the subject scheme, the body and the headers.
+// See docs/sinks/nats.md for the subject scheme, the body and the headers.
 import { createHash } from 'node:crypto';
 import {
   connect, headers as natsHeaders, nanos, type ConnectionOptions, type MsgHdrs, type NatsConnection,
@@ -266,6 +266,7 @@ async function ensureStream(jsm: JetStreamManager, stream: string, subject: stri
     info = await jsm.streams.info(stream);
   } catch (err) {
     if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw err;
+    if (ctx.create === false) throw new SinkConfigError('spec.create', `stream ${stream} does not exist and spec.create is false: create it (docs/sinks/nats.md) or allow the sink to`);
     try {
       await jsm.streams.add({
         name: stream, subjects: [subject], storage: StorageType.File, retention: RetentionPolicy.Limits,

@@ -61,7 +61,7 @@ export class SinkUnreachableError extends SinkExportError {}
 const UNREACHABLE = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED',
   'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'DISCONNECT', 'CONNECTION_REFUSED',
-  'MongoServerSelectionError', 'MongoNetworkError', 'MongoNetworkTimeoutError', 'KafkaJSConnectionError', 'KafkaJSBrokerNotFound',
+  'MongoServerSelectionError', 'MongoNetworkError', 'MongoNetworkTimeoutError',
 ]);
 
 /** True when `err` (or a cause of it) says the sink could not be connected to. */

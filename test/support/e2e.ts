@@ -99,7 +99,8 @@ export interface NatsEvent { type: string; name: string; uid: string; namespace:
 
 /** Every event on the stream, read with an ephemeral ordered consumer. */
 export async function natsEvents(stream: string): Promise<NatsEvent[]> {
-  const nc: NatsConnection = await connect({ servers: service('nats').url });
+  // Another test file may have the shared nats-server stopped for a moment (its outage test): wait for it.
+  const nc: NatsConnection = await connect({ servers: service('nats').url, waitOnFirstConnect: true, timeout: 30_000 });
   try {
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);

@@ -213,7 +213,8 @@ export class PostgresBackend implements SinkBackend<PostgresSinkSpec> {
         : { rejectUnauthorized: true, ...(ctx.caPem ? { ca: ctx.caPem } : {}) };
     const guard = ctx.guard ?? defaultEndpointGuard();
     const pool = new pg.Pool({
-      ...c.conn, password, ssl,
+      // A function, so pg never falls back to the operator's own PGPASSWORD when the Secret has none.
+      ...c.conn, password: () => password ?? '', ssl,
       // Every connection the pool opens resolves its host through the endpoint guard.
       stream: () => guardedSocket(guard),
       max: this.opts.poolMax ?? 4,

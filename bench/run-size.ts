@@ -100,7 +100,7 @@ export async function runSize(N: number, ctx: Ctx, into: Partial<SizeResult> = {
   await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git', `--from-literal=username=${ep.git!.username}`, `--from-literal=password=${ep.git!.password}`]);
   await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git-ca', `--from-file=ca.crt=${ep.git!.caFile}`]);
   await kubectl(['-n', ns, 'apply', '-f', renderSamples(['profile-configmaps.yaml', 'target-configmaps.yaml', 'sink-postgres.yaml', 'sink-nats.yaml', 'sink-git.yaml', 'inventory.yaml'], (d) => {
-    if (d.spec.type === 'postgres') { d.spec.postgres!.url = `postgres://${pgUrl.username}@${pgUrl.host}${pgUrl.pathname}`; d.spec.postgres!.table = table; }
+    if (d.spec.type === 'postgres') { d.spec.postgres!.url = `postgres://${pgUrl.username}@${pgUrl.host}${pgUrl.pathname}`; d.spec.postgres!.table = table; d.spec.postgres!.sslMode = 'disable'; }
     if (d.spec.type === 'nats') { d.spec.nats!.url = ep.nats!.url; d.spec.nats!.stream = stream; d.spec.nats!.subjectPrefix = `bench${id}`; }
     if (d.spec.type === 'git') d.spec.git!.url = repo.url;
     // only this size's namespace (the sample collects from all namespaces, kube-system's ConfigMaps included)

@@ -36,7 +36,7 @@ await kubectl(['apply', '--server-side', '-f', renderSamples(['widget-crd.yaml']
 await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/widgets.example.kollect.dev']);
 await kubectl(['-n', ns, 'apply', '-f', renderSamples(['profile-deployments.yaml', 'profile-configmaps.yaml', 'profile-widgets.yaml',
   'target-deployments.yaml', 'target-configmaps.yaml', 'target-widgets.yaml', 'sink-postgres.yaml', 'sink-nats.yaml', 'sink-git.yaml', 'inventory.yaml', 'widget.yaml'], (d) => {
-  if (d.spec.type === 'postgres') d.spec.postgres!.url = `postgres://${pgUrl.username}@${pgUrl.host}${pgUrl.pathname}`;
+  if (d.spec.type === 'postgres') { d.spec.postgres!.url = `postgres://${pgUrl.username}@${pgUrl.host}${pgUrl.pathname}`; d.spec.postgres!.sslMode = 'disable'; } // the dev Postgres has no TLS
   if (d.spec.type === 'nats') d.spec.nats!.url = nats.url;
   if (d.spec.type === 'git') d.spec.git!.url = repo.url;
   if (d.kind === 'KollectInventory') { d.spec.exportMinInterval = '5s'; d.spec.cluster = 'local'; }

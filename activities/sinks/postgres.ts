@@ -59,7 +59,8 @@ function compile(spec: PostgresSinkSpec, ctx: SinkContext<PostgresSinkSpec>): Co
     if (k === 'sslmode') urlSsl = v;
     else throw new SinkConfigError('spec.postgres.url', `query parameter ${k} is not supported (only sslmode; TLS settings go in spec.postgres.sslMode and spec.tls)`);
   }
-  const sslMode = (spec.sslMode ?? urlSsl ?? (ctx.caPem ? 'verify-full' : 'disable')) as SslMode;
+  // Verified TLS unless the spec says otherwise: a database sink carries every collected object.
+  const sslMode = (spec.sslMode ?? urlSsl ?? 'verify-full') as SslMode;
   if (!SSL_MODES.includes(sslMode)) throw new SinkConfigError('spec.postgres.sslMode', `must be one of ${SSL_MODES.join(', ')}`);
   const user = decodeURIComponent(u.username) || ctx.credentials.username || '';
   if (!user) throw new SinkConfigError('spec.postgres.url', 'needs a user (postgres://user@host/db)');

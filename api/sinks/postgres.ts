@@ -26,8 +26,8 @@ export interface PostgresSinkSpec {
   schema?: string;
   /**
    * TLS mode: disable, require (encrypted, unverified) or verify-full (verified against
-   * tls.caSecretRef). Unset: the URL's `sslmode` parameter, else verify-full when
-   * tls.caSecretRef is set, else disable.
+   * tls.caSecretRef, else the system trust store). Unset: the URL's `sslmode` parameter, else
+   * verify-full; a server without TLS needs `disable` said explicitly.
    */
   sslMode?: 'disable' | 'require' | 'verify-full';
 }

@@ -73,7 +73,7 @@ describe('core pipeline end to end', () => {
     await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git', `--from-literal=username=${git.username}`, `--from-literal=password=${git.password}`]);
     await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git-ca', `--from-file=ca.crt=${git.caFile}`]);
     const dir = renderSamples(KOLLECT_SAMPLES, (d) => {
-      if (d.spec.type === 'postgres') { d.spec.postgres!.url = `postgres://${pgUrl.username}@${pgUrl.host}${pgUrl.pathname}`; d.spec.postgres!.table = table; }
+      if (d.spec.type === 'postgres') { d.spec.postgres!.url = `postgres://${pgUrl.username}@${pgUrl.host}${pgUrl.pathname}`; d.spec.postgres!.table = table; d.spec.postgres!.sslMode = 'disable'; }
       if (d.spec.type === 'nats') { d.spec.nats!.url = service('nats').url; d.spec.nats!.stream = stream; d.spec.nats!.subjectPrefix = prefix; }
       if (d.spec.type === 'git') d.spec.git!.url = repo.url;
       if (d.kind === 'KollectInventory') { d.spec.exportMinInterval = '2s'; d.spec.cluster = 'e2e'; }

@@ -62,7 +62,7 @@ describe('recovery end to end', () => {
     await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git', `--from-literal=username=${git.username}`, `--from-literal=password=${git.password}`]);
     await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git-ca', `--from-file=ca.crt=${git.caFile}`]);
     await kubectl(['-n', ns, 'apply', '-f', renderSamples(['profile-configmaps.yaml', 'target-configmaps.yaml', 'sink-postgres.yaml', 'sink-nats.yaml', 'sink-git.yaml', 'inventory.yaml'], (d) => {
-      if (d.spec.type === 'postgres') { d.spec.postgres!.url = `postgres://${db.endpoint.user}@${db.endpoint.host}:${db.endpoint.port}/${db.endpoint.database}`; d.spec.postgres!.table = table; }
+      if (d.spec.type === 'postgres') { d.spec.postgres!.url = `postgres://${db.endpoint.user}@${db.endpoint.host}:${db.endpoint.port}/${db.endpoint.database}`; d.spec.postgres!.table = table; d.spec.postgres!.sslMode = 'disable'; }
       if (d.spec.type === 'nats') { d.spec.nats!.url = service('nats').url; d.spec.nats!.stream = stream; d.spec.nats!.subjectPrefix = `recovery${id}`; }
       if (d.spec.type === 'git') d.spec.git!.url = repo.url;
       if (d.kind === 'KollectTarget') (d.spec as { namespaces?: string[] }).namespaces = [ns]; // not other tests' ConfigMaps

@@ -38,7 +38,7 @@ function delta(rows: VersionedRow[], opts: Opts & { fromVersion: number; version
 /** The harness URL without its password (the sink takes it from the Secret). */
 const sinkUrl = () => { const u = new URL(service('postgres').url); u.password = ''; return u.toString(); };
 function ctx(spec: Partial<PostgresSinkSpec> = {}, over: Partial<SinkContext<PostgresSinkSpec>> = {}): SinkContext<PostgresSinkSpec> {
-  return { spec: { url: sinkUrl(), schema, ...spec }, credentials: { password: service('postgres').password }, log: (event, fields) => logs.push({ event, fields }), ...over };
+  return { spec: { url: sinkUrl(), schema, sslMode: 'disable', ...spec }, credentials: { password: service('postgres').password }, log: (event, fields) => logs.push({ event, fields }), ...over };
 }
 
 let admin: pg.Client;
@@ -387,6 +387,12 @@ describe('postgres sink', () => {
     expect(strict).toBeInstanceOf(EndpointRefusedError);
     expect(strict.message).toMatch(/\(loopback\)/);
     expect((await admin.query<{ r: string | null }>('SELECT to_regclass($1)::text AS r', [`${schema}.guarded_rows`])).rows[0]?.r).toBeNull();
+  });
+
+  it('verifies TLS unless told otherwise: against a server without TLS, the default sslMode writes nothing', async () => {
+    const err = await failure(backend().export(full([row(1)]), ctx({ table: 'tls_default_rows', sslMode: undefined })));
+    expect(err.message).toMatch(/does not support SSL/i);
+    expect((await admin.query<{ r: string | null }>('SELECT to_regclass($1)::text AS r', [`${schema}.tls_default_rows`])).rows[0]?.r).toBeNull();
   });
 
   it('exports 10k rows in batches (timing printed)', async () => {

@@ -33,7 +33,7 @@ export interface SampleDoc {
   metadata: { name: string };
   spec: {
     type?: string;
-    postgres?: { url: string; table?: string };
+    postgres?: { url: string; table?: string; sslMode?: string };
     nats?: { url: string; stream?: string; subjectPrefix?: string };
     git?: { url: string };
     exportMinInterval?: string;

@@ -16,7 +16,7 @@ async function query<T extends pg.QueryResultRow>(sql: string, params: unknown[]
 export const postgresFixture: SinkFixture<PostgresSinkSpec> = {
   type: 'postgres',
   service: 'postgres',
-  spec: (unique) => ({ url: sinkUrl(), schema: `k_${unique.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`.slice(0, 63) }),
+  spec: (unique) => ({ url: sinkUrl(), sslMode: 'disable', schema: `k_${unique.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`.slice(0, 63) }),
   secret: () => ({ password: service('postgres').password }),
   context: (spec, log = () => undefined) => ({ spec, credentials: postgresFixture.secret(), guard: testGuard, log }),
   async read(spec, inventory) {

@@ -30,13 +30,25 @@ export interface ServiceDef<K extends keyof Endpoints = keyof Endpoints> {
 
 /** Runs `launch` and `ready`; on failure stops the process and throws with its log tail. */
 export async function launchUntilReady(name: string, logFile: string, launch: () => ManagedProcess, ready: (p: ManagedProcess) => Promise<void>): Promise<ManagedProcess> {
-  const proc = launch();
-  try {
-    await ready(proc);
-    return proc;
-  } catch (err) {
-    await proc.stop(2000);
-    throw new Error(`${name} failed to start: ${(err as Error).message}\n--- last lines of ${logFile} ---\n${tail(logFile)}`, { cause: err });
+  // A server that exits before it is ready is started once more (a loaded machine, a port taken in
+  // the instant between choosing and binding it); the first attempt's log tail is kept in the error.
+  let firstTail = '';
+  for (let attempt = 1; ; attempt++) {
+    const proc = launch();
+    try {
+      await ready(proc);
+      return proc;
+    } catch (err) {
+      const exited = !proc.alive;
+      await proc.stop(2000);
+      if (exited && attempt === 1) {
+        firstTail = tail(logFile);
+        process.stderr.write(`[harness] ${name} exited before it became ready; starting it once more\n`);
+        continue;
+      }
+      const earlier = firstTail ? `\n--- first attempt ---\n${firstTail}` : '';
+      throw new Error(`${name} failed to start: ${(err as Error).message}\n--- last lines of ${logFile} ---\n${tail(logFile)}${earlier}`, { cause: err });
+    }
   }
 }
 

@@ -80,7 +80,11 @@ export class ManagedProcess {
     this.child.stdout?.pipe(log, { end: false });
     this.child.stderr?.pipe(log, { end: false });
     this.exitPromise = new Promise((resolve) => {
-      this.child.once('exit', (code) => { this.exited = true; resolve(code); });
+      this.child.once('exit', (code, signal) => {
+        this.exited = true;
+        log.write(`[harness] process exited (code ${code ?? '-'}${signal ? `, signal ${signal}` : ''})\n`);
+        resolve(code);
+      });
       // 'close' comes after the output pipes drained: ending the log on 'exit' lost late lines
       // and threw "write after end" when a stopped server still flushed its output.
       this.child.once('close', () => log.end());

@@ -46,12 +46,12 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   let nativeConnection: NativeConnection | undefined;
-  const clientConnection = await retrying('temporal', () => Connection.connect({ address: config.temporalAddress }), log);
+  const clientConnection = await retrying('temporal', () => Connection.connect({ address: config.temporalAddress, ...config.temporalAuth }), log);
   const client = new Client({ connection: clientConnection, namespace: config.temporalNamespace, dataConverter });
   if (config.components.worker) {
     const guard = new EndpointGuard(config.endpoints);
     log('endpoint_policy', { allow: config.endpoints.allow, clusterCidrs: config.endpoints.clusterCidrs });
-    nativeConnection = await retrying('temporal', () => NativeConnection.connect({ address: config.temporalAddress }), log);
+    nativeConnection = await retrying('temporal', () => NativeConnection.connect({ address: config.temporalAddress, ...config.temporalAuth }), log);
     worker = await Worker.create({
       connection: nativeConnection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, dataConverter, ...workflowCode(config, log),
       activities: {
@@ -87,7 +87,7 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
       return { ok: Object.values(detail).every(Boolean), detail: { ...detail, store: storeOk } };
     },
   });
-  log('started', { components: config.components, temporal: config.temporalAddress, namespace: config.temporalNamespace, taskQueue: config.taskQueue, httpPort: http.port });
+  log('started', { components: config.components, temporal: config.temporalAddress, temporalTls: config.temporalAuth.tls !== undefined, namespace: config.temporalNamespace, taskQueue: config.taskQueue, httpPort: http.port });
 
   return {
     httpPort: http.port,

@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
 const ioModules = ['@temporalio/activity', '@temporalio/client', '@temporalio/worker', '@kubernetes/client-node',
-  'pg', 'mongodb', 'kafkajs', 'nats', '@nats-io/*', 'simple-git', '@aws-sdk/*', '@google-cloud/*', 'prom-client',
+  'pg', 'mongodb', '@platformatic/kafka', '@nats-io/*', 'simple-git', '@aws-sdk/*', '@google-cloud/*', 'prom-client',
   'axios', 'undici', 'ws'];
 
 export default tseslint.config(

@@ -4,7 +4,8 @@
 // objects (Postgres rows by name, NATS events after a start sequence, Git diffs between commits).
 import { spawn } from 'node:child_process';
 import pg from 'pg';
-import { connect, DeliverPolicy, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -111,13 +112,13 @@ export class NatsProbe {
   }
   /** Messages in the stream and its last sequence (0/0 before the sink created it). */
   async state(): Promise<{ messages: number; lastSeq: number }> {
-    const jsm = await this.nc.jetstreamManager();
+    const jsm = await jetstreamManager(this.nc);
     const info = await jsm.streams.info(this.stream).catch(() => undefined);
     return { messages: info?.state.messages ?? 0, lastSeq: info?.state.last_seq ?? 0 };
   }
   /** Reads every event after `afterSeq` and records the update markers it carries. */
   async follow(afterSeq: number, seen: Map<number, number>): Promise<{ stop(): Promise<void> }> {
-    const consumer = await this.nc.jetstream().consumers.get(this.stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: afterSeq + 1 });
+    const consumer = await jetstream(this.nc).consumers.get(this.stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: afterSeq + 1 });
     const messages = await consumer.consume();
     const done = (async () => {
       for await (const m of messages) {

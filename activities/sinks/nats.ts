@@ -3,11 +3,14 @@
 // See docs/sinks.md for the subject scheme, the body and the headers.
 import { createHash } from 'node:crypto';
 import {
-  connect, headers as natsHeaders, nanos, DiscardPolicy, Events, RetentionPolicy, StorageType,
-  type ConnectionOptions, type JetStreamManager, type MsgHdrs, type NatsConnection, type NatsError,
-} from 'nats';
+  connect, headers as natsHeaders, nanos, type ConnectionOptions, type MsgHdrs, type NatsConnection,
+} from '@nats-io/transport-node';
+import {
+  jetstream, jetstreamManager, DiscardPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager,
+} from '@nats-io/jetstream';
 import type { NatsSinkSpec } from '../../api/types.js';
 import type { Tombstone, VersionedRow } from '../../api/rows.js';
+import { encodeEvent, renderEvent, toEvent, type EventType } from './event.js';
 import { redact, redactError, redactUrl, secretValues } from './redact.js';
 import { SinkConfigError, type ExportInput, type ExportReply, type SinkBackend, type SinkContext } from './types.js';
 import type { SinkDescriptor } from './descriptor.js';
@@ -23,30 +26,8 @@ export interface NatsBackendOptions {
   duplicateWindowMs?: number;
 }
 
-export const EVENT_TYPES = ['upsert', 'delete'] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
+export { EVENT_TYPES, type EventType, type KollectEvent } from './event.js';
 export const HEADER_EVENT_TYPE = 'Kollect-Event-Type';
-
-/** The JSON body of every event. `hash` and `attributes` only on upserts. */
-export interface KollectEvent {
-  type: EventType;
-  cluster: string;
-  inventory: { namespace: string; name: string };
-  target: string;
-  apiVersion: string;
-  kind: string;
-  namespace: string;
-  name: string;
-  uid: string;
-  version: number;
-  /** The snapshot lineage `version` belongs to (versions restart in a new lineage). */
-  lineage: string;
-  hash?: string;
-  attributes?: Record<string, unknown>;
-  /** Set when the attributes were left out because the event would exceed the server's max_payload. */
-  attributesOmitted?: 'max_payload';
-  exportId: string;
-}
 
 interface Compiled { servers: string[]; display: string; stream: string; prefix: string; tls: boolean }
 
@@ -130,7 +111,7 @@ export class NatsBackend implements SinkBackend<NatsSinkSpec> {
       if (!conn.connected) throw Object.assign(new Error('disconnected from the server, reconnecting'), { code: 'DISCONNECT' });
       const subject = `${c.prefix}.>`;
       if (!conn.streams.has(`${c.stream}|${subject}`)) {
-        await ensureStream(await conn.nc.jetstreamManager({ timeout: this.opts.publishTimeoutMs ?? 5_000 }), c.stream, subject, this.opts.duplicateWindowMs ?? 600_000, ctx);
+        await ensureStream(await jetstreamManager(conn.nc, { timeout: this.opts.publishTimeoutMs ?? 5_000 }), c.stream, subject, this.opts.duplicateWindowMs ?? 600_000, ctx);
         conn.streams.add(`${c.stream}|${subject}`);
       }
       const t0 = Date.now();
@@ -189,14 +170,15 @@ export class NatsBackend implements SinkBackend<NatsSinkSpec> {
       const conn: Conn = { fingerprint, nc, connected: true, onLost: new Set(), streams: new Set() };
       void (async () => {
         for await (const s of nc.status()) {
-          if (s.type === Events.Reconnect) conn.connected = true;
-          if (s.type === Events.Disconnect) {
+          if (s.type === 'reconnect') conn.connected = true;
+          if (s.type === 'disconnect') {
             conn.connected = false;
             for (const f of conn.onLost) f();
             conn.onLost.clear();
           }
-          if (s.type === Events.Disconnect || s.type === Events.Reconnect || s.type === Events.Error) {
-            log('sink.nats.status', { servers: c.display, status: s.type, data: typeof s.data === 'string' ? redactError(s.data, { sinkType: 'nats', context: 'status', secrets }).message : undefined });
+          if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') {
+            const data = s.type === 'error' ? s.error : s.server;
+            log('sink.nats.status', { servers: c.display, status: s.type, data: redactError(data, { sinkType: 'nats', context: 'status', secrets }).message });
           }
         }
       })().catch(() => undefined);
@@ -207,15 +189,16 @@ export class NatsBackend implements SinkBackend<NatsSinkSpec> {
       return await p;
     } catch (err) {
       if (this.conns.get(key) === p) this.conns.delete(key);
-      const code = (err as NatsError).code;
-      const msg = (err as Error).message;
+      // The client's message is generic ("connection refused"); its cause names the socket error.
+      const cause = (err as Error).cause as (Error & { code?: string }) | undefined;
+      const msg = `${(err as Error).message}${cause?.message ? ` (${cause.message})` : ''}`;
       // redactError (in export) scrubs this message; the code names the reason for metrics.
-      throw Object.assign(new Error(`connect: ${code && code !== msg ? `${code} ` : ''}${msg}`), { code });
+      throw Object.assign(new Error(`connect: ${msg}`), { code: cause?.code ?? (err as Error).name });
     }
   }
 
   private async publish(conn: Conn, c: Compiled, input: ExportInput): Promise<{ duplicates: number }> {
-    const js = conn.nc.jetstream({ timeout: this.opts.publishTimeoutMs ?? 5_000 });
+    const js = jetstream(conn.nc, { timeout: this.opts.publishTimeoutMs ?? 5_000 });
     const maxPayload = conn.nc.info?.max_payload ?? 1 << 20;
     // A disconnect fails the export at once instead of at every pending ack's timeout.
     let onLost = (): void => undefined;
@@ -247,40 +230,17 @@ export class NatsBackend implements SinkBackend<NatsSinkSpec> {
   }
 }
 
-const encoder = new TextEncoder();
-
 function toMessage(type: EventType, row: VersionedRow | Tombstone, input: ExportInput, prefix: string, maxPayload: number): { subject: string; data: Uint8Array; id: string; headers: MsgHdrs } {
-  const event = toEvent(type, row, input);
-  let data = encoder.encode(JSON.stringify(event));
-  if (data.length > maxPayload - 1024 && event.attributes) {
-    // Never truncate silently: drop the attributes, say so, keep the hash for a state-sink lookup.
-    delete event.attributes;
-    event.attributesOmitted = 'max_payload';
-    data = encoder.encode(JSON.stringify(event));
-  }
   const headers = natsHeaders();
   headers.set(HEADER_EVENT_TYPE, type);
+  // 1 KiB of the server's max_payload is left for the headers.
+  const data = encodeEvent(toEvent(type, row, input), maxPayload - 1024);
   return { subject: eventSubject(prefix, input.inventory, type), data, id: eventId(input.inventory, input.plan.lineage, row), headers };
-}
-
-function toEvent(type: EventType, row: VersionedRow | Tombstone, input: ExportInput): KollectEvent {
-  const e: KollectEvent = {
-    type, cluster: input.inventory.cluster, inventory: { namespace: input.inventory.namespace, name: input.inventory.name },
-    target: row.target, apiVersion: row.apiVersion, kind: row.kind, namespace: row.namespace, name: row.name, uid: row.uid,
-    version: row.version, lineage: input.plan.lineage, exportId: input.exportId,
-  };
-  if (type === 'upsert') {
-    const r = row as VersionedRow;
-    e.hash = r.hash;
-    e.attributes = r.attributes;
-  }
-  return e;
 }
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-const isApiError = (err: unknown, errCode: number): boolean => (err as NatsError | undefined)?.api_error?.err_code === errCode;
-const STREAM_NOT_FOUND = 10059;
+const isApiError = (err: unknown, errCode: number): boolean => err instanceof JetStreamApiError && err.code === errCode;
 const STREAM_NAME_IN_USE = 10058;
 
 /** Creates the stream if absent (never deletes or rewrites one); checks an existing one captures our subjects. */
@@ -289,7 +249,7 @@ async function ensureStream(jsm: JetStreamManager, stream: string, subject: stri
   try {
     info = await jsm.streams.info(stream);
   } catch (err) {
-    if (!isApiError(err, STREAM_NOT_FOUND)) throw err;
+    if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw err;
     try {
       await jsm.streams.add({
         name: stream, subjects: [subject], storage: StorageType.File, retention: RetentionPolicy.Limits,
@@ -313,6 +273,6 @@ export const natsBackend = new NatsBackend();
 export const natsSink: SinkDescriptor<NatsSinkSpec> = {
   type: 'nats', kind: 'KollectEventSink', backend: natsBackend, formats: [],
   locate: (spec, inv) => ({ endpoint: spec.url.split(',').map((s) => redactUrl(s.trim())).join(','), location: `stream ${spec.stream ?? 'KOLLECT'}, subjects ${eventSubject(spec.subjectPrefix ?? 'kollect', inv, 'upsert').replace(/\.upsert$/, '.{upsert,delete}')}` }),
-  render: (row) => JSON.stringify(toEvent('upsert', row, { inventory: { namespace: '<namespace>', name: '<inventory>', cluster: row.cluster }, exportId: '<export id>', plan: { lineage: '<lineage>' } } as ExportInput), null, 2),
+  render: renderEvent,
   sample: 'sink-nats.yaml', docs: 'nats.md',
 };

@@ -9,6 +9,7 @@ import { bigquerySink } from './bigquery.js';
 import { gcsSink } from './gcs.js';
 import { gitSink } from './git.js';
 import { gitlabSink } from './gitlab.js';
+import { kafkaSink } from './kafka.js';
 import { natsSink } from './nats.js';
 import { postgresSink } from './postgres.js';
 import { s3Sink } from './s3.js';
@@ -17,7 +18,7 @@ import type { SinkBackend } from './types.js';
 export const SINKS: readonly SinkDescriptor<never>[] = [
   gitSink, gitlabSink, s3Sink, gcsSink,
   postgresSink, bigquerySink,
-  natsSink,
+  natsSink, kafkaSink,
 ] as readonly SinkDescriptor<never>[];
 
 export const sinkDescriptors: Readonly<Record<string, SinkDescriptor<never>>> = Object.fromEntries(SINKS.map((d) => [d.type, d]));

@@ -6,22 +6,23 @@ import type { BigQueryColumn, BigQueryPartitioning, BigQuerySinkSpec } from './b
 import type { GcsSinkSpec } from './gcs.js';
 import type { GitSinkSpec } from './git.js';
 import type { GitLabSinkSpec } from './gitlab.js';
+import type { KafkaSinkSpec } from './kafka.js';
 import type { NatsSinkSpec } from './nats.js';
 import type { PostgresSinkSpec } from './postgres.js';
 import type { S3SinkSpec } from './s3.js';
 
-export type { BigQueryColumn, BigQueryPartitioning, BigQuerySinkSpec, GcsSinkSpec, GitLabSinkSpec, GitSinkSpec, NatsSinkSpec, PostgresSinkSpec, S3SinkSpec };
+export type { BigQueryColumn, BigQueryPartitioning, BigQuerySinkSpec, GcsSinkSpec, GitLabSinkSpec, GitSinkSpec, KafkaSinkSpec, NatsSinkSpec, PostgresSinkSpec, S3SinkSpec };
 
 /** Snapshot sinks: whole snapshots as files. */
 export interface SnapshotSinkBlocks {
   /** Settings of type git. */
   git?: GitSinkSpec;
+  /** Settings of type gitlab. */
+  gitlab?: GitLabSinkSpec;
   /** Settings of type s3. */
   s3?: S3SinkSpec;
   /** Settings of type gcs. */
   gcs?: GcsSinkSpec;
-  /** Settings of type gitlab. */
-  gitlab?: GitLabSinkSpec;
 }
 /** Database sinks: one row per collected object. */
 export interface DatabaseSinkBlocks {
@@ -32,6 +33,8 @@ export interface DatabaseSinkBlocks {
 }
 /** Event sinks: every change as an event. */
 export interface EventSinkBlocks {
+  /** Settings of type kafka. */
+  kafka?: KafkaSinkSpec;
   /** Settings of type nats. */
   nats?: NatsSinkSpec;
 }

@@ -5,7 +5,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { AckPolicy, DeliverPolicy, StorageType, connect, type JsMsg, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, StorageType, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tombstone, VersionedRow } from '../../api/rows.js';
 import type { NatsSinkSpec } from '../../api/types.js';
@@ -50,14 +51,14 @@ function backend(opts: ConstructorParameters<typeof NatsBackend>[0] = {}): NatsB
   backends.push(b);
   return b;
 }
-const messages = async (stream: string) => (await (await nc.jetstreamManager()).streams.info(stream)).state.messages;
+const messages = async (stream: string) => (await (await jetstreamManager(nc)).streams.info(stream)).state.messages;
 
 /** Every message of the stream, in order. */
 async function readAll(stream: string): Promise<JsMsg[]> {
-  const jsm = await nc.jetstreamManager();
+  const jsm = await jetstreamManager(nc);
   const durable = `read_${randomBytes(3).toString('hex')}`;
   await jsm.consumers.add(stream, { durable_name: durable, ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All });
-  const consumer = await nc.jetstream().consumers.get(stream, durable);
+  const consumer = await jetstream(nc).consumers.get(stream, durable);
   const out: JsMsg[] = [];
   const total = await messages(stream);
   while (out.length < total) {
@@ -81,7 +82,7 @@ const created: string[] = [];
 beforeAll(async () => { nc = await connect({ servers: service('nats').url, timeout: 5_000 }); });
 afterAll(async () => {
   await Promise.all(backends.map((b) => b.close()));
-  const jsm = await nc.jetstreamManager();
+  const jsm = await jetstreamManager(nc);
   for (const s of created) await jsm.streams.delete(s).catch(() => false);
   await nc.close();
 });
@@ -102,7 +103,7 @@ describe('nats sink', () => {
 
     const first = await b.export(input(rows, [], 'exp-1'), c);
     expect(first).toEqual({ outcome: 'applied', rowsExported: 3, upserts: 3, deletes: 0, detail: `published 3 upserts, 0 deletes to ${u.stream} (0 duplicates)` });
-    const info = await (await nc.jetstreamManager()).streams.info(u.stream);
+    const info = await (await jetstreamManager(nc)).streams.info(u.stream);
     expect(info.config).toMatchObject({ subjects: [`${u.subjectPrefix}.>`], storage: StorageType.File, duplicate_window: 600_000_000_000 });
     expect(info.state.messages).toBe(3);
 
@@ -199,7 +200,7 @@ describe('nats sink', () => {
   });
 
   it('uses an existing stream that captures its subjects, and refuses one that does not (never changes it)', async () => {
-    const jsm = await nc.jetstreamManager();
+    const jsm = await jetstreamManager(nc);
     const u = unique();
     created.push(u.stream);
     await jsm.streams.add({ name: u.stream, subjects: [`${u.subjectPrefix.split('.')[0]}.>`], storage: StorageType.Memory });
@@ -283,7 +284,7 @@ describe('nats sink against a server that requires a token and goes away', () =>
     expect(result?.upserts).toBe(1);
     const probe = await connect({ servers: url, token, timeout: 5_000 });
     try {
-      expect((await (await probe.jetstreamManager()).streams.info(u.stream)).state.messages).toBe(3);
+      expect((await (await jetstreamManager(probe)).streams.info(u.stream)).state.messages).toBe(3);
     } finally { await probe.close(); }
 
     for (const text of [denied.message, denied.stack ?? '', down.message, JSON.stringify(logs)]) {

@@ -1,8 +1,9 @@
-// Smoke test of the kafka service: a real Apache Kafka (KRaft) reached through `kafkajs`.
+// Smoke test of the kafka service: a real Apache Kafka (KRaft) reached through `@platformatic/kafka`.
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel, type Admin, type KafkaMessage } from 'kafkajs';
+import { Admin, Consumer, Producer, ProduceAcks, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import { describe, it, expect, afterAll } from 'vitest';
 import { service } from '../harness/endpoints.js';
+import { waitFor } from '../harness/util.js';
 
 describe('kafka service', () => {
   const suffix = randomBytes(4).toString('hex');
@@ -13,46 +14,46 @@ describe('kafka service', () => {
   // Connecting inside the test (not in beforeAll) makes an unreachable broker a failed test, not a skipped one.
   afterAll(async () => {
     if (!admin) return;
-    try { if (created) await admin.deleteTopics({ topics: [topic], timeout: 10_000 }); } finally { await admin.disconnect(); }
+    try { if (created) await admin.deleteTopics({ topics: [topic] }); } finally { await admin.close(); }
   });
 
   it('creates a topic, produces a keyed message and consumes it from the beginning with a fresh group', async () => {
-    const kafka = new Kafka({ clientId: `smoke-${suffix}`, brokers: service('kafka').brokers, logLevel: logLevel.ERROR, connectionTimeout: 5_000, retry: { retries: 3 } });
-    admin = kafka.admin();
-    await admin.connect();
-    expect(await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true })).toBe(true);
+    const brokers = service('kafka').brokers;
+    admin = new Admin({ clientId: `smoke-${suffix}`, bootstrapBrokers: brokers, connectTimeout: 5_000, retries: 3 });
+    await admin.createTopics({ topics: [topic], partitions: 1, replicas: 1 });
     created = true;
-    expect(await admin.listTopics()).toContain(topic);
+    // a broker learns of the new topic a moment after the controller created it
+    await waitFor(`topic ${topic}`, async () => (await admin!.listTopics()).includes(topic), 10_000);
 
-    const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
+    const producer = new Producer({ clientId: `smoke-${suffix}`, bootstrapBrokers: brokers, idempotent: true, acks: ProduceAcks.ALL, retries: 3, serializers: stringSerializers });
     try {
-      const [meta] = await producer.send({
-        topic, acks: -1,
-        messages: [{ key: 'ns/web', value: JSON.stringify({ kind: 'Deployment', replicas: 3 }), headers: { 'kollect-kind': 'Deployment', 'kollect-uid': 'u-1' } }],
+      const result = await producer.send({
+        messages: [{ topic, key: 'ns/web', value: JSON.stringify({ kind: 'Deployment', replicas: 3 }), headers: { 'kollect-kind': 'Deployment', 'kollect-uid': 'u-1' } }],
       });
-      expect(meta?.errorCode).toBe(0);
-    } finally { await producer.disconnect(); }
+      expect(result.offsets).toEqual([{ topic, partition: 0, offset: 0n }]);
+    } finally { await producer.close(); }
 
-    const consumer = kafka.consumer({ groupId: `smoke-${suffix}`, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
-    await consumer.connect();
-    let received: KafkaMessage;
+    const consumer = new Consumer({ clientId: `smoke-${suffix}`, groupId: `smoke-${suffix}`, bootstrapBrokers: brokers, deserializers: stringDeserializers });
+    let received;
     try {
-      await consumer.subscribe({ topic, fromBeginning: true });
-      received = await new Promise<KafkaMessage>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no message consumed from ${topic} within 30 s`)), 30_000);
-        consumer.run({ eachMessage: ({ message }) => { clearTimeout(timer); resolve(message); return Promise.resolve(); } }).catch(reject);
-      });
-    } finally { await consumer.disconnect(); }
+      const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false, maxWaitTime: 500 });
+      const timer = setTimeout(() => { stream.destroy(new Error(`no message consumed from ${topic} within 30 s`)); }, 30_000);
+      try {
+        for await (const m of stream) { received = m; break; }
+      } finally {
+        clearTimeout(timer);
+        await new Promise<void>((resolve) => { stream.close(() => resolve()); });
+      }
+    } finally { await new Promise<void>((resolve) => { consumer.close(true, () => resolve()); }); }
 
-    expect(received.key?.toString()).toBe('ns/web');
-    expect(JSON.parse(received.value?.toString() ?? 'null')).toEqual({ kind: 'Deployment', replicas: 3 });
-    expect(received.headers?.['kollect-kind']?.toString()).toBe('Deployment');
-    expect(received.headers?.['kollect-uid']?.toString()).toBe('u-1');
-    expect(received.offset).toBe('0');
+    expect(received?.key).toBe('ns/web');
+    expect(JSON.parse(received?.value ?? 'null')).toEqual({ kind: 'Deployment', replicas: 3 });
+    expect(received?.headers.get('kollect-kind')).toBe('Deployment');
+    expect(received?.headers.get('kollect-uid')).toBe('u-1');
+    expect(received?.offset).toBe(0n);
 
-    await admin.deleteTopics({ topics: [topic], timeout: 10_000 });
+    await admin.deleteTopics({ topics: [topic] });
     created = false;
-    expect(await admin.listTopics()).not.toContain(topic);
+    await waitFor(`topic ${topic} gone`, async () => !(await admin!.listTopics()).includes(topic), 10_000);
   });
 });

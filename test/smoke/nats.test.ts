@@ -1,6 +1,7 @@
 // Smoke test of the nats service: a real nats-server with JetStream, reached through `nats` (v2).
 import { randomBytes } from 'node:crypto';
-import { connect, headers, AckPolicy, DeliverPolicy, type NatsConnection, type JetStreamManager } from 'nats';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { describe, it, expect, afterAll } from 'vitest';
 import { service } from '../harness/endpoints.js';
 
@@ -19,11 +20,11 @@ describe('nats service (JetStream)', () => {
 
   it('dedupes a re-published msgID and delivers the message with its headers to a consumer', async () => {
     nc = await connect({ servers: service('nats').url, timeout: 5_000, maxReconnectAttempts: 0 });
-    jsm = await nc.jetstreamManager();
+    jsm = await jetstreamManager(nc);
     const info = await jsm.streams.add({ name: stream, subjects: [subject], duplicate_window: 60_000_000_000 /* 60 s in ns */ });
     expect(info.config.name).toBe(stream);
 
-    const js = nc.jetstream();
+    const js = jetstream(nc);
     const h = headers();
     h.set('Kollect-Kind', 'Deployment');
     h.set('Kollect-Uid', 'u-1');

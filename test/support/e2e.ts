@@ -6,7 +6,8 @@ import { readFileSync, readdirSync, writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import YAML from 'yaml';
 import { service } from '../harness/endpoints.js';
 import { root } from './process.js';
@@ -62,8 +63,8 @@ export interface NatsEvent { type: string; name: string; uid: string; namespace:
 export async function natsEvents(stream: string): Promise<NatsEvent[]> {
   const nc: NatsConnection = await connect({ servers: service('nats').url });
   try {
-    const js = nc.jetstream();
-    const jsm = await nc.jetstreamManager();
+    const js = jetstream(nc);
+    const jsm = await jetstreamManager(nc);
     const info = await jsm.streams.info(stream).catch(() => undefined);
     if (!info || info.state.messages === 0) return [];
     const consumer = await js.consumers.get(stream);

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { Admin } from '@platformatic/kafka';
 import { type ServiceDef, singleProcess } from '../service.js';
 import { ManagedProcess, freePort, waitFor, run } from '../util.js';
 import { tools, versions } from '../tools.js';
@@ -42,13 +42,12 @@ export const kafka: ServiceDef<'kafka'> = {
       name: 'kafka', version: `Apache Kafka ${versions.KAFKA_VERSION} (KRaft)`, logFile, endpoint,
       launch: () => new ManagedProcess({ cmd: java, logFile, args: [...jvm, 'kafka.Kafka', props] }),
       ready: (p) => waitFor('kafka', async () => {
-        const admin = new Kafka({ clientId: 'harness-probe', brokers: endpoint.brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
-        await admin.connect();
+        const admin = new Admin({ clientId: 'harness-probe', bootstrapBrokers: endpoint.brokers, retries: 0 });
         // Ready means a client can use groups: wait until the group coordinator has loaded.
         try {
-          await admin.describeCluster();
-          await admin.fetchOffsets({ groupId: 'harness-probe', topics: [] });
-        } finally { await admin.disconnect(); }
+          await admin.metadata({ topics: [] });
+          await admin.listConsumerGroupOffsets({ groups: ['harness-probe'] });
+        } finally { await admin.close(); }
         return true;
       }, 90_000, () => p.alive),
     });

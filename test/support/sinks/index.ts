@@ -5,10 +5,12 @@ import type { SinkFixture } from './fixture.js';
 import { gcsFixture } from './gcs.js';
 import { gitFixture } from './git.js';
 import { gitlabFixture } from './gitlab.js';
+import { kafkaFixture } from './kafka.js';
 import { postgresFixture } from './postgres.js';
 import { s3Fixture } from './s3.js';
 
 export const SINK_FIXTURES: readonly SinkFixture<never>[] = [
   gitFixture, gitlabFixture, s3Fixture, gcsFixture,
   postgresFixture, bigqueryFixture,
+  kafkaFixture,
 ] as unknown as readonly SinkFixture<never>[];

@@ -10,6 +10,8 @@ export interface OperatorConfig {
   temporalNamespace: string;
   /** How to reach Temporal: TLS (server CA, client certificate, SNI) and an API key; empty = plaintext. */
   temporalAuth: TemporalAuth;
+  /** Register temporalNamespace at start when it is missing (a bundled Temporal server). */
+  registerNamespace: boolean;
   taskQueue: string;
   /** Path of a kubeconfig; empty means in-cluster or ~/.kube/config. */
   kubeconfig: string;
@@ -50,8 +52,8 @@ export interface TemporalAuth {
  * TEMPORAL_API_KEY_FILE. Any of them turns TLS on: an API key is never sent in plaintext.
  */
 function temporalAuth(env: NodeJS.ProcessEnv): TemporalAuth {
-  const flag = env.TEMPORAL_TLS ?? '';
-  if (!['', 'true', 'false'].includes(flag)) throw new TypeError(`TEMPORAL_TLS must be true or false, got "${flag}"`);
+  const tlsFlag = env.TEMPORAL_TLS ?? '';
+  flag(tlsFlag, 'TEMPORAL_TLS');
   const cert = env.TEMPORAL_TLS_CERT_FILE ?? '';
   const key = env.TEMPORAL_TLS_KEY_FILE ?? '';
   if (Boolean(cert) !== Boolean(key)) {
@@ -60,8 +62,8 @@ function temporalAuth(env: NodeJS.ProcessEnv): TemporalAuth {
   const ca = env.TEMPORAL_TLS_CA_FILE ?? '';
   const serverName = env.TEMPORAL_TLS_SERVER_NAME ?? '';
   const apiKeyFile = env.TEMPORAL_API_KEY_FILE ?? '';
-  const wanted = flag === 'true' || Boolean(ca || cert || serverName || apiKeyFile);
-  if (flag === 'false' && wanted) throw new TypeError('TEMPORAL_TLS=false contradicts the TEMPORAL_TLS_* / TEMPORAL_API_KEY_FILE settings: an API key or certificate is only sent over TLS');
+  const wanted = tlsFlag === 'true' || Boolean(ca || cert || serverName || apiKeyFile);
+  if (tlsFlag === 'false' && wanted) throw new TypeError('TEMPORAL_TLS=false contradicts the TEMPORAL_TLS_* / TEMPORAL_API_KEY_FILE settings: an API key or certificate is only sent over TLS');
   if (!wanted) return {};
   const tls: NonNullable<TemporalAuth['tls']> = {};
   if (ca) tls.serverRootCACertificate = pemFile(ca, 'TEMPORAL_TLS_CA_FILE', 'CERTIFICATE');
@@ -74,6 +76,11 @@ function temporalAuth(env: NodeJS.ProcessEnv): TemporalAuth {
     auth.apiKey = apiKey;
   }
   return auth;
+}
+
+function flag(text: string | undefined, name: string): boolean {
+  if (!['', 'true', 'false'].includes(text ?? '')) throw new TypeError(`${name} must be true or false, got "${text}"`);
+  return text === 'true';
 }
 
 function readSetting(file: string, name: string): Buffer {
@@ -108,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     temporalAddress,
     temporalNamespace: env.TEMPORAL_NAMESPACE ?? 'default',
     temporalAuth: temporalAuth(env),
+    registerNamespace: flag(env.KOLLECT_REGISTER_NAMESPACE, 'KOLLECT_REGISTER_NAMESPACE'),
     taskQueue: env.KOLLECT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
     kubeconfig: env.KUBECONFIG ?? '',
     httpPort: port,

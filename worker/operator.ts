@@ -20,6 +20,7 @@ import { PostgresPayloadStore, kollectDataConverter } from './payloads.js';
 import { BodyStore } from '../store/bodies.js';
 import { createCollectorActivities } from '../activities/collect.js';
 import { ensureCollectorSchedule } from './schedule.js';
+import { ensureNamespace } from './namespace.js';
 
 export async function runOperator(config: OperatorConfig): Promise<{ stop(): Promise<void>; httpPort: number }> {
   const log = jsonLog('operator');
@@ -48,6 +49,7 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
   let nativeConnection: NativeConnection | undefined;
   const clientConnection = await retrying('temporal', () => Connection.connect({ address: config.temporalAddress, ...config.temporalAuth }), log);
   const client = new Client({ connection: clientConnection, namespace: config.temporalNamespace, dataConverter });
+  if (config.registerNamespace) await retrying('temporal_namespace', () => ensureNamespace(clientConnection, config.temporalNamespace, log), log);
   if (config.components.worker) {
     const guard = new EndpointGuard(config.endpoints);
     log('endpoint_policy', { allow: config.endpoints.allow, clusterCidrs: config.endpoints.clusterCidrs });

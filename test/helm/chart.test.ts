@@ -75,6 +75,7 @@ function resolveEnv(c: Container, objects: Obj[]): Record<string, string> {
 
 const COMBINATIONS: Record<string, object> = {
   embedded: {},
+  'embedded-server': { temporal: { embedded: { kind: 'server' } }, networkPolicy: { enabled: true } },
   'external-temporal-tls': {
     temporal: { mode: 'external', namespace: 'kollect-prod', external: {
       address: 'temporal.example.com:7233',
@@ -126,6 +127,7 @@ describe('helm chart deploy/helm/kollect', () => {
     expect(await fails({ temporal: { mode: 'external' } })).toMatch(/temporal/);
     expect(await fails({ store: { mode: 'external' } })).toContain('store.external.url or store.external.existingSecret.name is required');
     expect(await fails({ operator: { components: 'watcher' } })).toContain('nothing would run the exports');
+    expect(await fails({ temporal: { embedded: { kind: 'server' } }, store: { mode: 'external', external: { url: 'postgres://db/k' } } })).toContain('it needs store.mode bundled');
   });
 
   it('renders the embedded default: operator, Temporal dev server with UI, Postgres, RBAC, probes and a locked-down pod', async () => {
@@ -157,6 +159,20 @@ describe('helm chart deploy/helm/kollect', () => {
     expect(objects.filter((o) => ['ServiceMonitor', 'NetworkPolicy'].includes(o.kind))).toEqual([]);
     // The Service selects operator pods only, never Temporal's or Postgres's.
     expect(find(objects, 'Service', 'kol-kollect').spec!.selector).toMatchObject({ 'kollect.dev/operator': 'true' });
+  });
+
+  it('renders the embedded Temporal server: schema init containers, env-configured server on the bundled Postgres, UI, namespace registered by the operator', async () => {
+    const { objects } = await render('kol', ns, COMBINATIONS['embedded-server']!);
+    const server = find(objects, 'Deployment', 'kol-kollect-temporal').spec!.template!.spec as PodSpec & { initContainers: Container[] };
+    expect(server.initContainers.map((c) => c.name)).toEqual(['create-temporal', 'setup-temporal', 'update-temporal', 'create-temporal-visibility', 'setup-temporal-visibility', 'update-temporal-visibility']);
+    expect(server.initContainers.map((c) => c.args!.join(' '))).toContain('update-schema --schema-name postgresql/v12/visibility');
+    const c = server.containers[0]!;
+    expect(c.command).toEqual(['temporal-server', '--allow-no-auth', 'start']);
+    expect(resolveEnv({ ...c, env: c.env!.filter((e) => e.name !== 'TEMPORAL_BROADCAST_ADDRESS') }, objects))
+      .toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: `kol-kollect-postgres.${ns}.svc`, DBNAME: 'temporal', VISIBILITY_DBNAME: 'temporal_visibility', FRONTEND_GRPC_PORT: '7233' });
+    expect(find(objects, 'Service', 'kol-kollect-temporal-ui').spec!.ports).toEqual([{ name: 'ui', port: 8233, targetPort: 'ui', protocol: 'TCP' }]);
+    expect(objects.some((o) => o.kind === 'PersistentVolumeClaim')).toBe(false);
+    expect(resolveEnv(container(find(objects, 'Deployment', 'kol-kollect')), objects)).toMatchObject({ KOLLECT_REGISTER_NAMESPACE: 'true', TEMPORAL_ADDRESS: `kol-kollect-temporal.${ns}.svc:7233` });
   });
 
   it('renders external Temporal with TLS, mTLS and an API key as files from Secrets', async () => {

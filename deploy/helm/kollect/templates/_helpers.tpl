@@ -126,6 +126,10 @@ spec:
         - { name: KOLLECT_COMPONENTS, value: {{ .components | quote }} }
         - { name: TEMPORAL_ADDRESS, value: {{ include "kollect.temporalAddress" $ | quote }} }
         - { name: TEMPORAL_NAMESPACE, value: {{ $v.temporal.namespace | quote }} }
+        {{- if and (eq $v.temporal.mode "embedded") (eq $v.temporal.embedded.kind "server") }}
+        # The bundled server starts with no namespace: the operator registers it.
+        - { name: KOLLECT_REGISTER_NAMESPACE, value: "true" }
+        {{- end }}
         - { name: KOLLECT_TASK_QUEUE, value: {{ $v.operator.taskQueue | quote }} }
         - { name: KOLLECT_HTTP_PORT, value: {{ $v.service.port | quote }} }
         - { name: KOLLECT_HTTP_HOST, value: "0.0.0.0" }

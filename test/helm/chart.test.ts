@@ -8,6 +8,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -15,6 +16,8 @@ import YAML from 'yaml';
 import { service } from '../harness/endpoints.js';
 import { freePort, waitFor } from '../harness/util.js';
 import { root, runEntry, type Child } from '../support/process.js';
+import { tools } from '../harness/tools.js';
+import { Connection } from '@temporalio/client';
 import { installCrds, kubectl, pgQuery, renderSamples } from '../support/e2e.js';
 
 const exec = promisify(execFile);
@@ -248,29 +251,116 @@ describe('helm chart deploy/helm/kollect', () => {
   });
 });
 
-describe('chart contract: the processes the chart renders export an inventory', () => {
-  const ns = `chart-${id}`;
-  const table = `chart_rows_${id}`;
-  const children: (Child | { proc: ChildProcess })[] = [];
-  afterAll(async () => {
-    for (const c of children) c.proc.kill('SIGKILL');
-    await kubectl(['delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
-  });
+// ---------- the chart's contract ----------
 
-  it('runs Temporal and the operator exactly as rendered and exports to Postgres', async () => {
-    const pgEnd = service('postgres');
-    const { objects } = await render('kol', ns, {
-      operator: { taskQueue: `chart-${id}`, watchNamespaces: [ns] },
-      endpoints: { allow: ['loopback'] },
-      store: { bundled: { auth: { username: pgEnd.user, password: pgEnd.password, database: pgEnd.database } } },
+const children: { proc: ChildProcess }[] = [];
+afterAll(() => { for (const c of children) c.proc.kill('SIGKILL'); });
+
+/** A free loopback port under `limit` (the OS's ephemeral range starts above it here). */
+async function freePortBelow(limit: number): Promise<number> {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * (limit - 20000));
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
     });
-    const temporalSpec = container(find(objects, 'Deployment', 'kol-kollect-temporal'));
-    const operatorSpec = container(find(objects, 'Deployment', 'kol-kollect'));
-    // The image's entrypoint is what the chart runs.
-    const entrypoint = /^ENTRYPOINT (.+)$/m.exec(readFileSync(path.join(root, 'Dockerfile'), 'utf8'))?.[1];
-    expect(JSON.parse(entrypoint ?? 'null')).toEqual(operatorSpec.command);
+    if (free) return port;
+  }
+}
 
-    // Cluster → loopback: the Temporal container's ports and data volume, the Services' DNS names.
+/** Starts `cmd` as the chart renders it, with the binary the harness built for the image's program. */
+function startRendered(cmd: string, args: string[], env: Record<string, string>): ChildProcess {
+  const proc = spawn(cmd, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (d: Buffer): void => { out = (out + d.toString()).slice(-4000); };
+  proc.stdout.on('data', keep);
+  proc.stderr.on('data', keep);
+  proc.once('exit', (code) => { if (code) console.log(`${path.basename(cmd)} exited ${code}: ${out}`); });
+  children.push({ proc });
+  return proc;
+}
+
+/**
+ * Runs the operator container exactly as rendered (env from values, Secrets resolved) with
+ * Temporal at `temporal` and the bundled Postgres mapped to the harness's, then checks that a
+ * ConfigMap of a fresh namespace lands in a Postgres sink.
+ */
+async function operatorExports(objects: Obj[], ns: string, temporal: string): Promise<void> {
+  const pgEnd = service('postgres');
+  const id = ns.replace(/\W/g, '_');
+  const table = `rows_${id}`;
+  const operatorSpec = container(find(objects, 'Deployment', 'kol-kollect'));
+  // The image's entrypoint is what the chart runs.
+  const entrypoint = /^ENTRYPOINT (.+)$/m.exec(readFileSync(path.join(root, 'Dockerfile'), 'utf8'))?.[1];
+  expect(JSON.parse(entrypoint ?? 'null')).toEqual(operatorSpec.command);
+  const env = resolveEnv(operatorSpec, objects);
+  const pgHost = `kol-kollect-postgres.${ns}.svc:5432`;
+  const temporalHost = `kol-kollect-temporal.${ns}.svc:7233`;
+  expect(env.KOLLECT_STORE_URL).toContain(`@${pgHost}/`);
+  expect(env.TEMPORAL_ADDRESS).toBe(temporalHost);
+  const httpPort = await freePort();
+  const mapped: Record<string, string> = {
+    ...env,
+    TEMPORAL_ADDRESS: temporal,
+    KOLLECT_STORE_URL: env.KOLLECT_STORE_URL!.replace(pgHost, `${pgEnd.host}:${pgEnd.port}`),
+    KOLLECT_HTTP_PORT: String(httpPort),
+    // What the pod's service account would give it.
+    KUBECONFIG: service('kube').kubeconfig,
+  };
+
+  await installCrds();
+  await kubectl(['create', 'namespace', ns]);
+  await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-postgres', `--from-literal=password=${pgEnd.password}`]);
+  await kubectl(['-n', ns, 'apply', '-f', renderSamples(['profile-configmaps.yaml', 'target-configmaps.yaml', 'sink-postgres.yaml', 'inventory.yaml'], (d) => {
+    if (d.kind === 'KollectDatabaseSink') { d.spec.postgres!.url = `postgres://${pgEnd.user}@${pgEnd.host}:${pgEnd.port}/${pgEnd.database}`; d.spec.postgres!.table = table; }
+    if (d.kind === 'KollectInventory') {
+      const spec = d.spec as Record<string, unknown>;
+      Object.assign(spec, { targetRefs: [{ name: 'configmaps' }], exportMinInterval: '2s', cluster: 'chart' });
+      delete spec.snapshotSinkRefs;
+      delete spec.eventSinkRefs;
+    }
+  })]);
+  await kubectl(['-n', ns, 'create', 'configmap', 'from-the-chart', '--from-literal=installed=by-helm']);
+
+  // `node /app/dist/worker/operator.js` is the compiled worker/operator.ts: run the source.
+  expect(operatorSpec.command!.at(-1)).toBe('/app/dist/worker/operator.js');
+  const op: Child = runEntry('worker/operator.ts', mapped);
+  children.push(op);
+  try {
+    await waitFor('operator /readyz', async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`).catch(() => undefined))?.status === 200, 60_000, () => op.proc.exitCode === null);
+    await waitFor('the ConfigMap in the Postgres sink', async () => (await pgQuery<{ name: string }>(
+      `SELECT name FROM public.${table} WHERE inventory_namespace = $1 AND namespace = $1`, [ns]).catch(() => [])).some((r) => r.name === 'from-the-chart'), 60_000, () => op.proc.exitCode === null);
+  } catch (err) {
+    console.log(op.output().slice(-4000));
+    throw err;
+  } finally {
+    await kubectl(['delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
+  }
+  const [row] = await pgQuery<{ attributes: unknown }>(`SELECT attributes FROM public.${table} WHERE namespace = $1 AND name = 'from-the-chart'`, [ns]);
+  expect(JSON.stringify(row!.attributes)).toContain('by-helm');
+  // The workflow ran on the rendered Temporal, in the rendered namespace and task queue.
+  const started = op.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.event === 'started');
+  expect(started).toMatchObject({ temporal, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.KOLLECT_TASK_QUEUE });
+  op.proc.kill('SIGTERM');
+  await op.exited;
+}
+
+/** Values for a contract run: the harness's Postgres credentials in the bundled store, loopback sinks allowed. */
+function contractValues(ns: string, extra: object = {}): object {
+  const pgEnd = service('postgres');
+  return {
+    operator: { taskQueue: ns, watchNamespaces: [ns] },
+    endpoints: { allow: ['loopback'] },
+    store: { bundled: { auth: { username: pgEnd.user, password: pgEnd.password, database: pgEnd.database } } },
+    ...extra,
+  };
+}
+
+describe('chart contract: the processes the chart renders export an inventory', () => {
+  it('dev server: runs Temporal and the operator exactly as rendered and exports to Postgres', async () => {
+    const ns = `chart-dev-${id}`;
+    const { objects } = await render('kol', ns, contractValues(ns));
+    const temporalSpec = container(find(objects, 'Deployment', 'kol-kollect-temporal'));
+    // Cluster → loopback: the Temporal container's ports and data volume.
     const [grpcPort, uiPort] = [await freePort(), await freePort()];
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'kollect-chart-temporal-'));
     const local: Record<string, string> = {
@@ -280,54 +370,50 @@ describe('chart contract: the processes the chart renders export an inventory', 
     const temporalArgs = temporalSpec.args!.map((a) => local[a] ?? a);
     expect(temporalSpec.command).toEqual(['temporal']);
     expect(temporalArgs.filter((a) => a.includes('0.0.0.0') || a.includes('/var/lib'))).toEqual([]);
-    const temporal = spawn(service('temporal').cli, temporalArgs, { stdio: 'ignore' });
-    children.push({ proc: temporal });
-    await waitFor('the rendered Temporal dev server', async () => (await fetch(`http://127.0.0.1:${uiPort}/`).catch(() => undefined))?.ok === true, 60_000, () => temporal.exitCode === null);
-
-    const env = resolveEnv(operatorSpec, objects);
-    const pgHost = `kol-kollect-postgres.${ns}.svc:5432`;
-    expect(env.KOLLECT_STORE_URL).toContain(`@${pgHost}/`);
-    const httpPort = await freePort();
-    const mapped: Record<string, string> = {
-      ...env,
-      TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS!.replace(`kol-kollect-temporal.${ns}.svc:7233`, `127.0.0.1:${grpcPort}`),
-      KOLLECT_STORE_URL: env.KOLLECT_STORE_URL!.replace(pgHost, `${pgEnd.host}:${pgEnd.port}`),
-      KOLLECT_HTTP_PORT: String(httpPort),
-      // What the pod's service account would give it.
-      KUBECONFIG: service('kube').kubeconfig,
-    };
-    expect(mapped.TEMPORAL_ADDRESS).toBe(`127.0.0.1:${grpcPort}`);
-
-    await installCrds();
-    await kubectl(['create', 'namespace', ns]);
-    await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-postgres', `--from-literal=password=${pgEnd.password}`]);
-    await kubectl(['-n', ns, 'apply', '-f', renderSamples(['profile-configmaps.yaml', 'target-configmaps.yaml', 'sink-postgres.yaml', 'inventory.yaml'], (d) => {
-      if (d.kind === 'KollectDatabaseSink') { d.spec.postgres!.url = `postgres://${pgEnd.user}@${pgEnd.host}:${pgEnd.port}/${pgEnd.database}`; d.spec.postgres!.table = table; }
-      if (d.kind === 'KollectInventory') {
-        const spec = d.spec as Record<string, unknown>;
-        Object.assign(spec, { targetRefs: [{ name: 'configmaps' }], exportMinInterval: '2s', cluster: 'chart' });
-        delete spec.snapshotSinkRefs;
-        delete spec.eventSinkRefs;
-      }
-    })]);
-    await kubectl(['-n', ns, 'create', 'configmap', 'from-the-chart', '--from-literal=installed=by-helm']);
-
-    // `node /app/dist/worker/operator.js` is the compiled worker/operator.ts: run the source.
-    expect(operatorSpec.command!.at(-1)).toBe('/app/dist/worker/operator.js');
-    const op = runEntry('worker/operator.ts', mapped);
-    children.push(op);
-    try {
-      await waitFor('operator /readyz', async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`).catch(() => undefined))?.status === 200, 60_000, () => op.proc.exitCode === null);
-      await waitFor('the ConfigMap in the Postgres sink', async () => (await pgQuery<{ name: string }>(
-        `SELECT name FROM public.${table} WHERE inventory_namespace = $1 AND namespace = $1`, [ns]).catch(() => [])).some((r) => r.name === 'from-the-chart'), 60_000, () => op.proc.exitCode === null);
-    } catch (err) {
-      console.log(op.output().slice(-4000));
-      throw err;
-    }
-    const [row] = await pgQuery<{ attributes: unknown }>(`SELECT attributes FROM public.${table} WHERE namespace = $1 AND name = 'from-the-chart'`, [ns]);
-    expect(JSON.stringify(row!.attributes)).toContain('by-helm');
-    // The workflow ran on the rendered Temporal, in the rendered namespace and task queue.
-    const started = op.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.event === 'started');
-    expect(started).toMatchObject({ temporal: `127.0.0.1:${grpcPort}`, namespace: 'default', taskQueue: `chart-${id}` });
+    const temporal = startRendered(service('temporal').cli, temporalArgs, {});
+    await waitFor('the rendered Temporal dev server and its UI', async () => (await fetch(`http://127.0.0.1:${uiPort}/`).catch(() => undefined))?.ok === true, 60_000, () => temporal.exitCode === null);
+    await operatorExports(objects, ns, `127.0.0.1:${grpcPort}`);
   }, 90_000);
+
+  it('Temporal server: the schema init containers (twice, as at every start), the server and the operator exactly as rendered export to Postgres', async () => {
+    const ns = `chart-srv-${id}`;
+    const pgEnd = service('postgres');
+    const { objects } = await render('kol', ns, contractValues(ns, { temporal: { embedded: { kind: 'server' } } }));
+    const pod = find(objects, 'Deployment', 'kol-kollect-temporal').spec!.template!.spec as PodSpec & { initContainers: Container[] };
+    const binaries: Record<string, string> = { 'temporal-sql-tool': tools.temporalSqlTool(), 'temporal-server': tools.temporalServer() };
+    const pgHost = `kol-kollect-postgres.${ns}.svc`;
+
+    // The schema steps are idempotent: a second pod start runs them again on the set-up databases.
+    for (const round of [1, 2]) {
+      for (const init of pod.initContainers) {
+        const env = resolveEnv(init, objects);
+        expect(env.SQL_HOST, init.name).toBe(pgHost);
+        await exec(binaries[init.command![0]!]!, init.args, { env: { ...env, SQL_HOST: pgEnd.host, SQL_PORT: String(pgEnd.port) } })
+          .catch((err: Error & { stderr?: string }) => { throw new Error(`round ${round}, init container ${init.name}: ${err.stderr ?? err.message}`); });
+      }
+    }
+
+    // Cluster → loopback: the pod IP, the bundled Postgres, and every port of the server's services.
+    const c = pod.containers[0]!;
+    expect(c.env!.find((e) => e.name === 'TEMPORAL_BROADCAST_ADDRESS')).toMatchObject({ valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } });
+    const env = resolveEnv(c, objects);
+    expect(env.POSTGRES_SEEDS).toBe(pgHost);
+    // The dynamic config ConfigMap, where the pod mounts it → a file.
+    const mount = c.volumeMounts!.find((m) => m.name === 'dynamic-config')!;
+    expect(env.DYNAMIC_CONFIG_FILE_PATH).toBe(`${mount.mountPath}/dynamicconfig.yaml`);
+    const dynamicConfig = path.join(mkdtempSync(path.join(os.tmpdir(), 'kollect-chart-temporal-')), 'dynamicconfig.yaml');
+    writeFileSync(dynamicConfig, find(objects, 'ConfigMap', 'kol-kollect-temporal-dynamic-config').data!['dynamicconfig.yaml']!);
+    const mapped: Record<string, string> = { ...env, POSTGRES_SEEDS: pgEnd.host, DB_PORT: String(pgEnd.port), BIND_ON_IP: '127.0.0.1', TEMPORAL_BROADCAST_ADDRESS: '127.0.0.1', DYNAMIC_CONFIG_FILE_PATH: dynamicConfig };
+    // Temporal stores membership ports as smallint: they must stay below 32768.
+    for (const k of Object.keys(env).filter((k) => k.endsWith('_PORT') && k !== 'DB_PORT')) mapped[k] = String(await freePortBelow(32768));
+    const [cmd, ...args] = c.command!;
+    const server = startRendered(binaries[cmd!]!, args, mapped);
+    const frontend = `127.0.0.1:${mapped.FRONTEND_GRPC_PORT}`;
+    await waitFor('the rendered Temporal server', async () => {
+      const conn = await Connection.connect({ address: frontend, connectTimeout: 1000 }).catch(() => undefined);
+      if (!conn) return false;
+      try { return (await conn.workflowService.describeNamespace({ namespace: 'temporal-system' }).then(() => true, () => false)); } finally { await conn.close(); }
+    }, 60_000, () => server.exitCode === null);
+    await operatorExports(objects, ns, frontend);
+  }, 120_000);
 });

@@ -77,8 +77,8 @@ function resolveEnv(c: Container, objects: Obj[]): Record<string, string> {
 }
 
 const COMBINATIONS: Record<string, object> = {
-  embedded: {},
-  'embedded-server': { temporal: { embedded: { kind: 'server' } }, networkPolicy: { enabled: true } },
+  embedded: { networkPolicy: { enabled: true } },
+  'embedded-dev': { temporal: { embedded: { kind: 'dev' } } },
   'external-temporal-tls': {
     temporal: { mode: 'external', namespace: 'kollect-prod', external: {
       address: 'temporal.example.com:7233',
@@ -86,6 +86,7 @@ const COMBINATIONS: Record<string, object> = {
       apiKeySecret: { name: 'temporal-api-key', key: 'key' } } },
   },
   'external-store': {
+    temporal: { embedded: { kind: 'dev' } },
     store: { mode: 'external', external: { existingSecret: { name: 'kollect-db', key: 'url' } } },
     endpoints: { allow: ['private'], clusterCidrs: ['10.0.0.0/16', '10.96.0.0/12'] },
   },
@@ -128,13 +129,13 @@ describe('helm chart deploy/helm/kollect', () => {
     expect(await fails({ temporal: { mode: 'cloud' } })).toMatch(/temporal\/mode/);
     expect(await fails({ endpoints: { allow: ['everything'] } })).toMatch(/endpoints\/allow/);
     expect(await fails({ temporal: { mode: 'external' } })).toMatch(/temporal/);
-    expect(await fails({ store: { mode: 'external' } })).toContain('store.external.url or store.external.existingSecret.name is required');
+    expect(await fails({ store: { mode: 'external' }, temporal: { embedded: { kind: 'dev' } } })).toContain('store.external.url or store.external.existingSecret.name is required');
     expect(await fails({ operator: { components: 'watcher' } })).toContain('nothing would run the exports');
-    expect(await fails({ temporal: { embedded: { kind: 'server' } }, store: { mode: 'external', external: { url: 'postgres://db/k' } } })).toContain('it needs store.mode bundled');
+    expect(await fails({ store: { mode: 'external', external: { url: 'postgres://db/k' } } })).toContain('it needs store.mode bundled');
   });
 
-  it('renders the embedded default: operator, Temporal dev server with UI, Postgres, RBAC, probes and a locked-down pod', async () => {
-    const { objects } = await render('kol', ns, COMBINATIONS.embedded!);
+  it('renders the operator, Postgres, RBAC, probes and a locked-down pod; the Temporal dev server with its UI', async () => {
+    const { objects } = await render('kol', ns, COMBINATIONS['embedded-dev']!);
     const op = find(objects, 'Deployment', 'kol-kollect');
     expect(op.spec!.replicas).toBe(1);
     const c = container(op);
@@ -164,8 +165,8 @@ describe('helm chart deploy/helm/kollect', () => {
     expect(find(objects, 'Service', 'kol-kollect').spec!.selector).toMatchObject({ 'kollect.dev/operator': 'true' });
   });
 
-  it('renders the embedded Temporal server: schema init containers, env-configured server on the bundled Postgres, UI, namespace registered by the operator', async () => {
-    const { objects } = await render('kol', ns, COMBINATIONS['embedded-server']!);
+  it('renders the default embedded Temporal server: schema init containers, env-configured server on the bundled Postgres, UI, namespace registered by the operator', async () => {
+    const { objects } = await render('kol', ns, COMBINATIONS.embedded!);
     const server = find(objects, 'Deployment', 'kol-kollect-temporal').spec!.template!.spec as PodSpec & { initContainers: Container[] };
     expect(server.initContainers.map((c) => c.name)).toEqual(['create-temporal', 'setup-temporal', 'update-temporal', 'create-temporal-visibility', 'setup-temporal-visibility', 'update-temporal-visibility']);
     expect(server.initContainers.map((c) => c.args!.join(' '))).toContain('update-schema --schema-name postgresql/v12/visibility');
@@ -206,7 +207,7 @@ describe('helm chart deploy/helm/kollect', () => {
     expect(worker.spec!.replicas).toBe(3);
     expect(resolveEnv(container(worker), objects).KOLLECT_COMPONENTS).toBe('worker');
     expect(find(objects, 'ServiceMonitor', 'kol-kollect').metadata.labels).toMatchObject({ release: 'prometheus' });
-    expect(objects.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name).sort()).toEqual(['kol-kollect', 'kol-kollect-postgres', 'kol-kollect-temporal']);
+    expect(objects.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name).sort()).toEqual(['kol-kollect', 'kol-kollect-postgres', 'kol-kollect-temporal', 'kol-kollect-temporal-ui']);
     expect(objects.filter((o) => o.kind === 'PodDisruptionBudget')).toHaveLength(2);
     const rules = find(objects, 'ClusterRole', 'kol-kollect').rules!;
     expect(rules.some((r) => r.apiGroups.includes('*'))).toBe(false);
@@ -232,9 +233,9 @@ describe('helm chart deploy/helm/kollect', () => {
     expect(install).toMatch(/STATUS: deployed/);
     expect(install).toMatch(/REVISION: 1/);
     const names = async (kind: string) => (await kubectl(['-n', installNs, 'get', kind, '-l', `app.kubernetes.io/instance=${rel}`, '-o', 'name'])).trim().split('\n').sort();
-    expect(await names('deployments')).toEqual([`deployment.apps/${rel}`, `deployment.apps/${rel}-temporal`]);
+    expect(await names('deployments')).toEqual([`deployment.apps/${rel}`, `deployment.apps/${rel}-temporal`, `deployment.apps/${rel}-temporal-ui`]);
     expect(await names('statefulsets')).toEqual([`statefulset.apps/${rel}-postgres`]);
-    expect(await names('services')).toEqual([`service/${rel}`, `service/${rel}-postgres`, `service/${rel}-temporal`]);
+    expect(await names('services')).toEqual([`service/${rel}`, `service/${rel}-postgres`, `service/${rel}-temporal`, `service/${rel}-temporal-ui`]);
     await kubectl(['get', `clusterrole/${rel}`, `clusterrolebinding/${rel}`]);
     const password = async () => (await kubectl(['-n', installNs, 'get', 'secret', `${rel}-store`, '-o', 'jsonpath={.data.password}'])).trim();
     const before = await password();
@@ -358,7 +359,7 @@ function contractValues(ns: string, extra: object = {}): object {
 describe('chart contract: the processes the chart renders export an inventory', () => {
   it('dev server: runs Temporal and the operator exactly as rendered and exports to Postgres', async () => {
     const ns = `chart-dev-${id}`;
-    const { objects } = await render('kol', ns, contractValues(ns));
+    const { objects } = await render('kol', ns, contractValues(ns, { temporal: { embedded: { kind: 'dev' } } }));
     const temporalSpec = container(find(objects, 'Deployment', 'kol-kollect-temporal'));
     // Cluster → loopback: the Temporal container's ports and data volume.
     const [grpcPort, uiPort] = [await freePort(), await freePort()];
@@ -378,7 +379,7 @@ describe('chart contract: the processes the chart renders export an inventory', 
   it('Temporal server: the schema init containers (twice, as at every start), the server and the operator exactly as rendered export to Postgres', async () => {
     const ns = `chart-srv-${id}`;
     const pgEnd = service('postgres');
-    const { objects } = await render('kol', ns, contractValues(ns, { temporal: { embedded: { kind: 'server' } } }));
+    const { objects } = await render('kol', ns, contractValues(ns));
     const pod = find(objects, 'Deployment', 'kol-kollect-temporal').spec!.template!.spec as PodSpec & { initContainers: Container[] };
     const binaries: Record<string, string> = { 'temporal-sql-tool': tools.temporalSqlTool(), 'temporal-server': tools.temporalServer() };
     const pgHost = `kol-kollect-postgres.${ns}.svc`;

@@ -30,7 +30,7 @@ export function createConnectionTestActivities(deps: ConnectionTestDeps) {
     await kube.patchStatus('KollectConnectionTest', ref.namespace, ref.name, { phase: 'Running', startTime, workflowId } satisfies KollectConnectionTestStatus);
     const { kind, name } = test.spec.sinkRef;
     const ids = { test: `${ref.namespace}/${ref.name}`, sink: `${kind}/${name}` };
-    let result: KollectConnectionTestStatus;
+    let result: KollectConnectionTestStatus = {};
     let secrets: string[] = [];
     const t0 = performance.now();
     try {
@@ -46,7 +46,7 @@ export function createConnectionTestActivities(deps: ConnectionTestDeps) {
       result = { ...result, phase: 'Succeeded', message: probe.detail };
     } catch (err) {
       const message = redact((err as Error).message ?? String(err), secrets);
-      result = { phase: 'Failed', message };
+      result = { ...result, phase: 'Failed', message };
     }
     const status: KollectConnectionTestStatus = {
       ...result, latencyMs: Math.round(performance.now() - t0), startTime, completionTime: new Date().toISOString(), workflowId,

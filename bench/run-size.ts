@@ -6,7 +6,7 @@ import pg from 'pg';
 import type { Endpoints } from '../test/harness/endpoints.js';
 import { waitFor } from '../test/harness/util.js';
 import { createBareRepo } from '../test/support/git.js';
-import { kubectl, renderSamples } from '../test/support/e2e.js';
+import { kubectl, renderSamples, CORE_SINKS } from '../test/support/e2e.js';
 import { createConfigMaps, applyUpdates } from './load.js';
 import { PgProbe, NatsProbe, GitProbe, Updates, loop, sleep } from './probes.js';
 import { directWrite, type DirectResult } from './direct-writer.js';
@@ -100,13 +100,13 @@ export async function runSize(N: number, ctx: Ctx, into: Partial<SizeResult> = {
   await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git', `--from-literal=username=${ep.git!.username}`, `--from-literal=password=${ep.git!.password}`]);
   await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git-ca', `--from-file=ca.crt=${ep.git!.caFile}`]);
   await kubectl(['-n', ns, 'apply', '-f', renderSamples(['profile-configmaps.yaml', 'target-configmaps.yaml', 'sink-postgres.yaml', 'sink-nats.yaml', 'sink-git.yaml', 'inventory.yaml'], (d) => {
-    if (d.kind === 'KollectDatabaseSink') { d.spec.postgres!.url = `postgres://${pgUrl.username}@${pgUrl.host}${pgUrl.pathname}`; d.spec.postgres!.table = table; }
-    if (d.kind === 'KollectEventSink') { d.spec.nats!.url = ep.nats!.url; d.spec.nats!.stream = stream; d.spec.nats!.subjectPrefix = `bench${id}`; }
-    if (d.kind === 'KollectSnapshotSink') d.spec.git!.url = repo.url;
+    if (d.spec.type === 'postgres') { d.spec.postgres!.url = `postgres://${pgUrl.username}@${pgUrl.host}${pgUrl.pathname}`; d.spec.postgres!.table = table; }
+    if (d.spec.type === 'nats') { d.spec.nats!.url = ep.nats!.url; d.spec.nats!.stream = stream; d.spec.nats!.subjectPrefix = `bench${id}`; }
+    if (d.spec.type === 'git') d.spec.git!.url = repo.url;
     // only this size's namespace (the sample collects from all namespaces, kube-system's ConfigMaps included)
     if (d.kind === 'KollectTarget') (d.spec as { namespaces?: string[] }).namespaces = [ns];
     if (d.kind === 'KollectInventory') { d.spec.exportMinInterval = opts.interval; d.spec.cluster = 'bench'; d.spec.targetRefs = [{ name: 'configmaps' }]; }
-  })]);
+  }, { sinks: CORE_SINKS })]);
   const storeBefore = sumValues(await storeBytes(ep.postgres!.url, [table]));
 
   let createMs = 0;

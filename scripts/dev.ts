@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { startHarness } from '../test/harness/harness.js';
 import { tcpOpen, freePort } from '../test/harness/util.js';
 import { createBareRepo } from '../test/support/git.js';
-import { kubectl, installCrds, renderSamples } from '../test/support/e2e.js';
+import { kubectl, installCrds, renderSamples, CORE_SINKS } from '../test/support/e2e.js';
 import { runOperator } from '../worker/operator.js';
 import { loadConfig } from '../worker/config.js';
 
@@ -36,11 +36,11 @@ await kubectl(['apply', '--server-side', '-f', renderSamples(['widget-crd.yaml']
 await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/widgets.example.kollect.dev']);
 await kubectl(['-n', ns, 'apply', '-f', renderSamples(['profile-deployments.yaml', 'profile-configmaps.yaml', 'profile-widgets.yaml',
   'target-deployments.yaml', 'target-configmaps.yaml', 'target-widgets.yaml', 'sink-postgres.yaml', 'sink-nats.yaml', 'sink-git.yaml', 'inventory.yaml', 'widget.yaml'], (d) => {
-  if (d.kind === 'KollectDatabaseSink') d.spec.postgres!.url = `postgres://${pgUrl.username}@${pgUrl.host}${pgUrl.pathname}`;
-  if (d.kind === 'KollectEventSink') d.spec.nats!.url = nats.url;
-  if (d.kind === 'KollectSnapshotSink') d.spec.git!.url = repo.url;
+  if (d.spec.type === 'postgres') d.spec.postgres!.url = `postgres://${pgUrl.username}@${pgUrl.host}${pgUrl.pathname}`;
+  if (d.spec.type === 'nats') d.spec.nats!.url = nats.url;
+  if (d.spec.type === 'git') d.spec.git!.url = repo.url;
   if (d.kind === 'KollectInventory') { d.spec.exportMinInterval = '5s'; d.spec.cluster = 'local'; }
-})]);
+}, { sinks: CORE_SINKS })]);
 await kubectl(['-n', ns, 'create', 'deployment', 'web', '--image', 'registry.example/web:1.0', '--replicas', '2']);
 await kubectl(['-n', ns, 'create', 'configmap', 'settings', '--from-literal=mode=demo']);
 say(`kollect: installed the CRDs and applied deploy/samples in namespace ${ns}`);

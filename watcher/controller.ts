@@ -6,7 +6,10 @@
 //
 // Rules (docs/decisions/0007-watcher.md):
 // - Nothing a user writes crashes it: a Profile that does not compile gets Ready=False/CompileError
-//   and its Targets stop collecting (their rows stay where they are) until it is fixed.
+//   and its Targets stop collecting (their rows stay where they are) until it is fixed. Profiles
+//   run on worker threads (api/extract/sandbox.ts); one that exceeds an extraction limit (time,
+//   output size, JSONPath nodes) is disabled likewise (ExtractionLimit), the others keep running.
+// - A profile on a sensitive kind (v1/Secret…) is refused unless an administrator allowed it.
 // - A Target's rows are computed from full informer caches only: before all its informers have
 //   listed, events are ignored and the first full pass computes everything, then a resync.
 // - After every (re)list of a Target's informers, each of its inventories gets a resync of the
@@ -17,7 +20,10 @@ import type { ConnectionTests } from './connection-tests.js';
 import type { SinkDescriptor } from '../activities/sinks/descriptor.js';
 import { sinkDescriptors } from '../activities/sinks/registry.js';
 import { API_VERSION, KOLLECT_PLURALS, INVENTORY_FINALIZER, type KollectKind } from '../api/constants.js';
-import { compileProfile as defaultCompile, type CompileResult } from '../api/extract/index.js';
+import {
+  compileProfile, DEFAULT_LIMITS, ExtractionLimitError, sensitivePolicyFromEnv, sensitiveRefusal,
+  type CompileResult, type ExtractionLimits, type ExtractionPool, type SensitivePolicy,
+} from '../api/extract/index.js';
 import type { Log } from '../worker/log.js';
 import { ADD, DELETE, LIST_DONE, UPDATE, type InformerEvent } from './informer.js';
 import { UnknownKindError, type InformerPool, type Lease } from './informer-pool.js';
@@ -52,7 +58,11 @@ export interface ControllerOptions {
   namespaces?: string[];
   /** How often a Target whose kind is not served (yet) looks again. */
   unknownKindRetryMs: number;
-  compile?: (spec: KollectProfile['spec']) => CompileResult;
+  /** Evaluates profiles off the main thread, within `limits`. */
+  extraction: ExtractionPool;
+  limits?: ExtractionLimits;
+  /** Sensitive kinds and the profiles allowed to watch them (default: v1/Secret, none allowed). */
+  sensitive?: SensitivePolicy;
   /** Sink types, for the sinks' Ready and preview (default: activities/sinks/registry.ts). */
   sinks?: Readonly<Record<string, SinkDescriptor<never>>>;
   /** Starts KollectConnectionTest probes and expires finished tests; without it tests are left alone. */
@@ -61,7 +71,13 @@ export interface ControllerOptions {
   secretRetryMs?: number;
 }
 
-interface ProfileEntry { fingerprint: string; result: CompileResult; message?: string }
+interface ProfileEntry {
+  fingerprint: string;
+  result: CompileResult;
+  /** Why it is not usable: Ready's reason and message. */
+  reason?: 'CompileError' | 'SensitiveKind' | 'ExtractionLimit';
+  message?: string;
+}
 interface TargetEntry {
   key: string;
   namespace: string;
@@ -88,7 +104,8 @@ const keyOf = (o: KubeObject): string => `${o.metadata?.namespace ?? ''}/${o.met
 const errMsg = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export class Controller {
-  private readonly compile: (spec: KollectProfile['spec']) => CompileResult;
+  private readonly limits: ExtractionLimits;
+  private readonly sensitive: SensitivePolicy;
   /** The Kollect CRs as the informers hold them, by kind then namespace/name. */
   private readonly crs = new Map<KollectKind, Map<string, KubeObject>>();
   private readonly crLeases: Lease[] = [];
@@ -106,7 +123,8 @@ export class Controller {
   private stopped = false;
 
   constructor(private readonly o: ControllerOptions) {
-    this.compile = o.compile ?? defaultCompile;
+    this.limits = o.limits ?? DEFAULT_LIMITS;
+    this.sensitive = o.sensitive ?? sensitivePolicyFromEnv({});
     for (const k of Object.keys(KOLLECT_KINDS) as KollectKind[]) this.crs.set(k, new Map());
   }
 
@@ -127,7 +145,9 @@ export class Controller {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const off of this.crOffs) off();
-    for (const t of this.targets.values()) { clearTimeout(t.retry); t.active?.release(); t.active = undefined; }
+    for (const t of this.targets.values()) { clearTimeout(t.retry); t.active?.release(); }
+    await Promise.allSettled([...this.targets.values()].map((t) => t.active?.idle() ?? Promise.resolve()));
+    for (const t of this.targets.values()) t.active = undefined;
     for (const s of this.sinkStatus.values()) clearTimeout(s.retry);
     this.o.connectionTests?.stop();
     await Promise.allSettled([...this.targets.values()].map((t) => t.queue));
@@ -140,6 +160,7 @@ export class Controller {
   /** Resolves when every outbox has sent everything queued (tests, graceful shutdown). */
   async flushed(): Promise<void> {
     await Promise.allSettled([...this.targets.values()].map((t) => t.queue));
+    await Promise.allSettled([...this.targets.values()].map((t) => t.active?.idle() ?? Promise.resolve()));
     await Promise.all([...this.inventories.values()].map((i) => i.outbox.idle()).concat([...this.retiring].map((o) => o.idle())));
   }
 
@@ -204,21 +225,48 @@ export class Controller {
       if (entry?.fingerprint !== fingerprint) {
         let result: CompileResult;
         try {
-          result = this.compile(obj.spec);
+          result = compileProfile(obj.spec, this.limits);
         } catch (err) {
           result = { ok: false, errors: [{ field: 'spec', message: `compiler failed: ${errMsg(err)}` }] };
         }
+        const refusal = result.ok ? sensitiveRefusal(key, obj.spec.apiVersion, obj.spec.kind, this.sensitive) : undefined;
+        if (refusal) result = { ok: false, errors: [{ field: 'spec.kind', message: refusal }] };
         const message = result.ok ? undefined : result.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
-        entry = { fingerprint, result, message };
+        entry = { fingerprint, result, message, reason: refusal ? 'SensitiveKind' : result.ok ? undefined : 'CompileError' };
         this.profiles.set(key, entry);
         if (message) this.o.log('profile_invalid', { profile: key, error: message });
       }
-      const ready: ReadyState = entry.result.ok
-        ? { status: 'True', reason: 'Compiled', message: `Extracts ${entry.result.profile.mode === 'Resource' ? 'the whole object' : `${entry.result.profile.attributeNames.length} attribute(s)`} from ${obj.spec.kind} (${obj.spec.apiVersion})` }
-        : { status: 'False', reason: 'CompileError', message: entry.message ?? 'does not compile' };
-      this.writeReady('KollectProfile', obj as unknown as KubeObject, ready);
+      this.writeReady('KollectProfile', obj as unknown as KubeObject, this.profileReady(obj, entry));
     }
     if (!reconcileTargets || before === this.profiles.get(key)?.fingerprint) return;
+    const [ns, name] = key.split('/') as [string, string];
+    for (const [tkey, t] of this.crs.get('KollectTarget')!) {
+      if (tkey.startsWith(`${ns}/`) && (t as unknown as KollectTarget).spec?.profileRef?.name === name) this.enqueueTarget(tkey);
+    }
+  }
+
+  private profileReady(obj: KollectProfile, entry: ProfileEntry): ReadyState {
+    if (!entry.result.ok || entry.reason) return { status: 'False', reason: entry.reason ?? 'CompileError', message: entry.message ?? 'does not compile' };
+    const p = entry.result.profile;
+    const warnings = p.warnings.map((w) => `${w.field}: ${w.message}`).join('; ');
+    return {
+      status: 'True', reason: 'Compiled',
+      message: `Extracts ${p.mode === 'Resource' ? 'the whole object' : `${p.attributeNames.length} attribute(s)`} from ${obj.spec.kind} (${obj.spec.apiVersion})${warnings ? `; warning: ${warnings}` : ''}`,
+    };
+  }
+
+  /**
+   * A profile exceeded an extraction limit: it stops (Ready=False/ExtractionLimit naming the
+   * expression and the limit) and so do its Targets, keeping their rows, until its spec changes.
+   */
+  private disableProfile(key: string, fingerprint: string, err: ExtractionLimitError): void {
+    const entry = this.profiles.get(key);
+    if (!entry || entry.fingerprint !== fingerprint || entry.reason === 'ExtractionLimit') return;
+    entry.reason = 'ExtractionLimit';
+    entry.message = `disabled: ${err.message}; change the expression (or the operator's limit) to enable it again`;
+    this.o.log('profile_disabled', { profile: key, field: err.field, limit: err.limit, error: err.message });
+    const obj = this.crs.get('KollectProfile')!.get(key) as unknown as KollectProfile | undefined;
+    if (obj) this.writeReady('KollectProfile', obj as unknown as KubeObject, this.profileReady(obj, entry));
     const [ns, name] = key.split('/') as [string, string];
     for (const [tkey, t] of this.crs.get('KollectTarget')!) {
       if (tkey.startsWith(`${ns}/`) && (t as unknown as KollectTarget).spec?.profileRef?.name === name) this.enqueueTarget(tkey);
@@ -270,7 +318,11 @@ export class Controller {
     const profileName = spec.profileRef?.name ?? '';
     const profile = this.profiles.get(`${t.namespace}/${profileName}`);
     if (!profile) { notCollecting('ProfileNotFound', `KollectProfile "${profileName}" not found in namespace ${t.namespace}`); return; }
-    if (!profile.result.ok) { notCollecting('ProfileError', `KollectProfile "${profileName}" does not compile: ${profile.message ?? ''}`); return; }
+    if (!profile.result.ok || profile.reason) {
+      const why = profile.reason === 'ExtractionLimit' ? 'is disabled' : profile.reason === 'SensitiveKind' ? 'is refused' : 'does not compile';
+      notCollecting('ProfileError', `KollectProfile "${profileName}" ${why}: ${profile.message ?? ''}`);
+      return;
+    }
     const compiled = profile.result.profile;
 
     let kind;
@@ -300,12 +352,16 @@ export class Controller {
     // Acquire the new informers before releasing the old ones, so that a shared informer both
     // use is not stopped and relisted in between.
     const old = t.active;
-    t.active = new ActiveTarget(t.name, fingerprint, compiled, kind, match, spec.namespaces, this.o.pool,
+    const profileKey = `${t.namespace}/${profileName}`;
+    const sandboxed = { key: profile.fingerprint, spec: (this.crs.get('KollectProfile')!.get(profileKey) as unknown as KollectProfile).spec, compiled };
+    t.active = new ActiveTarget(t.name, fingerprint, sandboxed, this.o.extraction, kind, match, spec.namespaces, this.o.pool,
       (a, e) => this.onTargetEvent(t, a, e),
       (err, o) => {
         this.o.metrics.extractionError(t.key);
-        this.o.log('extraction_failed', { target: t.key, object: keyOf(o), error: errMsg(err) });
-      });
+        this.o.log('extraction_failed', { target: t.key, object: o ? keyOf(o) : undefined, error: errMsg(err) });
+        if (err instanceof ExtractionLimitError) this.disableProfile(profileKey, profile.fingerprint, err);
+      },
+      (err) => this.o.log('controller_error', { target: t.key, error: errMsg(err) }));
     old?.release();
     this.o.log('target_collecting', { target: t.key, kind: `${compiled.apiVersion}/${compiled.kind}`, informers: t.active.informerIds });
     if (t.active.synced) this.goLive(t, t.active);
@@ -317,9 +373,10 @@ export class Controller {
       if (e.type === LIST_DONE) {
         if (!a.synced) return;
         if (!a.live) this.goLive(t, a);
-        else for (const inv of this.inventoriesOf(t)) inv.outbox.resync(t.name);
+        else a.serial(() => { for (const inv of this.inventoriesOf(t)) inv.outbox.resync(t.name); });
       } else if (a.live && (e.type === ADD || e.type === UPDATE || e.type === DELETE)) {
-        this.onObject(t, a, e.object, e.type === DELETE);
+        const obj = e.object;
+        a.serial(() => this.onObject(t, a, obj, e.type === DELETE));
       }
     } catch (err) {
       this.o.log('controller_error', { target: t.key, error: errMsg(err) });
@@ -329,21 +386,22 @@ export class Controller {
   /** All informers of the Target have listed: compute its full row set, then resync. */
   private goLive(t: TargetEntry, a: ActiveTarget): void {
     a.live = true;
-    for (const inv of this.inventoriesOf(t)) this.syncLink(a, inv);
+    for (const inv of this.inventoriesOf(t)) a.serial(() => this.syncLink(a, inv));
   }
 
   /** Brings one inventory's view of one Target up to date from the informer caches. */
-  private syncLink(a: ActiveTarget, inv: InventoryEntry): void {
-    const { rows, failed } = a.rows(inv.cluster);
+  private async syncLink(a: ActiveTarget, inv: InventoryEntry): Promise<void> {
+    const { rows, failed } = await a.rows(inv.cluster);
+    if (this.stopped || inv.deleting || !inv.targets.has(a.name)) return;
     for (const row of rows.values()) inv.outbox.upsert(row);
     for (const uid of inv.outbox.state.uids(a.name)) if (!rows.has(uid) && !failed.has(uid)) inv.outbox.delete(a.name, uid);
     inv.outbox.resync(a.name);
   }
 
-  private onObject(t: TargetEntry, a: ActiveTarget, obj: KubeObject, deleted: boolean): void {
+  private async onObject(t: TargetEntry, a: ActiveTarget, obj: KubeObject, deleted: boolean): Promise<void> {
     const uid = obj.metadata?.uid;
-    if (!uid) return;
-    const byCluster = new Map<string, ReturnType<ActiveTarget['row']>>();
+    if (!uid || this.stopped || t.active !== a) return;
+    const byCluster = new Map<string, Awaited<ReturnType<ActiveTarget['row']>>>();
     for (const inv of this.inventoriesOf(t)) {
       const had = inv.outbox.state.has(a.name, uid);
       if (deleted) {
@@ -351,7 +409,8 @@ export class Controller {
         continue;
       }
       let r = byCluster.get(inv.cluster);
-      if (r === undefined) byCluster.set(inv.cluster, (r = a.row(obj, inv.cluster)));
+      if (r === undefined) byCluster.set(inv.cluster, (r = await a.row(obj, inv.cluster)));
+      if (inv.deleting) continue;
       if (r === 'error') continue;
       if (r) inv.outbox.upsert(r);
       else if (had) inv.outbox.delete(a.name, uid);
@@ -409,8 +468,8 @@ export class Controller {
     for (const name of before) if (!targets.has(name)) inv.outbox.forgetTarget(name);
     for (const name of targets) {
       if (before.has(name) && !clusterChanged && !newLineage) continue;
-      const t = this.targets.get(`${namespace}/${name}`);
-      if (t?.active?.live) this.syncLink(t.active, inv);
+      const a = this.targets.get(`${namespace}/${name}`)?.active;
+      if (a?.live) a.serial(() => this.syncLink(a, inv));
       // A Target that does not exist contributes nothing; rows the workflow may hold for it go.
       else if (!this.crs.get('KollectTarget')!.has(`${namespace}/${name}`)) inv.outbox.forgetTarget(name);
     }

@@ -15,6 +15,7 @@ import { InformerPool, type InformerInfo, type InformerTap } from './informer-po
 import { kubeTransport } from './kube.js';
 import { noopMetrics, type WatcherMetrics } from './metrics.js';
 import { compileDeliveryConfig, type DeliveryConfig } from './outbox.js';
+import { ExtractionPool, extractionLimitsFromEnv, sensitivePolicyFromEnv, type ExtractionLimits, type SensitivePolicy } from '../api/extract/index.js';
 
 export { promWatcherMetrics, type WatcherMetrics } from './metrics.js';
 export { INVENTORY_FINALIZER } from './controller.js';
@@ -36,6 +37,10 @@ export interface WatcherOptions {
   /** A Target whose kind the apiserver does not serve (CRD not installed yet) looks again this often (ms). */
   unknownKindRetryMs?: number;
   metrics?: WatcherMetrics;
+  /** Extraction deadline, output caps and worker pool (default: KOLLECT_EXTRACT_* or their defaults). */
+  extraction?: Partial<ExtractionLimits>;
+  /** Sensitive kinds and allowed profiles (default: KOLLECT_SENSITIVE_KINDS, KOLLECT_ALLOW_SENSITIVE_PROFILES). */
+  sensitive?: SensitivePolicy;
 }
 
 export interface Watcher {
@@ -88,9 +93,13 @@ export async function startWatcher(opts: WatcherOptions): Promise<Watcher> {
 
   const pool = new InformerPool(transport, new Discovery(transport), informerConfig, metrics, log);
   let controller: Controller | undefined;
+  let extraction: ExtractionPool | undefined;
   if (opts.temporal) {
+    const limits = { ...extractionLimitsFromEnv(process.env), ...opts.extraction };
+    extraction = new ExtractionPool(limits);
     controller = new Controller({
-      transport, pool, delivery, metrics, log,
+      transport, pool, delivery, metrics, log, extraction, limits,
+      sensitive: opts.sensitive ?? sensitivePolicyFromEnv(process.env),
       sender: temporalSender(opts.temporal.client, opts.temporal.taskQueue, opts.temporal.store),
       namespaces: opts.namespaces,
       unknownKindRetryMs: opts.unknownKindRetryMs ?? 10_000,
@@ -110,6 +119,7 @@ export async function startWatcher(opts: WatcherOptions): Promise<Watcher> {
       clearInterval(timer);
       closing = (async () => {
         await controller?.stop();
+        await extraction?.close();
         await pool.stopAll();
       })();
     },

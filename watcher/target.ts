@@ -2,7 +2,7 @@
 // it leases, and the rows it makes from their objects. It knows nothing of inventories; the
 // controller routes its rows.
 import type { Row } from '../api/rows.js';
-import type { CompiledProfile } from '../api/extract/index.js';
+import type { ExtractionPool, SandboxProfile } from '../api/extract/index.js';
 import type { KollectTargetSpec } from '../api/types.js';
 import type { ResolvedKind } from './discovery.js';
 import type { InformerEvent } from './informer.js';
@@ -25,6 +25,8 @@ export type RowResult = Row | null | 'error';
 export class ActiveTarget {
   private readonly leases: Lease[];
   private readonly offs: (() => void)[];
+  /** Work on this Target's rows, one piece at a time, in the order the events came. */
+  private queue: Promise<void> = Promise.resolve();
   /** True once every leased informer has listed and the full row set was computed. */
   live = false;
 
@@ -32,13 +34,17 @@ export class ActiveTarget {
     readonly name: string,
     /** Identity of what is collected: changes when the profile, selectors or namespaces change. */
     readonly fingerprint: string,
-    readonly profile: CompiledProfile,
+    readonly profile: SandboxProfile,
+    /** Evaluates the profile off the main thread (api/extract/sandbox.ts). */
+    private readonly extraction: ExtractionPool,
     readonly kind: ResolvedKind,
     readonly match: Matcher,
     namespaces: string[] | undefined,
     pool: InformerPool,
     onEvent: (t: ActiveTarget, e: InformerEvent) => void,
-    private readonly onExtractionError: (err: unknown, obj: KubeObject) => void,
+    /** Also told of an ExtractionLimitError, which disables the profile (obj undefined: a full pass). */
+    private readonly onExtractionError: (err: unknown, obj: KubeObject | undefined) => void,
+    private readonly onWorkError: (err: unknown) => void,
   ) {
     // One informer per namespace (shared with other Targets on the same kind and namespace), or
     // one cluster-wide informer when the Target names none or the kind is cluster-scoped.
@@ -59,10 +65,20 @@ export class ActiveTarget {
     for (const l of this.leases) yield* l.informer.objects();
   }
 
-  row(obj: KubeObject, cluster: string): RowResult {
+  /** Runs `work` after everything queued before it (extraction is asynchronous, order is not). */
+  serial(work: () => Promise<void> | void): void {
+    this.queue = this.queue.then(work).catch(this.onWorkError);
+  }
+
+  /** Resolves once the work queued so far is done. */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  async row(obj: KubeObject, cluster: string): Promise<RowResult> {
     if (!this.match(obj)) return null;
     try {
-      return this.profile.toRow(obj, { target: this.name, cluster });
+      return (await this.extraction.rows(this.profile, [obj], { target: this.name, cluster }))[0] ?? null;
     } catch (err) {
       this.onExtractionError(err, obj);
       return 'error';
@@ -70,15 +86,17 @@ export class ActiveTarget {
   }
 
   /** Every row the Target holds for one cluster name, plus uids whose extraction failed. */
-  rows(cluster: string): { rows: Map<string, Row>; failed: Set<string> } {
+  async rows(cluster: string): Promise<{ rows: Map<string, Row>; failed: Set<string> }> {
     const rows = new Map<string, Row>();
     const failed = new Set<string>();
-    for (const o of this.objects()) {
-      const uid = o.metadata?.uid;
-      if (!uid) continue;
-      const r = this.row(o, cluster);
-      if (r === 'error') failed.add(uid);
-      else if (r) rows.set(uid, r);
+    const objects = [...this.objects()].filter((o) => o.metadata?.uid && this.match(o));
+    try {
+      const made = await this.extraction.rows(this.profile, objects, { target: this.name, cluster });
+      objects.forEach((o, i) => { const r = made[i]; if (r) rows.set(o.metadata!.uid!, r); });
+    } catch (err) {
+      // Nothing is known of any row: none may be deleted on this pass.
+      this.onExtractionError(err, undefined);
+      for (const o of objects) failed.add(o.metadata!.uid!);
     }
     return { rows, failed };
   }

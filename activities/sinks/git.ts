@@ -1,5 +1,5 @@
 // Git snapshot sink (KollectSnapshotSink, type git): the snapshot as one file per row in a branch
-// of a repository over HTTPS, one commit per export that changes something. See docs/sinks.md.
+// of a repository over HTTPS, one commit per export that changes something. See docs/sinks/git.md.
 //
 // A working clone per (url, branch) is kept in a cache directory and reset to the remote tip
 // before each export, so the result depends only on the remote and the snapshot (idempotent).
@@ -17,7 +17,7 @@ import {
   TreePlanner, commitMessage, countChanges, fileUid, parsePorcelain, readWatermark, resolveBasePath, rowPaths, summaryDocument, summaryFile,
 } from './git-layout.js';
 import type { Row } from '../../api/rows.js';
-import { redactUrl } from './redact.js';
+import { redactUrl, SinkUnreachableError } from './redact.js';
 import { rowDocument, serialize, type Format } from './serialize.js';
 import { SinkConfigError, checkDeleteGuard, decideWatermark, skipped, type ExportInput, type ExportReply, type ProbeResult, type SinkBackend, type SinkContext } from './types.js';
 import type { SinkDescriptor } from './descriptor.js';
@@ -92,6 +92,8 @@ const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 const REJECTED = /\[rejected\]|non-fast-forward|fetch first|stale info|cannot lock ref|failed to update ref|\[remote rejected\].*(lock|update)/i;
 const NO_REMOTE_BRANCH = /couldn't find remote ref/i;
+/** curl's words, through git, for a server it could not reach (status reason Unreachable). */
+const UNREACHABLE = /Failed to connect to|Could not resolve host|Connection refused|Connection timed out|Operation timed out|Couldn't connect to server/i;
 
 export class GitBackend implements SinkBackend<GitSinkSpec> {
   readonly type = 'git';
@@ -177,6 +179,7 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
         const remoteTip = async () => (exists ? (await git.raw(['rev-parse', `refs/remotes/origin/${c.branch}`])).trim() : undefined);
         step('fetch');
         await resetTo(git, c.branch, from);
+        await dropSymlinks(git, work, c.base);
         step('reset');
         // The watermark lives in the summary file, committed with the rows it describes; checked
         // again on every push attempt, so a stale attempt never lands over a newer export.
@@ -229,6 +232,8 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
     } catch (err) {
       // A killed or failed git may leave locks or a half-written tree: start from a fresh clone next time.
       await rm(work, { recursive: true, force: true }).catch(() => undefined);
+      const msg = err instanceof Error ? err.message : String(err);
+      if (UNREACHABLE.test(msg)) throw new SinkUnreachableError('git', msg);
       throw err;
     }
   }
@@ -238,6 +243,8 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
     const config: [string, string][] = [
       ['user.name', c.author.name], ['user.email', c.author.email],
       ['core.autocrlf', 'false'], ['gc.autoDetach', 'false'], ['advice.detachedHead', 'false'],
+      // A link committed in the remote is checked out as a plain file: nothing is ever written through it.
+      ['core.symlinks', 'false'],
     ];
     if (ctx.caPem) {
       const caDir = path.join(root, `ca-${sha(ctx.caPem).slice(0, 12)}`);
@@ -301,6 +308,31 @@ async function fetchBranch(git: SimpleGit, branch: string): Promise<boolean> {
 async function startPoint(git: SimpleGit, from: NonNullable<GitTarget['startFrom']>): Promise<string> {
   if (await fetchBranch(git, from.branch)) return from.branch;
   throw new SinkConfigError(from.field, `branch ${from.branch} does not exist in the repository: create it, or name an existing one`);
+}
+
+/** Mode of a symbolic link in a git tree. */
+const SYMLINK_MODE = '120000';
+
+/**
+ * Kollect writes regular files only, and never through a link the remote holds (core.symlinks is
+ * off, so a checkout makes links plain files; this takes them out of the index as well). A link
+ * at the sink's path or above it is a configuration error; links inside it are foreign files, and
+ * the export removes them.
+ */
+async function dropSymlinks(git: SimpleGit, work: string, base: string): Promise<void> {
+  const links = async (pathspec: string): Promise<string[]> => (await git.raw(['ls-files', '--stage', '-z', '--', `:(literal)${pathspec}`]))
+    .split('\0').filter((e) => e.startsWith(`${SYMLINK_MODE} `)).map((e) => e.slice(e.indexOf('\t') + 1));
+  const parts = base.split('/');
+  for (let i = 1; i <= parts.length; i++) {
+    const prefix = parts.slice(0, i).join('/');
+    if ((await links(prefix)).includes(prefix)) {
+      throw new SinkConfigError('spec.git.path', `${prefix} is a symbolic link in the repository; Kollect does not write through links: remove it or choose another path`);
+    }
+  }
+  const inside = await links(base);
+  if (inside.length === 0) return;
+  await git.raw(['rm', '--cached', '--quiet', '--', ...inside.map((p) => `:(literal)${p}`)]);
+  for (const p of inside) await rm(path.join(work, p), { force: true });
 }
 
 /** Makes HEAD, index and working tree exactly the remote tip of `from` (on `branch`), or an empty unborn branch. */

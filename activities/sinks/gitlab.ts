@@ -97,7 +97,7 @@ class GitLabApi {
 
   constructor(private readonly root: string, private readonly token: string, guard: EndpointGuard, ca: string | undefined,
     private readonly timeoutMs: number, private readonly signal?: AbortSignal) {
-    this.agent = new https.Agent({ keepAlive: true, lookup: guard.lookupFor('spec.gitlab.url'), ...(ca ? { ca } : {}) });
+    this.agent = guard.agent(https.Agent, 'spec.gitlab.url', { keepAlive: true, ...(ca ? { ca } : {}) });
   }
 
   close(): void { this.agent.destroy(); }

@@ -1,6 +1,6 @@
 // NATS event sink (KollectEventSink, type nats): one JetStream message per changed row, with a
 // dedupe id per (row, version) so a retried export is absorbed by the stream's duplicate window.
-// See docs/sinks.md for the subject scheme, the body and the headers.
+// See docs/sinks/nats.md for the subject scheme, the body and the headers.
 import { createHash } from 'node:crypto';
 import {
   connect, headers as natsHeaders, nanos, type ConnectionOptions, type MsgHdrs, type NatsConnection,
@@ -11,8 +11,9 @@ import {
 import type { NatsSinkSpec } from '../../api/types.js';
 import type { Tombstone, VersionedRow } from '../../api/rows.js';
 import { encodeEvent, renderEvent, toEvent, type EventType } from './event.js';
-import { redact, redactError, redactUrl, secretValues } from './redact.js';
-import { SinkConfigError, type ExportInput, type ExportReply, type SinkBackend, type SinkContext } from './types.js';
+import { redactError, redactUrl, secretValues } from './redact.js';
+import { SinkConfigError, type ExportInput, type ExportReply, type ProbeResult, type SinkBackend, type SinkContext } from './types.js';
+import { defaultEndpointGuard } from './endpoints.js';
 import type { SinkDescriptor } from './descriptor.js';
 
 export interface NatsBackendOptions {
@@ -103,33 +104,45 @@ export class NatsBackend implements SinkBackend<NatsSinkSpec> {
   constructor(private readonly opts: NatsBackendOptions = {}) {}
 
   async export(input: ExportInput, ctx: SinkContext<NatsSinkSpec>): Promise<ExportReply> {
-    const secrets = secretValues(ctx.credentials);
-    const context = `nats ${typeof ctx.spec?.url === 'string' ? redact(ctx.spec.url.split(',').map((s) => redactUrl(s.trim())).join(','), secrets) : '(no url)'}`;
-    try {
-      const c = compile(ctx.spec, ctx);
-      const conn = await this.connection(c, ctx, secrets);
-      if (!conn.connected) throw Object.assign(new Error('disconnected from the server, reconnecting'), { code: 'DISCONNECT' });
-      const subject = `${c.prefix}.>`;
-      if (!conn.streams.has(`${c.stream}|${subject}`)) {
-        await ensureStream(await jetstreamManager(conn.nc, { timeout: this.opts.publishTimeoutMs ?? 5_000 }), c.stream, subject, this.opts.duplicateWindowMs ?? 600_000, ctx);
-        conn.streams.add(`${c.stream}|${subject}`);
-      }
-      const t0 = Date.now();
-      const r = await this.publish(conn, c, input).catch((err: unknown) => {
-        conn.streams.delete(`${c.stream}|${subject}`); // the stream may be gone: check again next time
-        throw err;
-      });
-      ctx.log('sink.nats.export', { stream: c.stream, upserts: input.upsertCount, deletes: input.deletes.length, duplicates: r.duplicates, ms: Date.now() - t0 });
-      const n = input.upsertCount + input.deletes.length;
-      return {
-        outcome: 'applied', rowsExported: n, upserts: input.upsertCount, deletes: input.deletes.length,
-        detail: `published ${plural(input.upsertCount, 'upsert')}, ${plural(input.deletes.length, 'delete')} to ${c.stream} (${plural(r.duplicates, 'duplicate')})`,
-      };
-    } catch (err) {
-      const safe = redactError(err, { sinkType: this.type, context, secrets });
-      ctx.log('sink.nats.error', { error: safe.message });
-      throw safe;
+    const c = compile(ctx.spec, ctx);
+    const conn = await this.ready(c, ctx);
+    const subject = `${c.prefix}.>`;
+    const t0 = Date.now();
+    const r = await this.publish(conn, c, input).catch((err: unknown) => {
+      conn.streams.delete(`${c.stream}|${subject}`); // the stream may be gone: check again next time
+      throw err;
+    });
+    ctx.log('sink.nats.export', { stream: c.stream, upserts: input.upsertCount, deletes: input.deletes.length, duplicates: r.duplicates, ms: Date.now() - t0 });
+    const n = input.upsertCount + input.deletes.length;
+    return {
+      outcome: 'applied', rowsExported: n, upserts: input.upsertCount, deletes: input.deletes.length,
+      detail: `published ${plural(input.upsertCount, 'upsert')}, ${plural(input.deletes.length, 'delete')} to ${c.stream} (${plural(r.duplicates, 'duplicate')})`,
+    };
+  }
+
+  /** Connects with the sink's credentials and checks (or creates, when allowed) the stream; publishes nothing. */
+  async probe(ctx: SinkContext<NatsSinkSpec>): Promise<ProbeResult> {
+    const c = compile(ctx.spec, ctx);
+    const conn = await this.ready(c, ctx);
+    return { detail: `connected to ${conn.nc.getServer()}; stream ${c.stream} captures ${c.prefix}.>` };
+  }
+
+  /**
+   * A connected connection whose stream captures our subjects. Every server named in the spec is
+   * checked by the endpoint guard first, each time; gossiped cluster members are ignored
+   * (ignoreClusterUpdates), so the client only ever dials checked names.
+   */
+  private async ready(c: Compiled, ctx: SinkContext<NatsSinkSpec>): Promise<Conn> {
+    const guard = ctx.guard ?? defaultEndpointGuard();
+    for (const s of c.servers) await guard.resolve('spec.nats.url', new URL(s).hostname);
+    const conn = await this.connection(c, ctx, secretValues(ctx.credentials));
+    if (!conn.connected) throw Object.assign(new Error('disconnected from the server, reconnecting'), { code: 'DISCONNECT' });
+    const subject = `${c.prefix}.>`;
+    if (!conn.streams.has(`${c.stream}|${subject}`)) {
+      await ensureStream(await jetstreamManager(conn.nc, { timeout: this.opts.publishTimeoutMs ?? 5_000 }), c.stream, subject, this.opts.duplicateWindowMs ?? 600_000, ctx);
+      conn.streams.add(`${c.stream}|${subject}`);
     }
+    return conn;
   }
 
   /** Drains every cached connection (pending publishes are flushed), bounded to 10 s each. */
@@ -149,7 +162,9 @@ export class NatsBackend implements SinkBackend<NatsSinkSpec> {
   private async connection(c: Compiled, ctx: SinkContext<NatsSinkSpec>, secrets: readonly string[]): Promise<Conn> {
     const { token, user, username, password } = ctx.credentials;
     const fingerprint = createHash('sha256').update(JSON.stringify([token ?? null, user ?? username ?? null, password ?? null, ctx.caPem ?? null, c.tls])).digest('hex');
-    const key = c.servers.join(',');
+    // One connection per servers and credentials: two sinks with different credentials on one
+    // server each keep their own.
+    const key = `${c.servers.join(',')}|${fingerprint}`;
     const cached = this.conns.get(key);
     if (cached) {
       const conn = await cached.catch(() => undefined);
@@ -161,6 +176,7 @@ export class NatsBackend implements SinkBackend<NatsSinkSpec> {
       servers: c.servers, name: 'kollect', timeout: this.opts.connectTimeoutMs ?? 5_000,
       // A cached connection heals itself when the server returns; exports meanwhile fail fast.
       maxReconnectAttempts: -1, reconnectTimeWait: 2_000, pingInterval: 30_000,
+      ignoreClusterUpdates: true, // only the servers the spec names (and the endpoint guard checked)
     };
     if (token) opts.token = token;
     else if (password) { opts.user = user ?? username; opts.pass = password; }
@@ -250,6 +266,7 @@ async function ensureStream(jsm: JetStreamManager, stream: string, subject: stri
     info = await jsm.streams.info(stream);
   } catch (err) {
     if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw err;
+    if (ctx.create === false) throw new SinkConfigError('spec.create', `stream ${stream} does not exist and spec.create is false: create it (docs/sinks/nats.md) or allow the sink to`);
     try {
       await jsm.streams.add({
         name: stream, subjects: [subject], storage: StorageType.File, retention: RetentionPolicy.Limits,

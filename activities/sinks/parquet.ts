@@ -3,6 +3,7 @@
 // Athena without a mapping: identity columns, the attributes as one canonical JSON string, the
 // content hash and the version. Written by hyparquet-writer (pure JavaScript, no native code or
 // WebAssembly); why that writer: docs/decisions/0013-parquet-writer.md.
+import { parquetReadObjects } from 'hyparquet';
 import { ByteWriter, parquetWrite, type ColumnSource, type SchemaElement } from 'hyparquet-writer';
 import type { VersionedRow } from '../../api/rows.js';
 import { canonical } from './serialize.js';
@@ -110,4 +111,15 @@ export async function encodeParquet(rows: readonly VersionedRow[]): Promise<Uint
   // A copy of exactly the file: the writer's buffer grows by doubling, and a view into it would
   // keep up to twice the file alive and hand callers a `.buffer` larger than the file.
   return writer.getBytes().slice();
+}
+
+/**
+ * The row keys (`target/uid`) a Kollect Parquet file holds, read from its `target` and `uid`
+ * columns only (hyparquet, the reader hyparquet-writer is built on): what a sink needs to know
+ * which rows it holds without decoding the attributes.
+ */
+export async function parquetKeys(bytes: Uint8Array): Promise<string[]> {
+  const file = new Uint8Array(bytes).buffer; // a copy: exactly the file, in a plain ArrayBuffer
+  const rows = await parquetReadObjects({ file, columns: ['target', 'uid'] });
+  return rows.map((r) => `${String(r.target)}/${String(r.uid)}`);
 }

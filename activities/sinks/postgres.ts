@@ -1,6 +1,6 @@
 // Postgres database sink (KollectDatabaseSink, type postgres): the snapshot as rows of one table,
-// keyed per ADR-0402 by (inventory_namespace, inventory_name, target_name, source_uid).
-// See docs/sinks.md for the table, the migrations and the reconciliation rules.
+// keyed by (inventory_namespace, inventory_name, target_name, source_uid).
+// See docs/sinks/postgres.md for the table, the migrations and the reconciliation rules.
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import pg from 'pg';
@@ -213,7 +213,8 @@ export class PostgresBackend implements SinkBackend<PostgresSinkSpec> {
         : { rejectUnauthorized: true, ...(ctx.caPem ? { ca: ctx.caPem } : {}) };
     const guard = ctx.guard ?? defaultEndpointGuard();
     const pool = new pg.Pool({
-      ...c.conn, password, ssl,
+      // A function, so pg never falls back to the operator's own PGPASSWORD when the Secret has none.
+      ...c.conn, password: () => password ?? '', ssl,
       // Every connection the pool opens resolves its host through the endpoint guard.
       stream: () => guardedSocket(guard),
       max: this.opts.poolMax ?? 4,
@@ -233,7 +234,7 @@ export class PostgresBackend implements SinkBackend<PostgresSinkSpec> {
   /**
    * One transaction under a per-(table, inventory) advisory lock: check the stored watermark
    * (fencing: a stale or retried attempt changes nothing), apply the delta or the full
-   * reconcile, write the new watermark, commit. See docs/sinks.md.
+   * reconcile, write the new watermark, commit. See docs/sinks/postgres.md.
    */
   private async reconcile(client: pg.PoolClient, c: Compiled, input: ExportInput, signal?: AbortSignal): Promise<ExportReply> {
     const t = `${q(c.schema)}.${q(c.table)}`;

@@ -11,8 +11,10 @@ describe('redactUrl', () => {
   it('leaves a URL without userinfo untouched', () => {
     expect(redactUrl('https://git.example/org/repo.git')).toBe('https://git.example/org/repo.git');
   });
-  it('scrubs unparsable URLs textually, including an unencoded @ in the password', () => {
-    expect(redactUrl('postgres://u:p@ss@host:notaport/db')).toBe('postgres://host:notaport/db');
+  it('never echoes a value that does not parse as a URL: only its scheme', () => {
+    expect(redactUrl('postgres://u:p@ss@host:notaport/db')).toBe('postgres://…');
+    expect(redactUrl('postgres://app:s3cr/et@db/x')).toBe('postgres://…'); // passes the CRD's password rule
+    expect(redactUrl('not a url')).toBe('(not a URL)');
   });
 });
 
@@ -25,6 +27,18 @@ describe('secretValues', () => {
     expect(s).toContain('Ym9iOnA=');
     expect(s).not.toContain('');
     for (let i = 1; i < s.length; i++) expect(s[i - 1]!.length).toBeGreaterThanOrEqual(s[i]!.length);
+  });
+});
+
+describe('secret encodings', () => {
+  it('redacts a value with a trailing newline, its base64, lowercase percent-encoding, but not account names or tiny values', () => {
+    const secrets = secretValues({ username: 'git', password: 'hunter2-mu\n', pin: 'ab' });
+    const b64 = Buffer.from('hunter2-mu').toString('base64');
+    const text = `user git failed: hunter2-mu / ${b64} / ${encodeURIComponent('hunter2-mu/x').toLowerCase()} / ab`;
+    const out = redact(text, secretValues({ username: 'git', password: 'hunter2-mu/x\n' }).concat(secrets));
+    expect(out).toBe(`user git failed: ${REDACTED} / ${REDACTED} / ${REDACTED} / ab`);
+    expect(secrets).not.toContain('git');
+    expect(secrets).not.toContain('ab');
   });
 });
 
@@ -41,7 +55,10 @@ describe('redact', () => {
     expect(redact(`url has a%20b%22c and json {"p":"a b\\"c"}`, s)).toBe(`url has ${REDACTED} and json {"p":"${REDACTED}"}`);
   });
   it('strips userinfo of URLs inside free text', () => {
-    expect(redact('connect postgres://app:zz@10.0.0.1:5432/x failed, see https://docs.example/a@b', [])).toBe('connect postgres://10.0.0.1:5432/x failed, see https://docs.example/a@b');
+    expect(redact('connect postgres://app:zz@10.0.0.1:5432/x failed', [])).toBe('connect postgres://10.0.0.1:5432/x failed');
+    // a '/' in the password does not end the userinfo; an '@' in a URL's path is over-redacted (the safe side)
+    expect(redact('dial postgres://app:s3cr/et@db/x: refused', [])).toBe('dial postgres://db/x: refused');
+    expect(redact('see https://docs.example/a@b', [])).toBe('see https://b');
   });
 });
 

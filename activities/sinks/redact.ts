@@ -5,11 +5,14 @@ import { EndpointRefusedError } from './endpoints.js';
 
 export const REDACTED = '***';
 
-// scheme://userinfo@ — greedy up to the last '@' of the authority, so an unencoded '@' in a
-// password does not leave its tail behind.
-const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/gi;
+// scheme://userinfo@ — greedy up to the last '@' before whitespace, so an unencoded '@' or '/'
+// in a password does not leave its tail behind (over-redacting a path with an '@' is the safe side).
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s@]*@/gi;
 
-/** The URL without its userinfo (`postgres://u:p@h/db` → `postgres://h/db`); unparsable input is scrubbed textually. */
+/**
+ * The URL without its userinfo (`postgres://u:p@h/db` → `postgres://h/db`). A value that does not
+ * parse as a URL is never echoed: only its scheme is kept (`postgres://…`).
+ */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
@@ -18,24 +21,38 @@ export function redactUrl(url: string): string {
     u.password = '';
     return u.toString();
   } catch {
-    return url.replace(URL_USERINFO, '$1');
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1];
+    return scheme ? `${scheme}://…` : '(not a URL)';
   }
 }
 
+/** Keys whose values name an account rather than hold a secret: not redacted (a user `git` would garble every message). */
+const IDENTITY_KEYS = new Set(['username', 'user']);
+/** Values shorter than this are not redacted: replacing every `ab` in a message hides more than it protects. */
+export const MIN_SECRET_LENGTH = 4;
+
+/** The forms in which a value may be echoed: as is, trimmed (Secrets made with --from-file end in a newline), URL-encoded in either hex case, JSON-escaped, base64. */
+function encodings(v: string): string[] {
+  const out: string[] = [];
+  for (const x of new Set([v, v.trim()])) {
+    if (x.length < MIN_SECRET_LENGTH) continue;
+    const pct = encodeURIComponent(x);
+    const b64 = Buffer.from(x, 'utf8').toString('base64');
+    out.push(x, pct, pct.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()), JSON.stringify(x).slice(1, -1), b64, b64.replace(/=+$/, ''), Buffer.from(x, 'utf8').toString('base64url'));
+  }
+  return out;
+}
+
 /**
- * The strings to scrub for a set of credentials: every non-empty value, plus the encodings in
- * which a library might echo it (URL-encoded, JSON-escaped), plus any `extra` derived secrets
- * (e.g. a Basic auth token). Longest first, so a value containing another is replaced whole.
+ * The strings to scrub for a set of credentials: every secret value (not account names) in every
+ * encoding a library might echo it in, plus `extra` derived secrets (e.g. a Basic auth token).
+ * Longest first, so a value containing another is replaced whole.
  */
 export function secretValues(credentials: Readonly<Record<string, string>>, extra: readonly string[] = []): string[] {
   const out = new Set<string>();
-  for (const v of [...Object.values(credentials), ...extra]) {
-    if (typeof v !== 'string' || v.length === 0) continue;
-    out.add(v);
-    out.add(encodeURIComponent(v));
-    out.add(JSON.stringify(v).slice(1, -1));
-  }
-  return [...out].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+  const values = Object.entries(credentials).filter(([k, v]) => typeof v === 'string' && !IDENTITY_KEYS.has(k)).map(([, v]) => v);
+  for (const v of [...values, ...extra]) for (const e of encodings(v)) if (e.length >= MIN_SECRET_LENGTH) out.add(e);
+  return [...out].sort((a, b) => b.length - a.length);
 }
 
 /** `text` with URL userinfo stripped and every secret replaced by `***`. */
@@ -61,7 +78,7 @@ export class SinkUnreachableError extends SinkExportError {}
 const UNREACHABLE = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED',
   'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'DISCONNECT', 'CONNECTION_REFUSED',
-  'MongoServerSelectionError', 'MongoNetworkError', 'MongoNetworkTimeoutError', 'KafkaJSConnectionError', 'KafkaJSBrokerNotFound',
+  'MongoServerSelectionError', 'MongoNetworkError', 'MongoNetworkTimeoutError',
 ]);
 
 /** True when `err` (or a cause of it) says the sink could not be connected to. */

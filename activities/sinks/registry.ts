@@ -10,6 +10,7 @@ import { gcsSink } from './gcs.js';
 import { gitSink } from './git.js';
 import { gitlabSink } from './gitlab.js';
 import { kafkaSink } from './kafka.js';
+import { mongodbSink } from './mongodb.js';
 import { natsSink } from './nats.js';
 import { postgresSink } from './postgres.js';
 import { s3Sink } from './s3.js';
@@ -17,8 +18,8 @@ import type { SinkBackend } from './types.js';
 
 export const SINKS: readonly SinkDescriptor<never>[] = [
   gitSink, gitlabSink, s3Sink, gcsSink,
-  postgresSink, bigquerySink,
-  natsSink, kafkaSink,
+  postgresSink, mongodbSink, bigquerySink,
+  kafkaSink, natsSink,
 ] as readonly SinkDescriptor<never>[];
 
 export const sinkDescriptors: Readonly<Record<string, SinkDescriptor<never>>> = Object.fromEntries(SINKS.map((d) => [d.type, d]));

@@ -62,8 +62,13 @@ function relPath(s: string): (string | number)[] | undefined {
 
 const literal = (s: string): Scalar => (s.startsWith('"') || s.startsWith("'") ? s.slice(1, -1) : (JSON.parse(s) as Scalar));
 
-/** The nodelist the query selects, in document order. */
-export function runFast(doc: unknown, segments: readonly Segment[]): unknown[] {
+/** A query selected more nodes than allowed (limits.ts maxJsonPathNodes). */
+export class TooManyNodes extends Error {
+  constructor(max: number) { super(`selects more than ${max} nodes`); }
+}
+
+/** The nodelist the query selects, in document order; throws TooManyNodes past maxNodes. */
+export function runFast(doc: unknown, segments: readonly Segment[], maxNodes = Infinity): unknown[] {
   let nodes: unknown[] = [doc];
   for (const seg of segments) {
     const next: unknown[] = [];
@@ -75,6 +80,7 @@ export function runFast(doc: unknown, segments: readonly Segment[]): unknown[] {
         case 'filter': for (const c of children(n)) if (test(c, seg)) next.push(c); break;
       }
     }
+    if (next.length > maxNodes) throw new TooManyNodes(maxNodes);
     nodes = next;
   }
   return nodes;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { query } from 'jsonpath-rfc9535';
-import { compileJsonPath, toRfc9535 } from './jsonpath.js';
+import { compileJsonPath, groupAndChains, toRfc9535 } from './jsonpath.js';
 import { compileFast } from './jsonpath-fast.js';
 import { configMap, deployment, node, pod } from './testdata/objects.js';
 
@@ -144,5 +144,62 @@ describe('the direct evaluator for common shapes', () => {
         expect(c.ok && c.program.eval(obj), `${p} on ${JSON.stringify(obj).slice(0, 40)}`).toEqual({ ok: true, value: want });
       }
     }
+  });
+});
+
+describe('issue 9 item 10: library defects and RFC 9535 spelling', () => {
+  const items = { items: [{ a: 1, b: 1, c: 1 }, { a: 1, b: 1, c: 2 }, { a: 1, b: 2, c: 1 }, { a: 2, b: 1, c: 1 }, { a: 2, b: 2, c: 2 }] };
+
+  it('reproduces the upstream defect: jsonpath-rfc9535 reads a && b && c as a && (b || c)', () => {
+    // Kept so that a library upgrade that fixes it shows here (docs/decisions/0018).
+    expect(query(items, '$.items[?@.a==1 && @.b==1 && @.c==1]')).toHaveLength(3);
+  });
+
+  it.each([
+    ['$.items[?@.a==1 && @.b==1 && @.c==1]', [{ a: 1, b: 1, c: 1 }]],
+    ['{.items[?(@.a==1 && @.b==1 && @.c==2)]}', [{ a: 1, b: 1, c: 2 }]],
+    ['$.items[?@.a==1 && @.b==1 && @.c==1 && @.a==1]', [{ a: 1, b: 1, c: 1 }]],
+    ['$.items[?@.a==1 && @.b==1 && @.c==1 || @.a==2 && @.b==2 && @.c==2]', [{ a: 1, b: 1, c: 1 }, { a: 2, b: 2, c: 2 }]],
+    ['$.items[?@.a==2 && (@.b==2 || @.c==1 && @.a==2 && @.b==1)]', [{ a: 2, b: 1, c: 1 }, { a: 2, b: 2, c: 2 }]],
+    ['$.items[?!@.x && @.a==1 && @.c==2]', [{ a: 1, b: 1, c: 2 }]],
+  ])('%s selects what RFC 9535 says', (path, want) => {
+    const got = jp(path, items);
+    expect(Array.isArray(got) ? got : [got]).toEqual(expect.arrayContaining(want));
+    expect(Array.isArray(got) ? got.length : 1).toBe(want.length);
+  });
+
+  it('regroups only && chains of three or more, leaving strings and two-term chains alone', () => {
+    expect(groupAndChains('$[?@.a && @.b]')).toBe('$[?@.a && @.b]');
+    expect(groupAndChains('$[?@.a=="x && y && z"]')).toBe('$[?@.a=="x && y && z"]');
+    expect(groupAndChains('$[?@.a && @.b && @.c]')).toBe('$[?(@.a && @.b) && @.c]');
+    expect(groupAndChains('$[?@.a && @.b && @.c, ?@.d]')).toBe('$[?(@.a && @.b) && @.c, ?@.d]');
+    expect(groupAndChains('$[?@.x[?@.a && @.b && @.c]]')).toBe('$[?@.x[?(@.a && @.b) && @.c]]');
+  });
+
+  it('accepts blank space between segments, as RFC 9535 does', () => {
+    expect(toRfc9535('$ .spec .replicas')).toBe('$.spec.replicas');
+    expect(toRfc9535('$.status.conditions [?@.type == "Ready"] .status')).toBe('$.status.conditions[?@.type == "Ready"].status');
+    expect(jp('$.spec.template.spec.containers [0] .name')).toBe('app');
+    expect(jp('$.items[?@.a == 2 && @.b == 2 && @.c == 2] .c', items)).toBe(2);
+    expect(rejected('$.spec replicas')).toMatch(/unexpected/);
+  });
+
+  it('stops a query that selects more than maxNodes nodes, fast path and library alike', () => {
+    // 600 nodes: a chain of 100 objects, each with 5 scalars (issue 9: `$..*..*..*` gave 4M nodes).
+    let doc: Record<string, unknown> = {};
+    for (let i = 0; i < 100; i++) doc = { next: doc, a: 1, b: 2, c: 3, d: 4 };
+    const lib = compileJsonPath('$..*..*..*');
+    if (!lib.ok) throw new Error(lib.message);
+    const t0 = performance.now();
+    const r = lib.program.eval(doc);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(r).toEqual({ ok: false, message: 'selects more than 10000 nodes', limit: '10000 nodes per JSONPath (KOLLECT_EXTRACT_MAX_JSONPATH_NODES)' });
+    const capped = (path: string, max: number): unknown => {
+      const c = compileJsonPath(path, max);
+      if (!c.ok) throw new Error(c.message);
+      return c.program.eval(items);
+    };
+    expect(capped('$.items[*].*', 3)).toEqual({ ok: false, message: 'selects more than 3 nodes', limit: '3 nodes per JSONPath (KOLLECT_EXTRACT_MAX_JSONPATH_NODES)' });
+    expect(capped('$.items[*]', 5)).toMatchObject({ ok: true });
   });
 });

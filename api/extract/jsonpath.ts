@@ -8,11 +8,16 @@
 // rejected. RFC 9535's match()/search() run ECMAScript regexes, whose backtracking a crafted
 // pattern (or a document value used as one) can make exponential, so they are rejected too:
 // CEL's matches() is the linear-time (RE2) way to test a regex.
-import { query } from 'jsonpath-rfc9535';
+// jsonpath-rfc9535 1.3.0 parses `a && b && c` as `a && (b || c)`; chains of three or more terms
+// are grouped by us first (docs/decisions/0018-jsonpath-filter-workaround.md). A query selects at
+// most maxNodes nodes: `$..*..*..*` would otherwise enumerate millions.
+import { exec } from 'jsonpath-rfc9535';
 import parseJsonPath from 'jsonpath-rfc9535/parser';
-import { compileFast, runFast } from './jsonpath-fast.js';
+import { compileFast, runFast, TooManyNodes } from './jsonpath-fast.js';
+import { DEFAULT_LIMITS, limitEnv } from './limits.js';
 
-export type JsonPathOutcome = { ok: true; value: unknown } | { ok: false; message: string };
+/** `limit` is set when the query hit maxNodes: the profile is then disabled, not the value nulled. */
+export type JsonPathOutcome = { ok: true; value: unknown } | { ok: false; message: string; limit?: string };
 
 export interface JsonPathProgram {
   /** What the user wrote. */
@@ -26,11 +31,11 @@ export interface JsonPathProgram {
 /** As the CRD's maxLength. */
 export const MAX_JSONPATH_LENGTH = 1024;
 
-export function compileJsonPath(source: string): { ok: true; program: JsonPathProgram } | { ok: false; message: string } {
+export function compileJsonPath(source: string, maxNodes = DEFAULT_LIMITS.maxJsonPathNodes): { ok: true; program: JsonPathProgram } | { ok: false; message: string } {
   if (typeof source === 'string' && source.length > MAX_JSONPATH_LENGTH) return { ok: false, message: `longer than ${MAX_JSONPATH_LENGTH} characters` };
   let q: string;
   try {
-    q = toRfc9535(source);
+    q = groupAndChains(toRfc9535(source));
     parseJsonPath(q);
   } catch (e) {
     return { ok: false, message: (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? 'invalid JSONPath' };
@@ -45,14 +50,70 @@ export function compileJsonPath(source: string): { ok: true; program: JsonPathPr
       query: q,
       eval(doc) {
         try {
-          const values = fast ? runFast(doc, fast) : query(doc as Parameters<typeof query>[0], q);
+          const values = fast ? runFast(doc, fast, maxNodes) : queryCapped(doc, q, maxNodes);
           return { ok: true, value: values.length === 0 ? null : values.length === 1 ? values[0] : values };
         } catch (e) {
+          if (e instanceof TooManyNodes) return { ok: false, message: e.message, limit: `${maxNodes} nodes per JSONPath (${limitEnv('maxJsonPathNodes')})` };
           return { ok: false, message: (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? 'error' };
         }
       },
     },
   };
+}
+
+/** The library's query, stopped as soon as it has selected more than maxNodes nodes. */
+function queryCapped(doc: unknown, q: string, maxNodes: number): unknown[] {
+  const values: unknown[] = [];
+  exec(doc as Parameters<typeof exec>[0], q, (v) => {
+    if (values.length >= maxNodes) throw new TooManyNodes(maxNodes);
+    values.push(v);
+  });
+  return values;
+}
+
+/**
+ * Regroups every `&&` chain of three or more terms as `(a && b) && c`: two-term conjunctions and
+ * parenthesised ones are parsed right by the library. Strings, brackets and parentheses are
+ * walked so that only the operators of one expression level are regrouped.
+ */
+export function groupAndChains(q: string): string {
+  if (q.indexOf('&&') === q.lastIndexOf('&&')) return q;
+  let i = 0;
+  const level = (close: string | undefined): string => {
+    let out = '';
+    let terms: string[] = [];
+    let cur = '';
+    const endChain = (sep: string): void => { out += chain([...terms, cur]) + sep; terms = []; cur = ''; };
+    while (i < q.length && q[i] !== close) {
+      const c = q[i]!;
+      if (c === '"' || c === "'") { const end = stringEnd(q, i); cur += q.slice(i, end); i = end; continue; }
+      if (c === '(' || c === '[') {
+        i++;
+        const inner = level(c === '(' ? ')' : ']');
+        cur += c + inner + (q[i] ?? '');
+        i++;
+        continue;
+      }
+      if (q.startsWith('&&', i)) { terms.push(cur); cur = ''; i += 2; continue; }
+      if (q.startsWith('||', i)) { endChain('||'); i += 2; continue; }
+      if (c === ',') { endChain(','); i++; continue; }
+      cur += c;
+      i++;
+    }
+    endChain('');
+    return out;
+  };
+  return level(undefined);
+}
+
+function chain(terms: string[]): string {
+  if (terms.length < 3) return terms.join('&&');
+  // A filter selector's `?` belongs to the whole chain, not to its first term.
+  const lead = /^\s*\?\s*/.exec(terms[0]!)?.[0] ?? '';
+  const parts = terms.map((t, k) => (k === 0 ? t.slice(lead.length) : t).trim());
+  let acc = parts[0]!;
+  for (let k = 1; k < parts.length; k++) acc = k < parts.length - 1 ? `(${acc} && ${parts[k]!})` : `${acc} && ${parts[k]!}`;
+  return `${lead.trim()}${acc}`;
 }
 
 /** Translates kubectl's JSONPath spelling into an RFC 9535 query; RFC 9535 input passes through. */
@@ -112,7 +173,14 @@ function translatePath(s: string, i: number, stop: string): [string, number] {
       i = next;
       continue;
     }
-    if (/\s/.test(c)) break;
+    if (/\s/.test(c)) {
+      // RFC 9535 allows blank space before a segment; elsewhere it ends the path.
+      let j = i;
+      while (j < s.length && /\s/.test(s[j]!)) j++;
+      if (s[j] !== '.' && s[j] !== '[') break;
+      i = j;
+      continue;
+    }
     throw new Error(`unexpected '${c}' at offset ${i}`);
   }
   return [out, i];
@@ -145,7 +213,7 @@ function translateBracket(s: string, i: number): [string, number] {
       continue;
     }
     if (c === '@' || c === '$') {
-      const [path, next] = translatePath(s, i + 1, ' \t\n)=!<>&|,]');
+      const [path, next] = translatePath(s, i + 1, ')=!<>&|,]');
       out += c + path;
       i = next;
       continue;

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { KollectProfileSpec } from '../types.js';
 import { compileProfile, type CompiledProfile } from './index.js';
+import { FILTER_STEP } from './profile.js';
+import { ExtractionLimitError } from './limits.js';
 import { configMap, deployment, node, pod, secret } from './testdata/objects.js';
 
 const ctx = { target: 'deployments', cluster: 'prod-eu' };
@@ -259,5 +261,48 @@ describe('toRow in Resource mode', () => {
   it('prune.defaults false keeps the bookkeeping fields', () => {
     const p = compiled({ apiVersion: 'apps/v1', kind: 'Deployment', export: { mode: 'Resource', prune: { defaults: false } } });
     expect((p.toRow(deployment(), ctx)!.attributes.metadata as Record<string, unknown>).managedFields).toHaveLength(2);
+  });
+});
+
+describe('issue 9: scrubKeys spelling and output limits', () => {
+  it('refuses a scrubKeys entry with a dot, naming the field; \\. is a literal dot', () => {
+    const r = compileProfile({ apiVersion: 'v1', kind: 'ConfigMap', attributes: [{ name: 'd', cel: 'object.data' }], scrubKeys: ['ok', 'data.password'], export: { prune: { scrubKeys: ['a.b'] } } });
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.errors.map((e) => e.field)).toEqual(['spec.scrubKeys[1]', 'spec.export.prune.scrubKeys[0]']);
+    expect(!r.ok && r.errors[0]!.message).toMatch(/not paths.*jsonPointers/);
+    const p = compiled({ apiVersion: 'v1', kind: 'ConfigMap', attributes: [{ name: 'd', cel: 'object.data' }], scrubKeys: ['config\\.yaml'] });
+    expect(Object.keys(p.toRow(configMap(), ctx)!.attributes.d as object)).not.toContain('config.yaml');
+  });
+
+  it('warns when an attribute name is itself scrubbed', () => {
+    const p = compiled({ apiVersion: 'v1', kind: 'Pod', attributes: [{ name: 'token', cel: '"x"' }, { name: 'ip', jsonPath: '{.status.podIP}' }], scrubKeys: ['token'] });
+    expect(p.warnings).toEqual([{ field: 'spec.attributes[0].name', message: "'token' is also in scrubKeys: this attribute is removed from every row" }]);
+    expect(compiled(deployments).warnings).toEqual([]);
+  });
+
+  it('an attribute over maxAttributeBytes or a row over maxRowBytes throws ExtractionLimitError naming the expression', () => {
+    const big = compileProfile({ apiVersion: 'v1', kind: 'ConfigMap', attributes: [{ name: 'ok', cel: '"x"' }, { name: 'blob', cel: '"ab" + object.data.blob' }] }, { maxAttributeBytes: 1000 });
+    if (!big.ok) throw new Error(JSON.stringify(big.errors));
+    const cm = { ...configMap(), data: { blob: 'x'.repeat(2000) } };
+    expect(() => big.profile.toRow(cm, ctx)).toThrow(ExtractionLimitError);
+    try { big.profile.toRow(cm, ctx); } catch (e) {
+      expect(e).toMatchObject({ field: 'spec.attributes[1].cel', limit: '1000 bytes (KOLLECT_EXTRACT_MAX_ATTRIBUTE_BYTES)' });
+      expect((e as Error).message).toMatch(/^spec\.attributes\[1\]\.cel: attribute 'blob' is 20\d\d bytes of JSON; limit 1000 bytes/);
+    }
+    const row = compileProfile({ apiVersion: 'v1', kind: 'ConfigMap', export: { mode: 'Resource' } }, { maxRowBytes: 1024 });
+    if (!row.ok) throw new Error('compile');
+    expect(() => row.profile.toRow(cm, ctx)).toThrow(/^spec\.export: the exported object is \d+ bytes of JSON; limit 1 KiB \(KOLLECT_EXTRACT_MAX_ROW_BYTES\)/);
+    const many = compileProfile({ apiVersion: 'v1', kind: 'ConfigMap', attributes: [{ name: 'a', jsonPath: '{.data.blob}' }, { name: 'b', jsonPath: '{.data.blob}' }] }, { maxRowBytes: 3000 });
+    if (!many.ok) throw new Error('compile');
+    expect(() => many.profile.toRow(cm, ctx)).toThrow(/^spec\.attributes: the attributes of .* are 40\d\d bytes of JSON; limit 3000 bytes per row/);
+    expect(() => many.profile.toRow(configMap(), ctx)).not.toThrow();
+  });
+
+  it('names the expression at each step for whoever stops a slow run', () => {
+    const p = compiled(deployments);
+    const steps: number[] = [];
+    p.toRow(deployment(), ctx, (s) => steps.push(s));
+    expect(steps).toEqual([FILTER_STEP, 0, 1, 2, 3, 4, 5, 6, 7]);
+    expect([p.fieldOfStep(FILTER_STEP), p.fieldOfStep(4)]).toEqual(['spec.filter', 'spec.attributes[4].jsonPath']);
   });
 });

@@ -1,13 +1,16 @@
 // A KollectProfile compiled once (every CEL expression and JSONPath parsed and checked), then
 // applied to each watched object: filter → attributes or pruned resource → scrub → Row.
 // Nothing here throws on user input: bad specs come back as field-named errors, bad objects
-// and failing expressions as nulls plus counters the watcher reports.
+// and failing expressions as nulls plus counters the watcher reports. The one exception is a
+// limit (limits.ts): an attribute or row over its size cap, or a JSONPath selecting too many
+// nodes, throws ExtractionLimitError, because the profile, not the object, must change.
 import { EXPORT_MODES, type ExportMode, type KollectProfileSpec } from '../types.js';
 import type { Row } from '../rows.js';
 import { compileCel, evalBool, type CelProgram } from './cel.js';
 import { liftObject, type JsonObjectMap } from './cel-input.js';
 import { contentHash } from './hash.js';
 import { compileJsonPath, type JsonPathProgram } from './jsonpath.js';
+import { DEFAULT_LIMITS, ExtractionLimitError, kib, limitEnv, type ExtractionLimits } from './limits.js';
 import { parsePointer, pruneResource, scrub, toPlainJson, type Json, type ResourcePruning } from './prune.js';
 
 export interface FieldError {
@@ -43,12 +46,23 @@ export interface CompiledProfile {
   readonly mode: ExportMode;
   /** Attribute names, in declaration order (empty in Resource mode). */
   readonly attributeNames: readonly string[];
-  /** The row for one watched object, or null when the filter excludes it (or it has no name). */
-  toRow(obj: unknown, ctx: RowContext): Row | null;
+  /** What compiles but is probably not meant (an attribute its own scrubKeys remove). */
+  readonly warnings: readonly FieldError[];
+  /**
+   * The row for one watched object, or null when the filter excludes it (or it has no name).
+   * Throws ExtractionLimitError when an output cap is exceeded. `onStep` is told which
+   * expression runs next (FILTER_STEP, then each attribute's index), so that whoever stops a
+   * run that takes too long can name it (fieldOfStep).
+   */
+  toRow(obj: unknown, ctx: RowContext, onStep?: (step: number) => void): Row | null;
+  /** The profile field evaluated at a step given to toRow's onStep. */
+  fieldOfStep(step: number): string;
   /** Counters since compile (or the last reset). */
   stats(): ExtractionStats;
   resetStats(): void;
 }
+
+export const FILTER_STEP = -1;
 
 type Extractor =
   | { name: string; field: string; kind: 'cel'; program: CelProgram }
@@ -59,7 +73,11 @@ type Extractor =
 /** Attribute names become SQL columns and document fields: the CRD's pattern, checked here too. */
 const ATTRIBUTE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
-export function compileProfile(spec: KollectProfileSpec): CompileResult {
+/** A scrubKeys entry: a key name, `\.` for a literal dot; an unescaped dot reads as a path. */
+const UNESCAPED_DOT = /(^|[^\\])\./;
+
+export function compileProfile(spec: KollectProfileSpec, limits: Partial<ExtractionLimits> = {}): CompileResult {
+  const lim: ExtractionLimits = { ...DEFAULT_LIMITS, ...limits };
   const errors: FieldError[] = [];
   const err = (field: string, message: string): void => { errors.push({ field, message }); };
   if (spec === null || typeof spec !== 'object') return { ok: false, errors: [{ field: 'spec', message: 'must be an object' }] };
@@ -92,7 +110,7 @@ export function compileProfile(spec: KollectProfileSpec): CompileResult {
       if (!c.ok) err(`${at}.cel`, c.message);
       else extractors.push({ name: a.name, field: `${at}.cel`, kind: 'cel', program: c.program });
     } else {
-      const c = compileJsonPath(a.jsonPath!);
+      const c = compileJsonPath(a.jsonPath!, lim.maxJsonPathNodes);
       if (!c.ok) err(`${at}.jsonPath`, c.message);
       else extractors.push({ name: a.name, field: `${at}.jsonPath`, kind: 'jsonPath', program: c.program });
     }
@@ -109,7 +127,11 @@ export function compileProfile(spec: KollectProfileSpec): CompileResult {
   const addKeys = (list: unknown, field: string): void => {
     if (list === undefined || list === null) return;
     if (!Array.isArray(list)) { err(field, 'must be a list of keys'); return; }
-    list.forEach((k, i) => (typeof k === 'string' && k !== '' ? scrubKeys.add(k) : err(`${field}[${i}]`, 'must be a non-empty string')));
+    list.forEach((k, i) => {
+      if (typeof k !== 'string' || k === '') err(`${field}[${i}]`, 'must be a non-empty string');
+      else if (UNESCAPED_DOT.test(k)) err(`${field}[${i}]`, `'${k}' is not a key name: scrubKeys remove keys of that name at any depth, not paths; to remove a path use spec.export.prune.jsonPointers (Resource mode) or leave it out of the attribute, and write a key that contains a dot with \\. (app\\.kubernetes\\.io/name)`);
+      else scrubKeys.add(k.replace(/\\\./g, '.'));
+    });
   };
   addKeys(spec.scrubKeys, 'spec.scrubKeys');
   const prune = spec.export?.prune;
@@ -126,8 +148,11 @@ export function compileProfile(spec: KollectProfileSpec): CompileResult {
   }
 
   if (errors.length > 0) return { ok: false, errors };
+  const warnings = extractors.flatMap((e, i): FieldError[] => (scrubKeys.has(e.name)
+    ? [{ field: `spec.attributes[${i}].name`, message: `'${e.name}' is also in scrubKeys: this attribute is removed from every row` }]
+    : []));
   const pruning: ResourcePruning = { defaults: prune?.defaults !== false, pointers, scrubKeys };
-  return { ok: true, profile: new Profile(spec.apiVersion, spec.kind, mode, extractors, filter, scrubKeys, pruning) };
+  return { ok: true, profile: new Profile(spec.apiVersion, spec.kind, mode, extractors, filter, scrubKeys, pruning, lim, warnings) };
 }
 
 // ---------- apply ----------
@@ -144,11 +169,17 @@ class Profile implements CompiledProfile {
     private readonly filter: CelProgram | undefined,
     private readonly scrubKeys: ReadonlySet<string>,
     private readonly pruning: ResourcePruning,
+    private readonly limits: ExtractionLimits,
+    readonly warnings: readonly FieldError[],
   ) {
     this.attributeNames = extractors.map((e) => e.name);
   }
 
-  toRow(obj: unknown, ctx: RowContext): Row | null {
+  fieldOfStep(step: number): string {
+    return step === FILTER_STEP ? 'spec.filter' : this.extractors[step]?.field ?? 'spec';
+  }
+
+  toRow(obj: unknown, ctx: RowContext, onStep?: (step: number) => void): Row | null {
     this.#stats.objects++;
     const plain = toPlainJson(obj);
     const meta = isObject(plain) && isObject(plain.metadata) ? plain.metadata : undefined;
@@ -160,6 +191,7 @@ class Profile implements CompiledProfile {
     const cel = (): JsonObjectMap => (lifted ??= liftObject(plain));
 
     if (this.filter) {
+      onStep?.(FILTER_STEP);
       const r = evalBool(this.filter, cel());
       if (!r.ok) { this.fail('spec.filter', r.message); this.#stats.filtered++; return null; }
       if (r.value !== true) { this.#stats.filtered++; return null; }
@@ -174,13 +206,18 @@ class Profile implements CompiledProfile {
     let attributes: Record<string, unknown>;
     if (this.mode === 'Resource') {
       attributes = pruneResource(plain, this.pruning) as Record<string, unknown>;
+      this.checkSize('spec.export', attributes, this.limits.maxRowBytes, 'maxRowBytes', 'the exported object');
     } else {
       const values: { [k: string]: Json } = {};
-      for (const e of this.extractors) {
+      let total = 0;
+      for (const [i, e] of this.extractors.entries()) {
+        onStep?.(i);
         const r = e.kind === 'cel' ? e.program.eval(cel()) : e.program.eval(plain);
-        if (r.ok) values[e.name] = r.value as Json;
+        if (r.ok) total += this.checkSize(e.field, (values[e.name] = r.value as Json), this.limits.maxAttributeBytes, 'maxAttributeBytes', `attribute '${e.name}'`);
+        else if (typeof (r as { limit?: string }).limit === 'string') throw new ExtractionLimitError(e.field, (r as unknown as { limit: string }).limit, `attribute '${e.name}' ${r.message}`);
         else { values[e.name] = null; this.fail(e.field, r.message); }
       }
+      if (total > this.limits.maxRowBytes) throw new ExtractionLimitError('spec.attributes', `${kib(this.limits.maxRowBytes)} per row (${limitEnv('maxRowBytes')})`, `the attributes of ${identity.namespace}/${identity.name} are ${total} bytes of JSON`);
       attributes = scrub(values, this.scrubKeys) as Record<string, unknown>;
     }
     this.#stats.rows++;
@@ -192,6 +229,13 @@ class Profile implements CompiledProfile {
       attributes,
       hash: contentHash({ ...identity, attributes }),
     };
+  }
+
+  /** The JSON size of a value (UTF-16 code units, as the text is held), checked against a cap. */
+  private checkSize(field: string, value: unknown, max: number, key: keyof ExtractionLimits, what: string): number {
+    const n = JSON.stringify(value)?.length ?? 0;
+    if (n > max) throw new ExtractionLimitError(field, `${kib(max)} (${limitEnv(key)})`, `${what} is ${n} bytes of JSON`);
+    return n;
   }
 
   stats(): ExtractionStats {

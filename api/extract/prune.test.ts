@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from './canonical.js';
 import { contentHash } from './hash.js';
-import { isGuardedSecret, parsePointer, pruneResource, removeAt, scrub, toPlainJson, type Json } from './prune.js';
+import { isGuardedSecret, LAST_APPLIED, parsePointer, pruneResource, removeAt, scrub, toPlainJson, type Json } from './prune.js';
 import { deployment, secret } from './testdata/objects.js';
 
 const noPrune = { defaults: false, pointers: [], scrubKeys: new Set<string>() };
@@ -65,8 +65,17 @@ describe('pruneResource', () => {
     expect(pruneResource(d, { ...noPrune, defaults: true })).toEqual({ metadata: { name: 'x' } });
   });
 
-  it('defaults: false keeps everything', () => {
-    expect(pruneResource(toPlainJson(deployment()), noPrune)).toEqual(toPlainJson(deployment()));
+  it('defaults: false keeps everything but the last-applied-configuration annotation', () => {
+    const expected = toPlainJson(deployment()) as { metadata: { annotations: Record<string, string> } };
+    delete expected.metadata.annotations[LAST_APPLIED];
+    expect(pruneResource(toPlainJson(deployment()), noPrune)).toEqual(expected);
+  });
+
+  it('drops last-applied-configuration (a Secret\'s stringData in plain text) even with defaults: false', () => {
+    const s = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', annotations: { [LAST_APPLIED]: '{"stringData":{"password":"hunter2"}}', keep: 'me' } }, type: 'Opaque' };
+    const out = pruneResource(toPlainJson(s), noPrune);
+    expect(JSON.stringify(out)).not.toContain('hunter2');
+    expect(out).toEqual({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', annotations: { keep: 'me' } }, type: 'Opaque' });
   });
 
   it('applies pointers and scrub keys', () => {

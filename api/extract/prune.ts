@@ -74,8 +74,13 @@ export const DEFAULT_PRUNE: readonly (readonly string[])[] = [
   ['metadata', 'managedFields'],
   ['metadata', 'resourceVersion'],
   ['metadata', 'generation'],
-  ['metadata', 'annotations', LAST_APPLIED],
 ];
+
+/**
+ * Removed whatever prune says: kubectl's copy of the last applied manifest repeats the object as
+ * it was written, a Secret's stringData in plain text included.
+ */
+export const ALWAYS_PRUNE: readonly (readonly string[])[] = [['metadata', 'annotations', LAST_APPLIED]];
 
 export interface ResourcePruning {
   defaults: boolean;
@@ -96,6 +101,7 @@ export function isGuardedSecret(obj: Json): boolean {
 /** The object to export in Resource mode: `plain` (a private copy) pruned in place, then scrubbed. */
 export function pruneResource(plain: Json, p: ResourcePruning): Json {
   const guarded = isGuardedSecret(plain); // decided on the object as it came, before any pruning
+  for (const ptr of ALWAYS_PRUNE) removeAt(plain, ptr);
   if (p.defaults) for (const ptr of DEFAULT_PRUNE) removeAt(plain, ptr);
   for (const ptr of p.pointers) removeAt(plain, ptr);
   if (p.defaults) dropIfEmpty(plain, ['metadata', 'annotations']);

@@ -7,11 +7,12 @@ import type { GcsSinkSpec } from './gcs.js';
 import type { GitSinkSpec } from './git.js';
 import type { GitLabSinkSpec } from './gitlab.js';
 import type { KafkaSinkSpec } from './kafka.js';
+import type { MongodbSinkSpec } from './mongodb.js';
 import type { NatsSinkSpec } from './nats.js';
 import type { PostgresSinkSpec } from './postgres.js';
 import type { S3SinkSpec } from './s3.js';
 
-export type { BigQueryColumn, BigQueryPartitioning, BigQuerySinkSpec, GcsSinkSpec, GitLabSinkSpec, GitSinkSpec, KafkaSinkSpec, NatsSinkSpec, PostgresSinkSpec, S3SinkSpec };
+export type { BigQueryColumn, BigQueryPartitioning, BigQuerySinkSpec, GcsSinkSpec, GitLabSinkSpec, GitSinkSpec, KafkaSinkSpec, MongodbSinkSpec, NatsSinkSpec, PostgresSinkSpec, S3SinkSpec };
 
 /** Snapshot sinks: whole snapshots as files. */
 export interface SnapshotSinkBlocks {
@@ -28,6 +29,8 @@ export interface SnapshotSinkBlocks {
 export interface DatabaseSinkBlocks {
   /** Settings of type postgres. */
   postgres?: PostgresSinkSpec;
+  /** Settings of type mongodb. */
+  mongodb?: MongodbSinkSpec;
   /** Settings of type bigquery. */
   bigquery?: BigQuerySinkSpec;
 }

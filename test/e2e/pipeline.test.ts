@@ -7,7 +7,7 @@ import { service, stopService, startService } from '../harness/endpoints.js';
 import { freePort, waitFor } from '../harness/util.js';
 import { runEntry, type Child } from '../support/process.js';
 import { createBareRepo } from '../support/git.js';
-import { kubectl, installCrds, renderSamples, pgQuery, natsEvents, gitTree, gitShow } from '../support/e2e.js';
+import { kubectl, installCrds, renderSamples, pgQuery, natsEvents, gitTree, gitShow, CORE_SINKS } from '../support/e2e.js';
 import type { KollectInventory } from '../../api/types.js';
 
 const id = randomBytes(3).toString('hex');
@@ -73,11 +73,11 @@ describe('core pipeline end to end', () => {
     await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git', `--from-literal=username=${git.username}`, `--from-literal=password=${git.password}`]);
     await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git-ca', `--from-file=ca.crt=${git.caFile}`]);
     const dir = renderSamples(KOLLECT_SAMPLES, (d) => {
-      if (d.kind === 'KollectDatabaseSink') { d.spec.postgres!.url = `postgres://${pgUrl.username}@${pgUrl.host}${pgUrl.pathname}`; d.spec.postgres!.table = table; }
-      if (d.kind === 'KollectEventSink') { d.spec.nats!.url = service('nats').url; d.spec.nats!.stream = stream; d.spec.nats!.subjectPrefix = prefix; }
-      if (d.kind === 'KollectSnapshotSink') d.spec.git!.url = repo.url;
+      if (d.spec.type === 'postgres') { d.spec.postgres!.url = `postgres://${pgUrl.username}@${pgUrl.host}${pgUrl.pathname}`; d.spec.postgres!.table = table; }
+      if (d.spec.type === 'nats') { d.spec.nats!.url = service('nats').url; d.spec.nats!.stream = stream; d.spec.nats!.subjectPrefix = prefix; }
+      if (d.spec.type === 'git') d.spec.git!.url = repo.url;
       if (d.kind === 'KollectInventory') { d.spec.exportMinInterval = '2s'; d.spec.cluster = 'e2e'; }
-    });
+    }, { sinks: CORE_SINKS });
     await kubectl(['-n', ns, 'apply', '-f', dir]);
     // objects to collect: Deployments, ConfigMaps, and objects of our own CRD
     for (const n of ['web', 'api']) {

@@ -17,7 +17,7 @@ import type { Endpoints } from '../harness/endpoints.js';
 import { freePort, waitFor, sleep } from '../harness/util.js';
 import { runEntry, type Child } from '../support/process.js';
 import { createBareRepo } from '../support/git.js';
-import { kubectl, installCrds, renderSamples, natsEvents, gitTree } from '../support/e2e.js';
+import { kubectl, installCrds, renderSamples, natsEvents, gitTree, CORE_SINKS } from '../support/e2e.js';
 import type { KollectInventory } from '../../api/types.js';
 import { inventoryWorkflowId } from '../../workflows/definitions.js';
 
@@ -62,12 +62,12 @@ describe('recovery end to end', () => {
     await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git', `--from-literal=username=${git.username}`, `--from-literal=password=${git.password}`]);
     await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git-ca', `--from-file=ca.crt=${git.caFile}`]);
     await kubectl(['-n', ns, 'apply', '-f', renderSamples(['profile-configmaps.yaml', 'target-configmaps.yaml', 'sink-postgres.yaml', 'sink-nats.yaml', 'sink-git.yaml', 'inventory.yaml'], (d) => {
-      if (d.kind === 'KollectDatabaseSink') { d.spec.postgres!.url = `postgres://${db.endpoint.user}@${db.endpoint.host}:${db.endpoint.port}/${db.endpoint.database}`; d.spec.postgres!.table = table; }
-      if (d.kind === 'KollectEventSink') { d.spec.nats!.url = service('nats').url; d.spec.nats!.stream = stream; d.spec.nats!.subjectPrefix = `recovery${id}`; }
-      if (d.kind === 'KollectSnapshotSink') d.spec.git!.url = repo.url;
+      if (d.spec.type === 'postgres') { d.spec.postgres!.url = `postgres://${db.endpoint.user}@${db.endpoint.host}:${db.endpoint.port}/${db.endpoint.database}`; d.spec.postgres!.table = table; }
+      if (d.spec.type === 'nats') { d.spec.nats!.url = service('nats').url; d.spec.nats!.stream = stream; d.spec.nats!.subjectPrefix = `recovery${id}`; }
+      if (d.spec.type === 'git') d.spec.git!.url = repo.url;
       if (d.kind === 'KollectTarget') (d.spec as { namespaces?: string[] }).namespaces = [ns]; // not other tests' ConfigMaps
       if (d.kind === 'KollectInventory') { d.spec.exportMinInterval = '1s'; d.spec.cluster = 'e2e'; d.spec.targetRefs = [{ name: 'configmaps' }]; }
-    })]);
+    }, { sinks: CORE_SINKS })]);
     for (let i = 0; i < N; i++) await kubectl(['-n', ns, 'create', 'configmap', `cm-${i}`, `--from-literal=i=${i}`]);
     operator = runEntry('worker/operator.ts', operatorEnv());
     try {

@@ -3,7 +3,7 @@ import { EndpointGuard, EndpointRefusedError } from '../../activities/sinks/endp
 import { viaSharedPath } from '../support/sinks/shared-path.js';
 import type { SinkDescriptor } from '../../activities/sinks/descriptor.js';
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -523,6 +523,32 @@ describe('git sink', () => {
     expect(err).toBeInstanceOf(SinkExportError);
     expect(err.message).toMatch(/certificate/i);
     expect(err.message).not.toContain(service('git').password);
+  });
+
+  it('never writes through a symbolic link the remote holds: links inside the path go, a link at the path is refused', async () => {
+    const repo = await createBareRepo();
+    const outside = mkdtempSync(path.join(endpoints().runDir, 'outside-'));
+    const dir = path.join(work(), 'links');
+    await gitCli(['init', '--quiet', '--initial-branch', 'main', dir]);
+    await mkdir(path.join(dir, 'team-a', 'apps'), { recursive: true });
+    symlinkSync(outside, path.join(dir, 'team-a', 'apps', 'deployments')); // where the rows of target deployments go
+    symlinkSync(outside, path.join(dir, 'elsewhere'));
+    await gitCli(['add', '-A'], { cwd: dir });
+    await gitCli(['commit', '-qm', 'hostile links'], { cwd: dir });
+    await gitCli(['push', '-q', repo.url, 'main:main'], { cwd: dir });
+
+    const r = await backend().export(full([row(1), row(2)]), ctx({ url: repo.url }));
+    expect(r.outcome).toBe('applied');
+    expect(readdirSync(outside)).toEqual([]); // nothing written through the link
+    const modes = await bareGit(repo.dir, ['ls-tree', '-r', 'main']);
+    expect(modes).not.toMatch(/^120000 .*team-a\/apps/m);
+    expect(modes).toMatch(/^120000 .*\telsewhere$/m); // outside the sink's path: left alone
+    expect((await treeOf(repo.dir)).filter((f) => f.startsWith('team-a/apps/deployments/'))).toHaveLength(2);
+
+    const refused = await failure(backend().export(full([row(1)]), ctx({ url: repo.url, path: 'elsewhere/inv' })));
+    expect(refused).toBeInstanceOf(SinkConfigError);
+    expect(refused.message).toMatch(/^spec\.git\.path: .*elsewhere is a symbolic link in the repository/);
+    expect(readdirSync(outside)).toEqual([]);
   });
 
   it('probes the repository with the real credentials, and the endpoint guard refuses loopback unless allowed', async () => {

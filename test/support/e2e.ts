@@ -30,23 +30,61 @@ export async function installCrds(): Promise<void> {
 /** The fields of the samples that a run points at its own servers. */
 export interface SampleDoc {
   kind: string;
+  metadata: { name: string };
   spec: {
+    type?: string;
     postgres?: { url: string; table?: string };
     nats?: { url: string; stream?: string; subjectPrefix?: string };
     git?: { url: string };
     exportMinInterval?: string;
     cluster?: string;
     targetRefs?: { name: string }[];
-  };
+    secretRef?: { name: string };
+    tls?: { caSecretRef?: { name: string } };
+  } & Partial<Record<SinkRefField, { name: string }[]>>;
 }
 
-/** The samples under deploy/samples, with each document edited by `edit`, written to a temp dir. */
-export function renderSamples(files: string[], edit: (doc: SampleDoc) => void): string {
+/** The inventory's field that references sinks of each kind. */
+const SINK_REFS = { KollectSnapshotSink: 'snapshotSinkRefs', KollectDatabaseSink: 'databaseSinkRefs', KollectEventSink: 'eventSinkRefs' } as const;
+type SinkRefField = (typeof SINK_REFS)[keyof typeof SINK_REFS];
+const isSinkKind = (kind: string): kind is keyof typeof SINK_REFS => Object.hasOwn(SINK_REFS, kind);
+
+/** The sink types the pipeline runs (e2e, recovery, `npm start`, bench) have servers for. */
+export const CORE_SINKS: readonly string[] = ['git', 'postgres', 'nats'];
+
+const samplesDir = path.join(root, 'deploy', 'samples');
+const parseSample = (file: string): SampleDoc[] =>
+  YAML.parseAllDocuments(readFileSync(path.join(samplesDir, file), 'utf8')).map((d) => d.toJS() as SampleDoc).filter(Boolean);
+
+/** `kind/name` of every sample sink whose type is not in `types`, and of the Secrets only those sinks name. */
+function unwantedDocs(types: readonly string[]): Set<string> {
+  const sinks = readdirSync(samplesDir).filter((f) => f.endsWith('.yaml')).flatMap(parseSample).filter((d) => isSinkKind(d.kind));
+  const secretsOf = (d: SampleDoc): string[] => [d.spec.secretRef?.name, d.spec.tls?.caSecretRef?.name].filter((n): n is string => !!n);
+  const wanted = sinks.filter((d) => types.includes(d.spec.type ?? ''));
+  const kept = new Set(wanted.flatMap(secretsOf));
+  const dropped = sinks.filter((d) => !wanted.includes(d));
+  return new Set([
+    ...dropped.map((d) => `${d.kind}/${d.metadata.name}`),
+    ...dropped.flatMap(secretsOf).filter((n) => !kept.has(n)).map((n) => `Secret/${n}`),
+  ]);
+}
+
+/**
+ * The samples under deploy/samples, with each document edited by `edit`, written to a temp dir.
+ * `sinks` keeps only sinks of those types: the others' documents (and the Secrets only they name)
+ * are dropped and the inventory no longer references them (it references every sample sink).
+ */
+export function renderSamples(files: string[], edit: (doc: SampleDoc) => void, opts: { sinks?: readonly string[] } = {}): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kollect-samples-'));
+  const unwanted = opts.sinks ? unwantedDocs(opts.sinks) : new Set<string>();
   for (const f of files) {
-    const docs = YAML.parseAllDocuments(readFileSync(path.join(root, 'deploy', 'samples', f), 'utf8')).map((d) => d.toJS() as SampleDoc).filter(Boolean);
+    const docs = parseSample(f).filter((d) => !unwanted.has(`${d.kind}/${d.metadata.name}`));
+    for (const d of docs) {
+      if (d.kind !== 'KollectInventory') continue;
+      for (const [kind, field] of Object.entries(SINK_REFS)) d.spec[field] = d.spec[field]?.filter((r) => !unwanted.has(`${kind}/${r.name}`));
+    }
     for (const d of docs) edit(d);
-    writeFileSync(path.join(dir, f), docs.map((d) => YAML.stringify(d)).join('---\n'));
+    if (docs.length) writeFileSync(path.join(dir, f), docs.map((d) => YAML.stringify(d)).join('---\n'));
   }
   return dir;
 }
@@ -61,7 +99,8 @@ export interface NatsEvent { type: string; name: string; uid: string; namespace:
 
 /** Every event on the stream, read with an ephemeral ordered consumer. */
 export async function natsEvents(stream: string): Promise<NatsEvent[]> {
-  const nc: NatsConnection = await connect({ servers: service('nats').url });
+  // Another test file may have the shared nats-server stopped for a moment (its outage test): wait for it.
+  const nc: NatsConnection = await connect({ servers: service('nats').url, waitOnFirstConnect: true, timeout: 30_000 });
   try {
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);

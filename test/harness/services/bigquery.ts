@@ -1,5 +1,5 @@
 // BigQuery: the goccy Go emulator is not served by the module proxy, so we run PyPI's bqemulator
-// (REST + gRPC, DuckDB-backed). See docs/decisions/0002-test-services.md.
+// (REST + gRPC, DuckDB-backed). See docs/decisions/0002-bigquery-emulator.md.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type ServiceDef, singleProcess } from '../service.js';

@@ -37,6 +37,8 @@ function gitOn(project: string, args: string[], input?: string): Promise<Buffer>
   return new Promise<Buffer>((resolve, reject) => {
     const child = execFile('git', ['--git-dir', repoDirOf(project), ...args], { encoding: 'buffer', maxBuffer: 1 << 30, env: gitEnv(process.env, { ca: false, auth: false }) },
       (err, stdout) => (err ? reject(new Error(`git ${args.join(' ')}: ${err.message}`)) : resolve(stdout)));
+    // git may exit before reading its input (e.g. an unknown branch): its error is reported above, not as EPIPE.
+    child.stdin!.on('error', () => undefined);
     child.stdin!.end(input ?? '');
   });
 }

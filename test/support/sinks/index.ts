@@ -6,11 +6,13 @@ import { gcsFixture } from './gcs.js';
 import { gitFixture } from './git.js';
 import { gitlabFixture } from './gitlab.js';
 import { kafkaFixture } from './kafka.js';
+import { mongodbFixture } from './mongodb.js';
+import { natsFixture } from './nats.js';
 import { postgresFixture } from './postgres.js';
 import { s3Fixture } from './s3.js';
 
 export const SINK_FIXTURES: readonly SinkFixture<never>[] = [
   gitFixture, gitlabFixture, s3Fixture, gcsFixture,
-  postgresFixture, bigqueryFixture,
-  kafkaFixture,
+  postgresFixture, mongodbFixture, bigqueryFixture,
+  kafkaFixture, natsFixture,
 ] as unknown as readonly SinkFixture<never>[];

@@ -11,9 +11,11 @@ import {
   type ObjectStoreSpec,
 } from '../../../activities/sinks/object-store.js';
 import { SinkExportError } from '../../../activities/sinks/redact.js';
+import { canonical } from '../../../activities/sinks/serialize.js';
 import { DeleteGuardError, SinkConfigError, type SinkContext } from '../../../activities/sinks/types.js';
 import { startService, stopService } from '../../harness/endpoints.js';
 import { exportInput, tombstone, type ExportInputOptions, type TestExportInput } from '../export-input.js';
+import { readParquet } from '../parquet.js';
 import type { SinkFixture } from './fixture.js';
 
 const inventory = { namespace: 'team-a', name: 'apps', cluster: 'c1' };
@@ -23,6 +25,10 @@ function row(i: number, over: Partial<VersionedRow> = {}): VersionedRow {
   return { ...r, hash: createHash('sha256').update(JSON.stringify([r.cluster, r.namespace, r.name, r.uid, r.attributes])).digest('hex') };
 }
 const rows = (n: number, from = 0): VersionedRow[] => Array.from({ length: n }, (_, i) => row(from + i));
+
+/** Rows of the bench test: KOLLECT_SINK_BENCH_ROWS (default 2000, so the suite stays fast; the lead's bench runs 10000). */
+const benchRows = Number(process.env.KOLLECT_SINK_BENCH_ROWS ?? 2_000);
+const benchLabel = benchRows % 1000 === 0 ? `${benchRows / 1000}k` : String(benchRows);
 
 async function failure(p: Promise<unknown>): Promise<Error> {
   try { await p; } catch (e) { return e as Error; }
@@ -160,7 +166,7 @@ export function objectStoreSuite<Spec extends ObjectStoreSpec>(fx: SinkFixture<S
       await expectField({ ...spec, pathTemplate: 'k\u0001/{cluster}/{namespace}/{inventory}' }, `spec.${type}.pathTemplate`);
       await expectField({ ...spec, bucket: 'Not_A_Bucket!' }, `spec.${type}.bucket`);
       await expectField(spec, `spec.${type}.bucket`, { create: false });
-      await expectField(spec, 'spec.format', { format: 'parquet' as never });
+      await expectField(spec, 'spec.format', { format: 'csv' as never });
       expect(await keysOf(spec).catch(() => [])).toEqual([]);
     });
 
@@ -236,13 +242,13 @@ export function objectStoreSuite<Spec extends ObjectStoreSpec>(fx: SinkFixture<S
       expect(Object.keys(m.retired)).toHaveLength(400);
     });
 
-    it('bench: a 10k-row full export, then a 100-row delta', async () => {
+    it(`bench: a ${benchLabel}-row full export, then a 100-row delta`, async () => {
       const spec = await fresh();
       const b = backend();
       const c = ctx(spec);
-      const base = rows(10_000);
+      const base = rows(benchRows);
       let t0 = Date.now();
-      expect(await b.export(full(base, { version: 1 }), c)).toMatchObject({ outcome: 'applied', upserts: 10_000 });
+      expect(await b.export(full(base, { version: 1 }), c)).toMatchObject({ outcome: 'applied', upserts: benchRows });
       const fullMs = Date.now() - t0;
       const changed = rows(100).map((x) => row(Number(x.uid.slice(4)), { attributes: { replicas: 100 }, version: 2 }));
       t0 = Date.now();
@@ -252,7 +258,178 @@ export function objectStoreSuite<Spec extends ObjectStoreSpec>(fx: SinkFixture<S
       t0 = Date.now();
       expect(await b.export(full(base.map((x, i) => (i < 100 ? changed[i]! : x)), { version: 3 }), c)).toMatchObject({ outcome: 'applied', upserts: 0 });
       const unchangedMs = Date.now() - t0;
-      console.log(`[bench] ${type} 10k full: ${fullMs} ms; 100-row delta: ${deltaMs} ms; unchanged 10k full: ${unchangedMs} ms; manifest ${manifestBytes} bytes`);
+      console.log(`[bench] ${type} ${benchLabel} full: ${fullMs} ms; 100-row delta: ${deltaMs} ms; unchanged ${benchLabel} full: ${unchangedMs} ms; manifest ${manifestBytes} bytes`);
     }, 120_000);
   });
+  parquetSuite();
+
+  /** format parquet: part files and deltas, read back by pyarrow with the documented reader (fx.read). */
+  function parquetSuite(): void {
+    const targets = ['deployments', 'roles', 'services'];
+    /** Rows spread over three targets. */
+    const mixed = (n: number, from = 0): VersionedRow[] => Array.from({ length: n }, (_, i) => row(from + i, { target: targets[(from + i) % 3]! }));
+    /** Small parts and few deltas, so a few hundred rows make several parts and compaction comes quickly. */
+    const pq = (over: ObjectStoreBackendOptions = {}): ObjectStoreBackend<Spec> => backend({ retireAfterMs: 0, parquetPartRows: 40, parquetMaxDeltas: 3, ...over });
+    const pctx = (spec: Spec): SinkContext<Spec> => ctx(spec, { format: 'parquet' });
+    const snapshotOf = (m: Map<string, VersionedRow>) => attrs([...m.values()]);
+    /** What pyarrow must read from the parts: every column of every row. */
+    const columns = (r: VersionedRow): Record<string, string> => ({
+      cluster: r.cluster, target: r.target, api_version: r.apiVersion, kind: r.kind, namespace: r.namespace, name: r.name, uid: r.uid,
+      attributes: JSON.stringify(canonical(r.attributes)), content_hash: r.hash, snapshot_version: String(r.version),
+    });
+
+    describe(`${type} sink, format parquet`, () => {
+      it('a full export writes per-target parts of at most N rows, then the manifest; pyarrow reads back the snapshot; repeats write nothing', async () => {
+        const spec = await fresh();
+        const b = pq();
+        const c = pctx(spec);
+        const base = mixed(300);
+        expect(await b.export(full(base, { version: 1 }), c)).toMatchObject({ outcome: 'applied', upserts: 300, deletes: 0, rowsExported: 300 });
+        const m = (await manifestOf(spec))!;
+        const partNames = targets.flatMap((t) => [0, 1, 2].map((n) => `parquet/1/${t}-${n}.parquet`));
+        expect(m).toMatchObject({ format: 'parquet', version: 1, rowCount: 300, rows: {}, deltas: [], retiredParts: {}, base: { version: 1, dir: 'parquet/1' } });
+        expect(m.base!.parts.map((p) => [p.key, p.target, p.rows])).toEqual(partNames.map((k, i) => [k, targets[Math.floor(i / 3)], [40, 40, 20][i % 3]]));
+        expect(await keysOf(spec)).toEqual(['manifest.json', ...partNames]);
+        // every column of every row, as pyarrow reads the files
+        const store = await raw(spec);
+        const read: Record<string, string>[] = [];
+        for (const p of m.base!.parts) {
+          const body = (await store.get(`${prefixOf(spec)}/${p.key}`))!.body;
+          expect(createHash('sha256').update(body).digest('hex')).toBe(p.sha256);
+          read.push(...(await readParquet(body)).rows);
+        }
+        const byKey = (a: Record<string, string>, b: Record<string, string>) => (`${a.target}/${a.uid}` < `${b.target}/${b.uid}` ? -1 : 1);
+        expect(read.sort(byKey)).toEqual(base.map(columns).sort(byKey));
+        expect(await fx.read(spec, inventory)).toEqual(attrs(base));
+
+        // the same full again: nothing written, not even the manifest
+        const tag = (await store.get(`${prefixOf(spec)}/${MANIFEST}`))!.tag;
+        expect(await b.export(full(base, { version: 1 }), c)).toMatchObject({ outcome: 'applied', upserts: 0, detail: 'no change' });
+        expect((await store.get(`${prefixOf(spec)}/${MANIFEST}`))!.tag).toBe(tag);
+        // the same rows at a later version: the parts are kept as they are, only the manifest moves
+        expect(await b.export(full(base, { version: 2 }), c)).toMatchObject({ outcome: 'applied', upserts: 0 });
+        expect(await manifestOf(spec)).toMatchObject({ version: 2, base: { version: 2, parts: m.base!.parts } });
+        expect(await keysOf(spec)).toEqual(['manifest.json', ...partNames]);
+      });
+
+      it('deltas add a delta part and deletes; a reader applying them in order sees the snapshot after each; after K deltas a full compacts', async () => {
+        const spec = await fresh();
+        const b = pq();
+        const c = pctx(spec);
+        const snapshot = new Map(mixed(120).map((r) => [`${r.target}/${r.uid}`, r]));
+        await b.export(full([...snapshot.values()], { version: 1 }), c);
+        const step = async (v: number, upserts: VersionedRow[], deletes: VersionedRow[]) => {
+          for (const r of deletes) snapshot.delete(`${r.target}/${r.uid}`);
+          for (const r of upserts) snapshot.set(`${r.target}/${r.uid}`, r);
+          const d = delta(upserts, { fromVersion: v - 1, version: v, deletes: deletes.map((r) => tombstone(r, v)), snapshot: [...snapshot.values()] });
+          expect(await b.export(d, c)).toMatchObject({ outcome: 'applied', upserts: upserts.length, deletes: deletes.length });
+          expect(await fx.read(spec, inventory)).toEqual(snapshotOf(snapshot));
+          return d;
+        };
+        const changed = (i: number, v: number) => row(i, { target: targets[i % 3]!, attributes: { replicas: 100 + v }, version: v });
+        const d2 = await step(2, [changed(0, 2), changed(1, 2), ...mixed(2, 500).map((r) => ({ ...r, version: 2 }))], [snapshot.get('services/uid-2')!]);
+        expect(await b.export(d2, c)).toMatchObject({ outcome: 'noop' }); // a retry
+        await step(3, [changed(0, 3)], [snapshot.get('deployments/uid-3')!, snapshot.get('roles/uid-4')!]);
+        await step(4, [], [snapshot.get('deployments/uid-6')!]); // deletes only: no part
+        const m = (await manifestOf(spec))!;
+        expect(m.deltas!.map((d) => [d.version, d.parts.map((p) => [p.key, p.rows]), d.deletes])).toEqual([
+          [2, [['parquet/1/delta-v2.parquet', 4]], ['services/uid-2']],
+          [3, [['parquet/1/delta-v3.parquet', 1]], ['deployments/uid-3', 'roles/uid-4']],
+          [4, [], ['deployments/uid-6']],
+        ]);
+
+        // a 4th delta would make more than K = 3: the workflow is asked for a full reconcile
+        const d5 = delta([changed(1, 5)], { fromVersion: 4, version: 5, snapshot: [...snapshot.values()] });
+        const r5 = await b.export(d5, c);
+        expect(r5).toMatchObject({ outcome: 'needsFull', upserts: 0 });
+        expect(r5.detail).toMatch(/3 deltas listed \(at most 3\): full reconcile needed to compact/);
+        snapshot.set('roles/uid-1', changed(1, 5));
+        expect(await b.export(full([...snapshot.values()], { version: 5 }), c)).toMatchObject({ outcome: 'applied', upserts: 118, deletes: 0 });
+        const compacted = (await manifestOf(spec))!;
+        expect(compacted).toMatchObject({ version: 5, deltas: [], base: { version: 5, dir: 'parquet/5' }, retiredParts: {} });
+        // every target changed since the base: all parts are new, and the old ones retired (and, with no grace here, deleted)
+        expect(compacted.base!.parts.filter((p) => p.key.startsWith('parquet/1/'))).toEqual([]);
+        expect(await keysOf(spec)).toEqual(['manifest.json', ...compacted.base!.parts.map((p) => p.key)].sort());
+        expect(await fx.read(spec, inventory)).toEqual(snapshotOf(snapshot));
+
+        // delta rows outnumbering the base's: a full as well
+        const big = mixed(30, 1000).map((r) => ({ ...r, version: 6 }));
+        expect((await b.export(delta(big, { fromVersion: 5, version: 6, deletes: [...snapshot.values()].slice(0, 90).map((r) => tombstone(r, 6)) }), c)).detail)
+          .toMatch(/delta rows \(120\) would outnumber the base's \(118\)/);
+      });
+
+      it('a full reconcile repairs a deleted part, an edited part and a stray file', async () => {
+        const spec = await fresh();
+        const b = pq();
+        const c = pctx(spec);
+        const base = rows(100);
+        await b.export(full(base, { version: 1 }), c);
+        const before = (await manifestOf(spec))!.base!.parts;
+        const store = await raw(spec);
+        const p = prefixOf(spec);
+        await store.delete([`${p}/${before[0]!.key}`]);
+        await store.put(`${p}/${before[1]!.key}`, 'not parquet', { contentType: 'application/octet-stream' });
+        await store.put(`${p}/parquet/1/stray.parquet`, 'x', { contentType: 'application/octet-stream' });
+        const r = await b.export(full(base, { version: 2 }), c);
+        expect(r).toMatchObject({ outcome: 'applied', upserts: 80, deletes: 0 });
+        expect(r.detail).toContain('deleted 1 foreign');
+        // the same bytes went back under the same keys
+        expect((await manifestOf(spec))!.base!.parts.map((x) => [x.key, x.sha256])).toEqual(before.map((x) => [x.key, x.sha256]));
+        expect(await keysOf(spec)).toEqual(['manifest.json', ...before.map((x) => x.key)]);
+        expect(await fx.read(spec, inventory)).toEqual(attrs(base));
+      });
+
+      it('switches json → parquet and back with a full reconcile, retiring the other layout', async () => {
+        const spec = await fresh();
+        const b = pq();
+        const base = rows(10);
+        await b.export(full(base, { version: 1 }), ctx(spec));
+        expect(await b.export(delta([row(50)], { fromVersion: 1, version: 2 }), pctx(spec))).toMatchObject({ outcome: 'needsFull' });
+        expect(await b.export(full(base, { version: 2 }), pctx(spec))).toMatchObject({ outcome: 'applied', upserts: 10 });
+        expect(await keysOf(spec)).toEqual(['manifest.json', 'parquet/2/deployments-0.parquet']);
+        expect(await fx.read(spec, inventory)).toEqual(attrs(base));
+        expect(await b.export(full(base, { version: 3 }), ctx(spec))).toMatchObject({ outcome: 'applied', upserts: 10 });
+        expect(await keysOf(spec)).toEqual(['manifest.json', ...base.map((x) => `rows/deployments/${x.uid}.json`)]);
+        expect((await manifestOf(spec))!.retiredParts).toBeUndefined(); // retired and, with no grace here, deleted
+        expect(await fx.read(spec, inventory)).toEqual(attrs(base));
+      });
+
+      it('holds a parquet export that would delete most rows without a complete resync', async () => {
+        const spec = await fresh();
+        const b = pq();
+        const c = pctx(spec);
+        await b.export(full(rows(10), { version: 1 }), c);
+        const before = await keysOf(spec);
+        expect(await failure(b.export(full(rows(2), { version: 2, resyncComplete: false }), c))).toBeInstanceOf(DeleteGuardError);
+        const d = delta([], { fromVersion: 1, version: 2, deletes: rows(8).map((x) => tombstone(x, 2)), resyncComplete: false, snapshot: rows(2, 8) });
+        expect(await failure(b.export(d, c))).toBeInstanceOf(DeleteGuardError);
+        expect(await keysOf(spec)).toEqual(before);
+        expect(await b.export(full(rows(2), { version: 2 }), c)).toMatchObject({ outcome: 'applied', deletes: 8 });
+        expect(await fx.read(spec, inventory)).toEqual(attrs(rows(2)));
+      });
+
+      it(`bench: a ${benchLabel}-row parquet full export, then a 100-row delta`, async () => {
+        const spec = await fresh();
+        const b = backend(); // the defaults: 20,000-row parts, 50 deltas
+        const c = pctx(spec);
+        const base = rows(benchRows);
+        let t0 = Date.now();
+        expect(await b.export(full(base, { version: 1 }), c)).toMatchObject({ outcome: 'applied', upserts: benchRows });
+        const fullMs = Date.now() - t0;
+        const partBytes = (await (await raw(spec)).get(`${prefixOf(spec)}/${(await manifestOf(spec))!.base!.parts[0]!.key}`))!.body.length;
+        const changed = rows(100).map((x) => row(Number(x.uid.slice(4)), { attributes: { replicas: 100 }, version: 2 }));
+        t0 = Date.now();
+        expect(await b.export(delta(changed, { fromVersion: 1, version: 2, snapshot: base }), c)).toMatchObject({ outcome: 'applied', upserts: 100 });
+        const deltaMs = Date.now() - t0;
+        const now = base.map((x, i) => (i < 100 ? changed[i]! : x));
+        t0 = Date.now();
+        expect(await b.export(full(now, { version: 3 }), c)).toMatchObject({ outcome: 'applied', upserts: benchRows });
+        const compactMs = Date.now() - t0;
+        t0 = Date.now();
+        expect(await b.export(full(now, { version: 4 }), c)).toMatchObject({ outcome: 'applied', upserts: 0 });
+        const unchangedMs = Date.now() - t0;
+        console.log(`[bench] ${type} parquet ${benchLabel} full: ${fullMs} ms; 100-row delta: ${deltaMs} ms; compacting ${benchLabel} full: ${compactMs} ms; unchanged ${benchLabel} full: ${unchangedMs} ms; first part ${partBytes} bytes`);
+      }, 120_000);
+    });
+  }
 }

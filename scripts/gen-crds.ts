@@ -18,6 +18,8 @@ import { sinkDescriptors } from '../activities/sinks/registry.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const TYPES_FILE = path.join(root, 'api', 'types.ts');
 export const CRD_DIR = path.join(root, 'deploy', 'crds');
+/** The Helm chart's copy: Helm installs crds/ of a chart (and never upgrades it: docs/install.md#upgrading). */
+export const CHART_CRD_DIR = path.join(root, 'deploy', 'helm', 'kollect', 'crds');
 export const DOCS_FILE = path.join(root, 'docs', 'crds.md');
 export const SAMPLES_DIR = path.join(root, 'deploy', 'samples');
 
@@ -224,11 +226,14 @@ export function crdObject(k: KindDef, schema: Schema): Record<string, unknown> {
   };
 }
 
-/** The generated files: CRD manifests and docs/crds.md, keyed by absolute path. */
+/** The generated files: CRD manifests (in deploy/crds and the chart) and docs/crds.md, keyed by absolute path. */
 export function generate(): Map<string, string> {
   const schemas = generateSchemas();
   const files = new Map<string, string>();
-  for (const k of KINDS) files.set(path.join(CRD_DIR, crdFileName(k)), HEADER + stringify(crdObject(k, schemas.get(k.kind)!), { lineWidth: 0 }));
+  for (const k of KINDS) {
+    const text = HEADER + stringify(crdObject(k, schemas.get(k.kind)!), { lineWidth: 0 });
+    for (const dir of [CRD_DIR, CHART_CRD_DIR]) files.set(path.join(dir, crdFileName(k)), text);
+  }
   files.set(DOCS_FILE, renderDocs(readFileSync(DOCS_FILE, 'utf8'), schemas));
   return files;
 }
@@ -315,7 +320,7 @@ export function renderDocs(doc: string, schemas: Map<string, Schema>, samplesDir
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  mkdirSync(CRD_DIR, { recursive: true });
+  for (const dir of [CRD_DIR, CHART_CRD_DIR]) mkdirSync(dir, { recursive: true });
   for (const [file, text] of generate()) {
     writeFileSync(file, text);
     console.log(`wrote ${path.relative(root, file)}`);

@@ -1,5 +1,6 @@
 // Operator configuration from the environment, validated once at start; a bad value stops the
 // process with a message naming the variable and how to fix it.
+import { readFileSync } from 'node:fs';
 import { EndpointGuard, endpointPolicyFromEnv, type EndpointPolicy } from '../activities/sinks/endpoints.js';
 import { DEFAULT_TASK_QUEUE } from '../api/constants.js';
 import { parseDuration } from '../api/duration.js';
@@ -7,6 +8,10 @@ import { parseDuration } from '../api/duration.js';
 export interface OperatorConfig {
   temporalAddress: string;
   temporalNamespace: string;
+  /** How to reach Temporal: TLS (server CA, client certificate, SNI) and an API key; empty = plaintext. */
+  temporalAuth: TemporalAuth;
+  /** Register temporalNamespace at start when it is missing (a bundled Temporal server). */
+  registerNamespace: boolean;
   taskQueue: string;
   /** Path of a kubeconfig; empty means in-cluster or ~/.kube/config. */
   kubeconfig: string;
@@ -28,6 +33,69 @@ export interface OperatorConfig {
   endpoints: EndpointPolicy;
 }
 
+/**
+ * The connection options both the client Connection and the worker's NativeConnection take. File
+ * contents are read once at start: a rotated certificate or key takes effect on the next restart.
+ */
+export interface TemporalAuth {
+  tls?: {
+    serverRootCACertificate?: Buffer;
+    clientCertPair?: { crt: Buffer; key: Buffer };
+    serverNameOverride?: string;
+  };
+  apiKey?: string;
+}
+
+/**
+ * TEMPORAL_TLS (true = TLS with the system's trusted CAs), TEMPORAL_TLS_CA_FILE,
+ * TEMPORAL_TLS_CERT_FILE + TEMPORAL_TLS_KEY_FILE (mTLS), TEMPORAL_TLS_SERVER_NAME and
+ * TEMPORAL_API_KEY_FILE. Any of them turns TLS on: an API key is never sent in plaintext.
+ */
+function temporalAuth(env: NodeJS.ProcessEnv): TemporalAuth {
+  const tlsFlag = env.TEMPORAL_TLS ?? '';
+  flag(tlsFlag, 'TEMPORAL_TLS');
+  const cert = env.TEMPORAL_TLS_CERT_FILE ?? '';
+  const key = env.TEMPORAL_TLS_KEY_FILE ?? '';
+  if (Boolean(cert) !== Boolean(key)) {
+    throw new TypeError(`TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE go together (a client certificate and its key), got only ${cert ? 'TEMPORAL_TLS_CERT_FILE' : 'TEMPORAL_TLS_KEY_FILE'}`);
+  }
+  const ca = env.TEMPORAL_TLS_CA_FILE ?? '';
+  const serverName = env.TEMPORAL_TLS_SERVER_NAME ?? '';
+  const apiKeyFile = env.TEMPORAL_API_KEY_FILE ?? '';
+  const wanted = tlsFlag === 'true' || Boolean(ca || cert || serverName || apiKeyFile);
+  if (tlsFlag === 'false' && wanted) throw new TypeError('TEMPORAL_TLS=false contradicts the TEMPORAL_TLS_* / TEMPORAL_API_KEY_FILE settings: an API key or certificate is only sent over TLS');
+  if (!wanted) return {};
+  const tls: NonNullable<TemporalAuth['tls']> = {};
+  if (ca) tls.serverRootCACertificate = pemFile(ca, 'TEMPORAL_TLS_CA_FILE', 'CERTIFICATE');
+  if (cert) tls.clientCertPair = { crt: pemFile(cert, 'TEMPORAL_TLS_CERT_FILE', 'CERTIFICATE'), key: pemFile(key, 'TEMPORAL_TLS_KEY_FILE', 'PRIVATE KEY') };
+  if (serverName) tls.serverNameOverride = serverName;
+  const auth: TemporalAuth = { tls };
+  if (apiKeyFile) {
+    const apiKey = readSetting(apiKeyFile, 'TEMPORAL_API_KEY_FILE').toString('utf8').trim();
+    if (!apiKey) throw new TypeError(`TEMPORAL_API_KEY_FILE: ${apiKeyFile} is empty`);
+    auth.apiKey = apiKey;
+  }
+  return auth;
+}
+
+function flag(text: string | undefined, name: string): boolean {
+  if (!['', 'true', 'false'].includes(text ?? '')) throw new TypeError(`${name} must be true or false, got "${text}"`);
+  return text === 'true';
+}
+
+function readSetting(file: string, name: string): Buffer {
+  try { return readFileSync(file); } catch (err) {
+    throw new TypeError(`${name}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+  }
+}
+
+/** A PEM file holding at least one block of `label` (PRIVATE KEY also matches RSA/EC PRIVATE KEY). */
+function pemFile(file: string, name: string, label: string): Buffer {
+  const data = readSetting(file, name);
+  if (!new RegExp(`-----BEGIN [A-Z ]*${label}-----`).test(data.toString('utf8'))) throw new TypeError(`${name}: ${file} holds no PEM ${label}`);
+  return data;
+}
+
 function endpointPolicy(env: NodeJS.ProcessEnv): EndpointPolicy {
   const policy = endpointPolicyFromEnv(env);
   try { new EndpointGuard(policy); } catch (err) { throw new TypeError((err as Error).message, { cause: err }); }
@@ -46,6 +114,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
   return {
     temporalAddress,
     temporalNamespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    temporalAuth: temporalAuth(env),
+    registerNamespace: flag(env.KOLLECT_REGISTER_NAMESPACE, 'KOLLECT_REGISTER_NAMESPACE'),
     taskQueue: env.KOLLECT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
     kubeconfig: env.KUBECONFIG ?? '',
     httpPort: port,

@@ -20,6 +20,7 @@ import { PostgresPayloadStore, kollectDataConverter } from './payloads.js';
 import { BodyStore } from '../store/bodies.js';
 import { createCollectorActivities } from '../activities/collect.js';
 import { ensureCollectorSchedule } from './schedule.js';
+import { ensureNamespace } from './namespace.js';
 
 export async function runOperator(config: OperatorConfig): Promise<{ stop(): Promise<void>; httpPort: number }> {
   const log = jsonLog('operator');
@@ -46,12 +47,13 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   let nativeConnection: NativeConnection | undefined;
-  const clientConnection = await retrying('temporal', () => Connection.connect({ address: config.temporalAddress }), log);
+  const clientConnection = await retrying('temporal', () => Connection.connect({ address: config.temporalAddress, ...config.temporalAuth }), log);
   const client = new Client({ connection: clientConnection, namespace: config.temporalNamespace, dataConverter });
+  if (config.registerNamespace) await retrying('temporal_namespace', () => ensureNamespace(clientConnection, config.temporalNamespace, log), log);
   if (config.components.worker) {
     const guard = new EndpointGuard(config.endpoints);
     log('endpoint_policy', { allow: config.endpoints.allow, clusterCidrs: config.endpoints.clusterCidrs });
-    nativeConnection = await retrying('temporal', () => NativeConnection.connect({ address: config.temporalAddress }), log);
+    nativeConnection = await retrying('temporal', () => NativeConnection.connect({ address: config.temporalAddress, ...config.temporalAuth }), log);
     worker = await Worker.create({
       connection: nativeConnection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, dataConverter, ...workflowCode(config, log),
       activities: {
@@ -87,7 +89,7 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
       return { ok: Object.values(detail).every(Boolean), detail: { ...detail, store: storeOk } };
     },
   });
-  log('started', { components: config.components, temporal: config.temporalAddress, namespace: config.temporalNamespace, taskQueue: config.taskQueue, httpPort: http.port });
+  log('started', { components: config.components, temporal: config.temporalAddress, temporalTls: config.temporalAuth.tls !== undefined, namespace: config.temporalNamespace, taskQueue: config.taskQueue, httpPort: http.port });
 
   return {
     httpPort: http.port,

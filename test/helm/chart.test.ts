@@ -312,7 +312,7 @@ async function operatorExports(objects: Obj[], ns: string, temporal: string): Pr
   await kubectl(['create', 'namespace', ns]);
   await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-postgres', `--from-literal=password=${pgEnd.password}`]);
   await kubectl(['-n', ns, 'apply', '-f', renderSamples(['profile-configmaps.yaml', 'target-configmaps.yaml', 'sink-postgres.yaml', 'inventory.yaml'], (d) => {
-    if (d.kind === 'KollectDatabaseSink') { d.spec.postgres!.url = `postgres://${pgEnd.user}@${pgEnd.host}:${pgEnd.port}/${pgEnd.database}`; d.spec.postgres!.table = table; }
+    if (d.kind === 'KollectDatabaseSink') { d.spec.postgres!.url = `postgres://${pgEnd.user}@${pgEnd.host}:${pgEnd.port}/${pgEnd.database}`; d.spec.postgres!.table = table; d.spec.postgres!.sslMode = 'disable'; }
     if (d.kind === 'KollectInventory') {
       const spec = d.spec as Record<string, unknown>;
       Object.assign(spec, { targetRefs: [{ name: 'configmaps' }], exportMinInterval: '2s', cluster: 'chart' });

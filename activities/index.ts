@@ -3,6 +3,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { KollectInventory, KollectSink, SinkExportStatus, Condition, SinkRef, SinkKind } from '../api/types.js';
 import { parseDuration } from '../api/duration.js';
+import { DEFAULT_CLUSTER_NAME } from '../api/constants.js';
 import type { InventoryConfig, InventoryRef } from '../workflows/config.js';
 import { exportActivityName } from '../workflows/config.js';
 import type { SinkConfig } from '../workflows/state.js';
@@ -24,7 +25,7 @@ export interface ActivityDeps {
   /** Where row bodies are read from. */
   store: BodyStore;
   /** Operator settings the workflow needs (it cannot read the environment). */
-  settings?: { maxRunAgeMs?: number };
+  settings?: { maxRunAgeMs?: number; clusterName?: string };
   /** Sink types by spec.type (activities/sinks/registry.ts). */
   sinks: Readonly<Record<string, SinkDescriptor<never>>>;
   /** Where sinks may connect; default the process's guard (KOLLECT_ENDPOINT_ALLOW, KOLLECT_CLUSTER_CIDRS). */
@@ -75,7 +76,7 @@ export function createActivities(deps: ActivityDeps) {
       }
     }
     return {
-      generation: inv.metadata.generation ?? 0, cluster: spec.cluster ?? 'default',
+      generation: inv.metadata.generation ?? 0, cluster: spec.cluster ?? deps.settings?.clusterName ?? DEFAULT_CLUSTER_NAME,
       intervalMs: intervalOf(spec.exportMinInterval, 'spec.exportMinInterval'), suspend: spec.suspend ?? false,
       maxExportBytes: spec.maxExportBytes,
       fullReconcileIntervalMs: intervalOf(spec.fullReconcileInterval ?? DEFAULT_FULL_RECONCILE, 'spec.fullReconcileInterval'),

@@ -5,6 +5,11 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 /** The task queue the operator's worker polls and the watcher starts workflows on. */
 export const DEFAULT_TASK_QUEUE = 'kollect';
 
+/** The cluster name rows carry when neither the inventory's spec.cluster nor KOLLECT_CLUSTER_NAME says one. */
+export const DEFAULT_CLUSTER_NAME = 'default';
+/** What a cluster name may be (the CRD's spec.cluster rule). */
+export const CLUSTER_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
 /** Resource (plural) names of the Kollect kinds. */
 export const KOLLECT_PLURALS = {
   KollectProfile: 'kollectprofiles',

@@ -372,7 +372,7 @@ export interface KollectInventorySpec {
   exportMinInterval?: string;
   /**
    * Cluster name written into every row; fleets share sinks partitioned by it. Unset means the
-   * operator's cluster name (`default` unless the operator is configured otherwise).
+   * operator's cluster name (KOLLECT_CLUSTER_NAME, `default` when unset).
    * @minLength 1
    * @maxLength 63
    * @pattern ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$

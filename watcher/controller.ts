@@ -58,6 +58,8 @@ export interface ControllerOptions {
   namespaces?: string[];
   /** How often a Target whose kind is not served (yet) looks again. */
   unknownKindRetryMs: number;
+  /** Cluster name of rows whose inventory has no spec.cluster (the operator's KOLLECT_CLUSTER_NAME). */
+  clusterName: string;
   /** Evaluates profiles off the main thread, within `limits`. */
   extraction: ExtractionPool;
   limits?: ExtractionLimits;
@@ -460,7 +462,7 @@ export class Controller {
       inv.outbox.forgetSent();
     }
     const targets = new Set((spec.targetRefs ?? []).map((r) => r.name).filter(Boolean));
-    const cluster = spec.cluster || 'default';
+    const cluster = spec.cluster || this.o.clusterName;
     const clusterChanged = inv.cluster !== cluster;
     const before = inv.targets;
     inv.targets = targets;

@@ -5,6 +5,7 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import type { Log } from '../worker/log.js';
+import { DEFAULT_CLUSTER_NAME } from '../api/constants.js';
 import { Controller } from './controller.js';
 import { temporalConnectionTests, temporalSender } from './delivery.js';
 import { ConnectionTests } from './connection-tests.js';
@@ -36,6 +37,8 @@ export interface WatcherOptions {
   delivery?: Partial<Omit<DeliveryConfig, 'retry'>> & { retry?: Partial<DeliveryConfig['retry']> };
   /** A Target whose kind the apiserver does not serve (CRD not installed yet) looks again this often (ms). */
   unknownKindRetryMs?: number;
+  /** Cluster name of rows whose inventory has no spec.cluster (default `default`). */
+  clusterName?: string;
   metrics?: WatcherMetrics;
   /** Extraction deadline, output caps and worker pool (default: KOLLECT_EXTRACT_* or their defaults). */
   extraction?: Partial<ExtractionLimits>;
@@ -103,6 +106,7 @@ export async function startWatcher(opts: WatcherOptions): Promise<Watcher> {
       sender: temporalSender(opts.temporal.client, opts.temporal.taskQueue, opts.temporal.store),
       namespaces: opts.namespaces,
       unknownKindRetryMs: opts.unknownKindRetryMs ?? 10_000,
+      clusterName: opts.clusterName ?? DEFAULT_CLUSTER_NAME,
       connectionTests: new ConnectionTests(temporalConnectionTests(opts.temporal.client, opts.temporal.taskQueue, transport), log),
     });
     controller.start();

@@ -60,3 +60,17 @@ describe('loadConfig: Temporal TLS and API key', () => {
     expect(() => loadConfig({ ...base, TEMPORAL_API_KEY_FILE: empty })).toThrow(`TEMPORAL_API_KEY_FILE: ${empty} is empty`);
   });
 });
+
+describe('loadConfig: the cluster name and the endpoint guard', () => {
+  it('defaults the cluster name, takes a DNS label, and names the variable when it is not one', () => {
+    expect(loadConfig(base).clusterName).toBe('default');
+    expect(loadConfig({ ...base, KOLLECT_CLUSTER_NAME: 'prod-eu-1' }).clusterName).toBe('prod-eu-1');
+    expect(() => loadConfig({ ...base, KOLLECT_CLUSTER_NAME: 'Prod_EU' })).toThrow('KOLLECT_CLUSTER_NAME must be a DNS label (lower-case letters, digits and -, at most 63), got "Prod_EU"');
+  });
+
+  it('refuses an unknown address class or a bad CIDR, naming the variable', () => {
+    expect(loadConfig({ ...base, KOLLECT_ENDPOINT_ALLOW: 'loopback,10.1.0.0/16' }).endpoints.allow).toEqual(['loopback', '10.1.0.0/16']);
+    expect(() => loadConfig({ ...base, KOLLECT_ENDPOINT_ALLOW: 'private' })).toThrow(/KOLLECT_ENDPOINT_ALLOW: unknown class "private"/);
+    expect(() => loadConfig({ ...base, KOLLECT_CLUSTER_CIDRS: '10.96.0.0' })).toThrow(/KOLLECT_CLUSTER_CIDRS: "10.96.0.0" is not a CIDR/);
+  });
+});

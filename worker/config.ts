@@ -2,7 +2,7 @@
 // process with a message naming the variable and how to fix it.
 import { readFileSync } from 'node:fs';
 import { EndpointGuard, endpointPolicyFromEnv, type EndpointPolicy } from '../activities/sinks/endpoints.js';
-import { DEFAULT_TASK_QUEUE } from '../api/constants.js';
+import { CLUSTER_NAME_PATTERN, DEFAULT_CLUSTER_NAME, DEFAULT_TASK_QUEUE } from '../api/constants.js';
 import { parseDuration } from '../api/duration.js';
 
 export interface OperatorConfig {
@@ -29,6 +29,8 @@ export interface OperatorConfig {
   gcIntervalMs: number;
   /** A prebuilt workflow bundle (npm run build writes dist/workflow-bundle.js); empty = bundle at start. */
   workflowBundle: string;
+  /** This cluster's name in every row of an inventory without spec.cluster (KOLLECT_CLUSTER_NAME). */
+  clusterName: string;
   /** Where sinks may connect (KOLLECT_ENDPOINT_ALLOW, KOLLECT_CLUSTER_CIDRS); docs/sinks.md#endpoint-guard. */
   endpoints: EndpointPolicy;
 }
@@ -96,6 +98,14 @@ function pemFile(file: string, name: string, label: string): Buffer {
   return data;
 }
 
+function clusterName(text: string | undefined): string {
+  if (text === undefined || text === '') return DEFAULT_CLUSTER_NAME;
+  if (text.length > 63 || !CLUSTER_NAME_PATTERN.test(text)) {
+    throw new TypeError(`KOLLECT_CLUSTER_NAME must be a DNS label (lower-case letters, digits and -, at most 63), got "${text}"`);
+  }
+  return text;
+}
+
 function endpointPolicy(env: NodeJS.ProcessEnv): EndpointPolicy {
   const policy = endpointPolicyFromEnv(env);
   try { new EndpointGuard(policy); } catch (err) { throw new TypeError((err as Error).message, { cause: err }); }
@@ -127,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     components: parseComponents(env.KOLLECT_COMPONENTS ?? 'all'),
     watchNamespaces: (env.KOLLECT_WATCH_NAMESPACES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     endpoints: endpointPolicy(env),
+    clusterName: clusterName(env.KOLLECT_CLUSTER_NAME),
   };
 }
 

@@ -33,7 +33,8 @@ describe('watcher on the real apiserver and Temporal', () => {
 
   beforeAll(async () => {
     env = await watcherEnv('watcher');
-    watcher = await env.startWatcher();
+    // The operator's cluster name (KOLLECT_CLUSTER_NAME): rows of an inventory without spec.cluster carry it.
+    watcher = await env.startWatcher({ clusterName: 'east' });
     watcher.onInformerEvent((informer, e) => events.push({ informer, e }));
   });
   afterAll(async () => { await env?.close(); });
@@ -112,7 +113,7 @@ describe('watcher on the real apiserver and Temporal', () => {
 
     const rows = await env.waitSnapshot('inv2', '3 rows', (r) => r.length === 3);
     expect(rows.map((r) => `${r.target}:${r.namespace}/${r.name}:${r.cluster}`).sort()).toEqual([
-      `t2:${env.ns}/cm-kx2:default`, `t3:${env.ns}/cm-here:default`, `t3:${otherNs}/cm-there:default`,
+      `t2:${env.ns}/cm-kx2:east`, `t3:${env.ns}/cm-here:east`, `t3:${otherNs}/cm-there:east`,
     ].sort());
     const informers = watcher.informers().filter((i) => i.id.startsWith('v1/ConfigMap@'));
     expect(informers.map((i) => [i.id, i.refs]).sort()).toEqual([['v1/ConfigMap@*', 1], [`v1/ConfigMap@${env.ns}`, 2]]);

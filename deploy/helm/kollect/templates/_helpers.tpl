@@ -137,6 +137,9 @@ spec:
         - { name: KOLLECT_GC_INTERVAL, value: {{ $v.operator.gcInterval | quote }} }
         - name: KOLLECT_STORE_URL
           valueFrom: { secretKeyRef: { name: {{ include "kollect.storeSecret" $ }}, key: {{ include "kollect.storeSecretKey" $ }} } }
+        {{- with $v.operator.clusterName }}
+        - { name: KOLLECT_CLUSTER_NAME, value: {{ . | quote }} }
+        {{- end }}
         {{- with $v.operator.watchNamespaces }}
         - { name: KOLLECT_WATCH_NAMESPACES, value: {{ join "," . | quote }} }
         {{- end }}

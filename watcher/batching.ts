@@ -1,5 +1,5 @@
 // Pure helpers that turn coalesced changes into signal payloads within Temporal's limits
-// (DESIGN.md: one payload warns above 512 KB and fails above 2 MB).
+// (a payload warns above 512 KB and fails above 2 MB: docs/decisions/0006).
 import type { Row, RowRef } from '../api/rows.js';
 import type { DeltaBatch, ResyncPart } from '../api/signals.js';
 

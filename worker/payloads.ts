@@ -1,4 +1,4 @@
-// Keeping Temporal payloads small (DESIGN.md invariant 4): large payloads are gzip-compressed by a
+// Keeping Temporal payloads small (docs/decisions/0006): large payloads are gzip-compressed by a
 // codec, and what is still above the threshold is stored by reference (claim check) in Postgres,
 // content-addressed so that N sinks of one export share one blob. See docs/decisions/0006.
 import { createHash } from 'node:crypto';

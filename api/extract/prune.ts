@@ -1,4 +1,4 @@
-// Pruning for export.mode Resource (ADR-0306) and key scrubbing for every mode. Everything
+// Pruning for export.mode Resource (docs/crds.md#kollectprofile) and key scrubbing for every mode. Everything
 // works on a private plain-JSON copy of the informer's object (toPlainJson), never on the
 // object itself, which the informer's cache still holds.
 

@@ -1,4 +1,4 @@
-// Large payloads never travel inline (DESIGN.md invariant 4): with Kollect's data converter a
+// Large payloads never travel inline (docs/decisions/0006): with Kollect's data converter a
 // ~6 MB snapshot goes through a workflow and two activities on the real Temporal server, the
 // history holds only small claims, and the two activities share one content-addressed blob.
 import { describe, it, expect, afterAll } from 'vitest';

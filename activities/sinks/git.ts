@@ -21,6 +21,7 @@ import { redactUrl, SinkUnreachableError } from './redact.js';
 import { rowDocument, serialize, type Format } from './serialize.js';
 import { SinkConfigError, checkDeleteGuard, decideWatermark, skipped, type ExportInput, type ExportReply, type ProbeResult, type SinkBackend, type SinkContext } from './types.js';
 import type { SinkDescriptor } from './descriptor.js';
+import { KeyedQueue } from './keyed-queue.js';
 import { defaultEndpointGuard, type EndpointGuard } from './endpoints.js';
 
 export interface GitBackendOptions {
@@ -100,7 +101,7 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
   readonly kind = 'KollectSnapshotSink' as const;
   private root: Promise<string> | undefined;
   /** One export at a time per working clone: exports to one (url, branch) queue behind each other. */
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly queues = new KeyedQueue();
 
   constructor(private readonly opts: GitBackendOptions = {}) {}
 
@@ -136,23 +137,16 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
    */
   write(target: GitTarget, input: ExportInput, ctx: SinkContext<unknown>): Promise<GitWritten> {
     const key = sha(`${target.url}\0${target.branch}`).slice(0, 16);
-    return this.serialized(key, () => this.exportLocked(key, target, input, ctx));
+    return this.queues.run(key, () => this.exportLocked(key, target, input, ctx));
   }
 
   async close(): Promise<void> {
     const root = this.root;
     this.root = undefined;
-    await Promise.allSettled([...this.queues.values()]);
+    await this.queues.idle();
     if (root && !this.opts.cacheDir) await rm(await root, { recursive: true, force: true });
   }
 
-  private async serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.queues.get(key) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.queues.set(key, tail);
-    try { return await run; } finally { if (this.queues.get(key) === tail) this.queues.delete(key); }
-  }
 
   private cacheRoot(): Promise<string> {
     this.root ??= (async () => {

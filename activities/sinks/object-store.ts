@@ -19,6 +19,7 @@ import type { SerializationFormat } from '../../api/types.js';
 import { pathSegment } from './git-layout.js';
 import { PARQUET_COLUMNS, PARQUET_SCHEMA_VERSION, encodeParquet, parquetColumns, parquetKeys } from './parquet.js';
 import { rowDocument, serialize } from './serialize.js';
+import { KeyedQueue } from './keyed-queue.js';
 import {
   SinkConfigError, checkDeleteGuard, decideWatermark, skipped,
   type ExportInput, type ExportReply, type InventoryIdentity, type ProbeResult, type SinkBackend, type SinkContext, type Watermark,
@@ -199,7 +200,7 @@ export class ObjectStoreBackend<Spec extends ObjectStoreSpec> implements SinkBac
   readonly kind = 'KollectSnapshotSink' as const;
   readonly type: 's3' | 'gcs';
   /** One export at a time per (store, prefix): a second export of an inventory waits for the first. */
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly queues = new KeyedQueue();
 
   constructor(private readonly driver: ObjectStoreDriver<Spec>, private readonly opts: ObjectStoreBackendOptions = {}) {
     this.type = driver.type;
@@ -210,7 +211,7 @@ export class ObjectStoreBackend<Spec extends ObjectStoreSpec> implements SinkBac
     const prefix = resolvePrefix(this.type, ctx.spec.pathTemplate, input.inventory);
     const store = this.driver.open(ctx);
     await store.ensureBucket(ctx.create !== false);
-    return this.serialized(`${this.context(ctx.spec)}\0${prefix}`, () => this.exportLocked(store, prefix, format, input, ctx));
+    return this.queues.run(`${this.context(ctx.spec)}\0${prefix}`, () => this.exportLocked(store, prefix, format, input, ctx));
   }
 
   async probe(ctx: SinkContext<Spec>): Promise<ProbeResult> {
@@ -224,7 +225,7 @@ export class ObjectStoreBackend<Spec extends ObjectStoreSpec> implements SinkBac
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...this.queues.values()]);
+    await this.queues.idle();
     await this.driver.close();
   }
 
@@ -232,13 +233,6 @@ export class ObjectStoreBackend<Spec extends ObjectStoreSpec> implements SinkBac
     return `${this.type} ${spec && typeof spec.bucket === 'string' ? this.driver.describe(spec) : '(no bucket)'}`;
   }
 
-  private async serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.queues.get(key) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.queues.set(key, tail);
-    try { return await run; } finally { if (this.queues.get(key) === tail) this.queues.delete(key); }
-  }
 
   private async exportLocked(store: ObjectStore, prefix: string, format: ObjectFormat, input: ExportInput, ctx: SinkContext<Spec>): Promise<ExportReply> {
     const t0 = Date.now();

@@ -1,6 +1,7 @@
-// Registers the operator's Temporal namespace when it is missing (KOLLECT_REGISTER_NAMESPACE), so
-// a bundled Temporal server needs no job to create it. Idempotent: an existing namespace is left
-// as it is, and two operators registering at once both succeed.
+// The operator's Temporal namespace: registered when missing (KOLLECT_REGISTER_NAMESPACE), so a
+// bundled Temporal server needs no job to create it (idempotent: an existing namespace is left as
+// it is, and two operators registering at once both succeed), and claimed for one cluster, so two
+// clusters' operators never share it (docs/decisions/0026).
 import type { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 
@@ -10,7 +11,23 @@ export const REGISTERED_RETENTION = '3d';
 // gRPC status codes (the client's errors carry them as `code`).
 const NOT_FOUND = 5;
 const ALREADY_EXISTS = 6;
+const PERMISSION_DENIED = 7;
+const UNIMPLEMENTED = 12;
 const codeOf = (err: unknown): number | undefined => (err as { code?: number }).code;
+
+/** Namespace data key naming the cluster whose operator uses the namespace. */
+export const CLUSTER_CLAIM_KEY = 'kollect.dev/cluster';
+
+/** Another cluster's operator already uses this Temporal namespace: a configuration error. */
+export class NamespaceClaimedError extends Error {
+  constructor(namespace: string, holder: string, cluster: string) {
+    super(`TEMPORAL_NAMESPACE: Temporal namespace "${namespace}" is used by the Kollect operator of cluster "${holder}" `
+      + `(namespace data ${CLUSTER_CLAIM_KEY}); this operator's cluster is "${cluster}" (KOLLECT_CLUSTER_NAME). `
+      + 'Give each cluster its own Temporal namespace (chart value temporal.namespace): inventory workflow ids are unique per '
+      + "namespace, and the activities on its task queue read the apiserver of the worker's own cluster.");
+    this.name = 'NamespaceClaimedError';
+  }
+}
 
 /**
  * Registers `namespace` if absent, then resolves once the frontend serves it: its namespace cache
@@ -31,4 +48,28 @@ export async function ensureNamespace(connection: Connection, namespace: string,
     }
   }
   await svc.listWorkflowExecutions({ namespace, pageSize: 1 });
+}
+
+/**
+ * Claims `namespace` for `cluster` in the namespace's data, or throws NamespaceClaimedError when
+ * another cluster holds it. Read back after writing: of two clusters claiming at once, the one
+ * whose write lost sees the other's name. A server that does not let the operator update the
+ * namespace (Temporal Cloud's namespace-scoped keys) leaves it unclaimed, which is logged.
+ */
+export async function claimNamespace(connection: Connection, namespace: string, cluster: string, log: (event: string, fields?: Record<string, unknown>) => void): Promise<void> {
+  const svc = connection.workflowService;
+  const holder = async (): Promise<string | undefined> => (await svc.describeNamespace({ namespace })).namespaceInfo?.data?.[CLUSTER_CLAIM_KEY];
+  const held = await holder();
+  if (held === cluster) return;
+  if (held !== undefined) throw new NamespaceClaimedError(namespace, held, cluster);
+  try {
+    await svc.updateNamespace({ namespace, updateInfo: { data: { [CLUSTER_CLAIM_KEY]: cluster } } });
+  } catch (err) {
+    if (codeOf(err) !== PERMISSION_DENIED && codeOf(err) !== UNIMPLEMENTED) throw err;
+    log('temporal_namespace_unclaimed', { namespace, cluster, reason: (err as Error).message });
+    return;
+  }
+  const now = await holder();
+  if (now !== cluster) throw new NamespaceClaimedError(namespace, now ?? '(none)', cluster);
+  log('temporal_namespace_claimed', { namespace, cluster });
 }

@@ -20,7 +20,7 @@ import { PostgresPayloadStore, kollectDataConverter } from './payloads.js';
 import { BodyStore } from '../store/bodies.js';
 import { createCollectorActivities } from '../activities/collect.js';
 import { ensureCollectorSchedule } from './schedule.js';
-import { ensureNamespace } from './namespace.js';
+import { ensureNamespace, claimNamespace, NamespaceClaimedError } from './namespace.js';
 
 export async function runOperator(config: OperatorConfig): Promise<{ stop(): Promise<void>; httpPort: number }> {
   const log = jsonLog('operator');
@@ -50,6 +50,8 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
   const clientConnection = await retrying('temporal', () => Connection.connect({ address: config.temporalAddress, ...config.temporalAuth }), log);
   const client = new Client({ connection: clientConnection, namespace: config.temporalNamespace, dataConverter });
   if (config.registerNamespace) await retrying('temporal_namespace', () => ensureNamespace(clientConnection, config.temporalNamespace, log), log);
+  // Refused, not retried: another cluster's operator already works in this namespace.
+  await retrying('temporal_namespace', () => claimNamespace(clientConnection, config.temporalNamespace, config.clusterName, log), log, (err) => err instanceof NamespaceClaimedError);
   if (config.components.worker) {
     const guard = new EndpointGuard(config.endpoints);
     log('endpoint_policy', { allow: config.endpoints.allow, clusterCidrs: config.endpoints.clusterCidrs });
@@ -129,14 +131,18 @@ function workflowCode(config: OperatorConfig, log: (event: string, fields?: Reco
   return { workflowsPath: fileURLToPath(new URL(`../workflows/index.${compiled ? 'js' : 'ts'}`, import.meta.url)) };
 }
 
-/** Connects, retrying every 2 s while the server is unreachable (logged once per outage): an unreachable dependency never ends the process. */
-async function retrying<T>(what: string, connect: () => Promise<T>, log: (event: string, fields?: Record<string, unknown>) => void): Promise<T> {
+/**
+ * Connects, retrying every 2 s while the server is unreachable (logged once per outage): an
+ * unreachable dependency never ends the process. An error `fatal` accepts is thrown at once.
+ */
+async function retrying<T>(what: string, connect: () => Promise<T>, log: (event: string, fields?: Record<string, unknown>) => void, fatal: (err: unknown) => boolean = () => false): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       const c = await connect();
       if (attempt > 1) log(`${what}_reachable`, { attempts: attempt });
       return c;
     } catch (err) {
+      if (fatal(err)) throw err;
       if (attempt === 1) log(`${what}_unreachable`, { error: (err as Error).message, retryEveryMs: 2000 });
       await new Promise((r) => setTimeout(r, 2000));
     }
@@ -151,7 +157,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     process.stderr.write(`kollect: ${(err as Error).message}\n`);
     process.exit(2);
   }
-  const op = await runOperator(config);
+  const op = await runOperator(config).catch((err: unknown) => {
+    // A configuration conflict is said in one line; anything else keeps its stack.
+    process.stderr.write(`kollect: ${err instanceof NamespaceClaimedError ? err.message : ((err as Error).stack ?? String(err))}\n`);
+    process.exit(err instanceof NamespaceClaimedError ? 2 : 1);
+  });
   let stopping = false;
   const shutdown = (): void => {
     if (stopping) return;

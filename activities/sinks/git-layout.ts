@@ -28,12 +28,15 @@ export function pathSegment(s: string): string {
   return out;
 }
 
+/** Where an inventory's files go when spec.path is not set: one directory per cluster, so a fleet can share a repository. */
+export const DEFAULT_GIT_PATH = '{cluster}/{inventoryNamespace}/{inventoryName}';
+
 /**
  * spec.path with placeholders `{cluster}`, `{inventoryNamespace}`, `{inventoryName}` filled in,
- * default `<inventoryNamespace>/<inventoryName>`. Must name a directory below the repository root.
+ * default DEFAULT_GIT_PATH. Must name a directory below the repository root.
  */
 export function resolveBasePath(path: string | undefined, inv: InventoryIdentity): string {
-  const template = path?.trim() || '{inventoryNamespace}/{inventoryName}';
+  const template = path?.trim() || DEFAULT_GIT_PATH;
   const filled = template.replace(/\{(cluster|inventoryNamespace|inventoryName)\}/g, (_m, key: string) =>
     pathSegment(key === 'cluster' ? inv.cluster : key === 'inventoryNamespace' ? inv.namespace : inv.name));
   const segments = filled.split('/').filter((s) => s !== '');

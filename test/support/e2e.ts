@@ -15,16 +15,20 @@ import { root } from './process.js';
 const exec = promisify(execFile);
 
 export async function kubectl(args: string[], input?: string): Promise<string> {
-  const kube = service('kube');
+  return kubectlAt(service('kube'), args, input);
+}
+
+/** kubectl against another apiserver than the harness's (a second cluster of a fleet test). */
+export async function kubectlAt(kube: { kubectl: string; kubeconfig: string }, args: string[], input?: string): Promise<string> {
   const p = exec(kube.kubectl, ['--kubeconfig', kube.kubeconfig, ...args], { maxBuffer: 64 * 1024 * 1024 });
   if (input !== undefined) { p.child.stdin?.end(input); }
   const { stdout } = await p;
   return stdout;
 }
 
-export async function installCrds(): Promise<void> {
-  await kubectl(['apply', '--server-side', '--force-conflicts', '-f', path.join(root, 'deploy', 'crds')]);
-  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...readdirSync(path.join(root, 'deploy', 'crds')).map((f) => `crd/${f.replace(/^kollect\.dev_/, '').replace(/\.yaml$/, '')}.kollect.dev`)]);
+export async function installCrds(kube: { kubectl: string; kubeconfig: string } = service('kube')): Promise<void> {
+  await kubectlAt(kube, ['apply', '--server-side', '--force-conflicts', '-f', path.join(root, 'deploy', 'crds')]);
+  await kubectlAt(kube, ['wait', '--for=condition=Established', '--timeout=60s', ...readdirSync(path.join(root, 'deploy', 'crds')).map((f) => `crd/${f.replace(/^kollect\.dev_/, '').replace(/\.yaml$/, '')}.kollect.dev`)]);
 }
 
 /** The fields of the samples that a run points at its own servers. */

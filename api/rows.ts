@@ -15,7 +15,7 @@ export interface Row {
   uid: string;
   /** Extracted attributes, or the pruned object when the profile's export.mode is Resource. */
   attributes: Record<string, unknown>;
-  /** Stable content hash (sha256 hex of the canonical JSON of identity + attributes): the body's store key. */
+  /** Stable content hash (sha256 hex of the canonical JSON of every other field): the body's store key. */
   hash: string;
 }
 

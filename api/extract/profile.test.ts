@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { KollectProfileSpec } from '../types.js';
 import { compileProfile, type CompiledProfile } from './index.js';
 import { FILTER_STEP } from './profile.js';
+import { contentHash } from './hash.js';
 import { ExtractionLimitError } from './limits.js';
 import { configMap, deployment, node, pod, secret } from './testdata/objects.js';
 
@@ -196,12 +197,17 @@ describe('toRow in Attributes mode', () => {
 describe('row hash', () => {
   const p = compiled({ apiVersion: 'v1', kind: 'ConfigMap', attributes: [{ name: 'data', cel: 'object.data' }, { name: 'labels', jsonPath: '{.metadata.labels}' }] });
 
-  it('is the same for the same object whatever its key order, target or cluster', () => {
+  it('is the same for the same object whatever its key order, and covers the whole body (target and cluster too)', () => {
     const a = configMap();
     const reordered = { metadata: a.metadata, data: Object.fromEntries(Object.entries(a.data as object).reverse()), kind: a.kind, apiVersion: a.apiVersion };
     const h = p.toRow(a, ctx)!.hash;
     expect(p.toRow(reordered, ctx)!.hash).toBe(h);
-    expect(p.toRow(a, { target: 'other', cluster: 'other' })!.hash).toBe(h);
+    // The hash is the body's key in the store: two bodies that differ anywhere must not share it.
+    expect(p.toRow(a, { ...ctx, cluster: 'other' })!.hash).not.toBe(h);
+    expect(p.toRow(a, { ...ctx, target: 'other' })!.hash).not.toBe(h);
+    expect(p.toRow({ ...a, metadata: { ...(a.metadata as object), uid: 'recreated' } }, ctx)!.hash).not.toBe(h);
+    const { hash, ...body } = p.toRow(a, ctx)!;
+    expect(hash).toBe(contentHash(body));
   });
 
   it('ignores fields that no attribute reads, and changes when an attribute changes', () => {

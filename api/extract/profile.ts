@@ -221,14 +221,10 @@ class Profile implements CompiledProfile {
       attributes = scrub(values, this.scrubKeys) as Record<string, unknown>;
     }
     this.#stats.rows++;
-    return {
-      target: ctx.target,
-      cluster: ctx.cluster,
-      ...identity,
-      uid: typeof meta.uid === 'string' ? meta.uid : '',
-      attributes,
-      hash: contentHash({ ...identity, attributes }),
-    };
+    const body = { target: ctx.target, cluster: ctx.cluster, ...identity, uid: typeof meta.uid === 'string' ? meta.uid : '', attributes };
+    // The store key covers the whole body: the same object collected for two clusters or by two
+    // Targets is two bodies (docs/decisions/0026).
+    return { ...body, hash: contentHash(body) };
   }
 
   /** The JSON size of a value (UTF-16 code units, as the text is held), checked against a cap. */

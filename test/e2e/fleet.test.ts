@@ -5,13 +5,10 @@
 // namespace another cluster claimed refuses to start, naming both.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { service } from '../harness/endpoints.js';
+import { extraServiceCtx } from '../harness/harness.js';
 import { kube } from '../harness/services/kube.js';
 import type { Running } from '../harness/service.js';
-import type { Endpoints } from '../harness/endpoints.js';
 import { freePort, waitFor } from '../harness/util.js';
 import { runEntry, type Child } from '../support/process.js';
 import { createBareRepo } from '../support/git.js';
@@ -83,7 +80,7 @@ async function explain<T>(what: Promise<T>): Promise<T> {
 describe('fleet: two clusters share one Postgres table, git repository and NATS stream', () => {
   beforeAll(async () => {
     // The second cluster: another etcd + kube-apiserver, as the harness starts its own.
-    second = await kube.start({ runDir: mkdtempSync(path.join(os.tmpdir(), 'kollect-fleet-')), endpoints: {} as Endpoints, withUi: false });
+    second = await kube.start(extraServiceCtx('fleet'));
     apiservers.east = service('kube');
     apiservers.west = second.endpoint;
     repo = await createBareRepo(`fleet-${id}`);

@@ -5,15 +5,12 @@
 // file runs its own Postgres, so stopping it disturbs no other test.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { service } from '../harness/endpoints.js';
+import { extraServiceCtx } from '../harness/harness.js';
 import { postgres } from '../harness/services/postgres.js';
 import type { Running } from '../harness/service.js';
-import type { Endpoints } from '../harness/endpoints.js';
 import { freePort, waitFor, sleep } from '../harness/util.js';
 import { runEntry, type Child } from '../support/process.js';
 import { createBareRepo } from '../support/git.js';
@@ -50,7 +47,7 @@ const operatorEnv = (): Record<string, string> => ({
 
 describe('recovery end to end', () => {
   beforeAll(async () => {
-    db = await postgres.start({ runDir: mkdtempSync(path.join(os.tmpdir(), 'kollect-recovery-')), endpoints: {} as Endpoints, withUi: false });
+    db = await postgres.start(extraServiceCtx('recovery'));
     httpPort = await freePort();
     temporal = await Connection.connect({ address: service('temporal').address });
     await installCrds();

@@ -46,6 +46,12 @@ export interface HelmEndpoint { bin: string }
 
 export interface Endpoints {
   runDir: string;
+  /**
+   * A random marker inside every credential the harness makes (passwords, tokens, secret keys), so
+   * that tests' sink Secrets carry it and the leak scan after the run (leak-scan.ts) can find any
+   * credential that escaped into logs, status, events, sink contents or Temporal histories.
+   */
+  canary: string;
   /** URL of the harness control server (stop/start a service during a fault test). */
   controlUrl: string;
   kube?: KubeEndpoint;
@@ -62,6 +68,9 @@ export interface Endpoints {
   helm?: HelmEndpoint;
 }
 export type ServiceName = Exclude<keyof Endpoints, 'runDir' | 'controlUrl'>;
+
+/** The run directory's folder of operator logs (test/support/process.ts writes one file per child; the leak scan reads them). */
+export const OPERATOR_LOGS_DIR = 'operator-logs';
 
 let cached: Endpoints | undefined;
 

@@ -1,10 +1,11 @@
 // Starts the services tests need, in dependency order and otherwise in parallel, writes
 // endpoints.json, serves a small control API for fault tests, and tears everything down.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import type { Endpoints, ServiceName } from './endpoints.js';
+import { endpoints, type Endpoints, type ServiceName } from './endpoints.js';
 import type { Ctx, Running, ServiceDef } from './service.js';
 import { kube } from './services/kube.js';
 import { temporal } from './services/temporal.js';
@@ -39,6 +40,19 @@ export interface HarnessOptions {
   log?: (line: string) => void;
 }
 
+/** Credentials that carry the run's canary (Endpoints.canary). */
+export const canarySecret = (canary: string) => (label: string): string => `${canary}${label}${randomBytes(9).toString('base64url')}`;
+
+/**
+ * The context for a server a test starts beside the harness's (a second apiserver, a database it
+ * stops): its directory under the run's, its credentials carrying the run's canary.
+ */
+export function extraServiceCtx(name: string): Ctx {
+  const e = endpoints();
+  const runDir = mkdtempSync(path.join(e.runDir, `${name}-`));
+  return { runDir, endpoints: {} as Endpoints, withUi: false, secret: canarySecret(e.canary) };
+}
+
 export function selected(only?: ServiceName[]): ServiceDef[] {
   const env = process.env.KOLLECT_SERVICES?.split(',').map((s) => s.trim()).filter(Boolean) as ServiceName[] | undefined;
   // KOLLECT_SERVICES=none: pure unit tests, no servers.
@@ -61,8 +75,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const endpointsFile = path.join(runDir, 'endpoints.json');
   const started: StartedService[] = [];
   const control = await startControl(started);
-  const endpoints: Endpoints = { runDir, controlUrl: control.url };
-  const ctx: Ctx = { runDir, endpoints, withUi: opts.withUi ?? false };
+  const canary = `kcanary${randomBytes(5).toString('hex')}`;
+  const endpoints: Endpoints = { runDir, controlUrl: control.url, canary };
+  const ctx: Ctx = { runDir, endpoints, withUi: opts.withUi ?? false, secret: canarySecret(canary) };
   const defs = selected(opts.only);
   const pending = new Map<string, Promise<void>>();
   const failures: string[] = [];

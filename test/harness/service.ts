@@ -9,6 +9,8 @@ export interface Ctx {
   endpoints: Endpoints;
   /** Start optional extras, such as Temporal's web UI. */
   withUi: boolean;
+  /** A credential for this run: random, and carrying the run's canary (Endpoints.canary). */
+  secret(label: string): string;
 }
 
 /** A started service: restartable on the same ports and data directory. */

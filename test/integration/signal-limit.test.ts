@@ -9,10 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Worker, NativeConnection } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { Endpoints } from '../harness/endpoints.js';
+import { extraServiceCtx } from '../harness/harness.js';
 import { temporal } from '../harness/services/temporal.js';
 import { waitFor, sleep } from '../harness/util.js';
 import { deltaSignal, statusQuery, inventoryWorkflowId } from '../../workflows/definitions.js';
@@ -28,7 +25,7 @@ describe('the signal limit of a run', () => {
   afterAll(async () => { for (const c of cleanup.reverse()) await c(); });
 
   it(`loses nothing when ${SIGNALS} signals cross the 10,000-signal boundary`, async () => {
-    const server = await temporal.start({ runDir: mkdtempSync(path.join(os.tmpdir(), 'kollect-signal-limit-')), endpoints: {} as Endpoints, withUi: false });
+    const server = await temporal.start(extraServiceCtx('signal-limit'));
     cleanup.push(() => server.stop());
     const { address, namespace } = server.endpoint;
     const taskQueue = `limit-${randomBytes(4).toString('hex')}`;

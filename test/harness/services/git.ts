@@ -150,7 +150,7 @@ export const git: ServiceDef<'git'> = {
     const logFile = path.join(dir, 'git.log');
     const log = createWriteStream(logFile, { flags: 'a' });
     const username = `kollect-${randomBytes(4).toString('hex')}`;
-    const password = randomBytes(18).toString('base64url');
+    const password = ctx.secret('git');
     const version = (await execFileP('git', ['--version'])).stdout.trim();
 
     const server = https.createServer({ cert: readFileSync(crt), key: readFileSync(key) },

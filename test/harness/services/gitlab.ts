@@ -2,7 +2,6 @@
 // in-process over HTTPS on its own loopback port, with a serving certificate from a CA made per
 // run and a per-run PRIVATE-TOKEN (plus a valid token that is a member of no project).
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { ServiceDef, Running } from '../service.js';
 import { issueServerCert, makeCa } from '../pki.js';
@@ -10,7 +9,7 @@ import { freePort, httpsGet, waitFor } from '../util.js';
 import { createGitLabFake } from '../gitlab-fake.js';
 import { execFileP, restartable } from './git.js';
 
-const newToken = () => `glpat-${randomBytes(15).toString('base64url')}`;
+const newToken = (secret: (label: string) => string): string => `glpat-${secret('gl')}`;
 
 export const gitlab: ServiceDef<'gitlab'> = {
   name: 'gitlab',
@@ -31,7 +30,7 @@ export const gitlab: ServiceDef<'gitlab'> = {
     const log = createWriteStream(logFile, { flags: 'a' });
     const port = await freePort();
     const url = `https://127.0.0.1:${port}`;
-    const endpoint = { url, apiUrl: `${url}/api/v4`, token: newToken(), strangerToken: newToken(), caFile: pki.caCert };
+    const endpoint = { url, apiUrl: `${url}/api/v4`, token: newToken((l) => ctx.secret(l)), strangerToken: newToken((l) => ctx.secret(l)), caFile: pki.caCert };
     const server = createGitLabFake({
       reposDir: gitEp.reposDir, token: endpoint.token, strangerToken: endpoint.strangerToken, home, webUrl: url, log,
       git: { baseUrl: gitEp.baseUrl, ca: readFileSync(gitEp.caFile), username: gitEp.username, password: gitEp.password },

@@ -7,6 +7,9 @@ import { ManagedProcess, freePort, waitFor, httpsGet } from '../util.js';
 import { tools, versions } from '../tools.js';
 import { makeCa, issueServerCert, makeRsaKey } from '../pki.js';
 
+/** The apiserver's audit log of Kollect object writes and events, under the service's directory. */
+export const KUBE_AUDIT_LOG = 'audit.log';
+
 export const kube: ServiceDef<'kube'> = {
   name: 'kube',
   async start(ctx): Promise<Running<'kube'>> {
@@ -33,6 +36,15 @@ export const kube: ServiceDef<'kube'> = {
       'current-context: admin', '',
     ].join('\n'), { mode: 0o600 });
 
+    // Every write to a Kollect object (status included) and every event, with its body, kept for the
+    // leak scan after the run (test/harness/leak-scan.ts): tests delete their namespaces, and the
+    // status and events go with them. Nothing else is logged (Secrets never).
+    const auditPolicy = path.join(dir, 'audit-policy.yaml');
+    writeFileSync(auditPolicy, [
+      'apiVersion: audit.k8s.io/v1', 'kind: Policy', 'omitStages: [RequestReceived, ResponseStarted]', 'rules:',
+      '- level: RequestResponse', '  verbs: [create, update, patch]', '  resources:', '  - group: kollect.dev',
+      '  - group: ""', '    resources: [events]', '  - group: events.k8s.io', '- level: None', '',
+    ].join('\n'));
     const etcdLog = path.join(dir, 'etcd.log');
     const apiLog = path.join(dir, 'kube-apiserver.log');
     let etcd: ManagedProcess | undefined;
@@ -52,7 +64,8 @@ export const kube: ServiceDef<'kube'> = {
         '--service-cluster-ip-range=10.0.0.0/24', '--allow-privileged=true',
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local', `--service-account-key-file=${sa.pub}`,
         `--service-account-signing-key-file=${sa.key}`, '--disable-admission-plugins=ServiceAccount',
-        '--enable-priority-and-fairness=false', '--profiling=false', '--v=1'],
+        '--enable-priority-and-fairness=false', '--profiling=false', '--v=1',
+        `--audit-policy-file=${auditPolicy}`, `--audit-log-path=${path.join(dir, KUBE_AUDIT_LOG)}`, '--audit-log-format=json', '--audit-log-maxsize=0'],
     }), async (p) => waitFor('kube-apiserver', async () => {
       const res = await httpsGet(`${server}/readyz`, pki.caCert, { authorization: `Bearer ${adminToken}` });
       return res.status === 200;

@@ -22,7 +22,7 @@ export const postgres: ServiceDef<'postgres'> = {
       chownSync(dir, uid, gid);
     }
     const port = await freePort();
-    const password = 'kollect';
+    const password = ctx.secret('pg');
     await run(tools.postgresBin('initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C'], { user });
     const logFile = path.join(dir, 'postgres.log');
     const endpoint = { host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres', url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres` };

@@ -14,7 +14,7 @@ export const s3: ServiceDef<'s3'> = {
     const logFile = path.join(dir, 'versitygw.log');
     const endpoint = {
       endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', accessKeyId: 'kollect',
-      secretAccessKey: 'kollect-secret', forcePathStyle: true as const,
+      secretAccessKey: ctx.secret('s3'), forcePathStyle: true as const,
     };
     const r = singleProcess<'s3'>({
       name: 's3', version: `versitygw ${versions.VERSITYGW_VERSION}`, logFile, endpoint,

@@ -4,7 +4,7 @@ import { MongoClient } from 'mongodb';
 import type { MongodbSinkSpec } from '../../../api/types.js';
 import { decodeKeys, type RowDocument } from '../../../activities/sinks/mongodb.js';
 import type { InventoryIdentity } from '../../../activities/sinks/types.js';
-import { service } from '../../harness/endpoints.js';
+import { endpoints, service } from '../../harness/endpoints.js';
 import { testGuard, type HeldRow, type SinkFixture } from './fixture.js';
 
 /** A short-lived client on the harness server (no credentials: it accepts any). */
@@ -20,7 +20,7 @@ export const mongodbFixture: SinkFixture<MongodbSinkSpec> = {
     url: `${service('mongodb').url}?authMechanism=PLAIN`, authSource: '$external',
     database: `kt_${unique.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(0, 63), collection: 'kollect_rows',
   }),
-  secret: () => ({ username: 'kollect', password: 'kollect-test-password' }),
+  secret: () => ({ username: 'kollect', password: `${endpoints().canary}mongo` }),
   context: (spec, log) => ({ spec, credentials: mongodbFixture.secret(), guard: testGuard, log: log ?? (() => undefined) }),
   async read(spec: MongodbSinkSpec, inv: InventoryIdentity): Promise<Map<string, HeldRow>> {
     return withMongo(async (client) => {

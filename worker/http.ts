@@ -5,7 +5,7 @@ import type { Registry } from 'prom-client';
 
 export interface HealthServer { port: number; close(): Promise<void> }
 
-export async function startHttp(opts: { host: string; port: number; registry: Registry; ready: () => { ok: boolean; detail: Record<string, boolean> } }): Promise<HealthServer> {
+export async function startHttp(opts: { host: string; port: number; registry: Registry; ready: () => { ok: boolean; detail: Record<string, boolean> }; metricsText?: () => Promise<string> }): Promise<HealthServer> {
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';
     if (url === '/healthz') { res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n'); return; }
@@ -15,7 +15,7 @@ export async function startHttp(opts: { host: string; port: number; registry: Re
       return;
     }
     if (url === '/metrics') {
-      opts.registry.metrics().then(
+      (opts.metricsText ?? (() => opts.registry.metrics()))().then(
         (text) => res.writeHead(200, { 'content-type': opts.registry.contentType }).end(text),
         (err: unknown) => res.writeHead(500).end(String(err)),
       );

@@ -35,7 +35,7 @@ class SeriesIndex {
   /** Remembers `labels` under (inventory, group) for `metric`. */
   add(inventory: string, group: string, metric: string, labels: Record<string, string>): void {
     let groups = this.byInventory.get(inventory);
-    if (!groups) this.byInventory.set(inventory, (groups = new Map()));
+    if (!groups) this.byInventory.set(inventory, (groups = new Map<string, { key: string; labels: Record<string, string> }[]>()));
     let list = groups.get(group);
     if (!list) groups.set(group, (list = []));
     const key = `${metric}\u0000${JSON.stringify(labels)}`;

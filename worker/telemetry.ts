@@ -34,7 +34,7 @@ export interface Telemetry {
   watcher: WatcherMetrics;
   storeUp: Gauge;
   /** The whole /metrics text. */
-  scrape(): Promise<string>;
+  scrape: () => Promise<string>;
   /** Samples the body store's size now and every STORE_BYTES_EVERY_MS. */
   watchStore(bodies: BodyStore): void;
   stop(): void;
@@ -75,7 +75,7 @@ export async function startTelemetry(opts: { temporal: TemporalMetricsSetting; w
   let timer: NodeJS.Timeout | undefined;
   return {
     registry, exports, watcher, storeUp,
-    async scrape() {
+    scrape: async () => {
       const custom = watcher.renderCustom(); // first: it updates kollect_custom_metric_series
       const [own, temporal] = await Promise.all([registry.metrics(), temporalText()]);
       return `${own.endsWith('\n') ? own : `${own}\n`}${custom}${temporal}`;

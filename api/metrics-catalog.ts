@@ -46,7 +46,7 @@ export const METRICS = {
   extractionErrors: m('kollect_watcher_extraction_errors_total', 'counter', ['target'], 'Objects whose row could not be computed, by target (namespace/name).'),
   customSeries: m('kollect_custom_metric_series', 'gauge', ['target'], 'Series of the custom resource metrics (KollectProfile spec.metrics) a target exposes.'),
   customDropped: m('kollect_custom_metric_series_dropped', 'gauge', ['target'], 'Series of the custom resource metrics of a target left out because they exceed the per-target series cap.'),
-  temporalRequests: m('temporal_request_total', 'counter', ['namespace', 'operation'], 'Requests the Temporal SDK sent to the server.', 'temporal'),
+  temporalRequests: m('temporal_request_total', 'counter', ['operation'], 'Requests the Temporal SDK sent to the server.', 'temporal'),
   temporalActivityLatency: m('temporal_activity_execution_latency_seconds', 'histogram', ['activity_type', 'task_queue'], 'Activity execution time in this worker (exports, status writes).', 'temporal'),
   temporalWorkflowTaskLatency: m('temporal_workflow_task_execution_latency_seconds', 'histogram', ['workflow_type', 'task_queue'], 'Workflow task execution time in this worker.', 'temporal'),
   temporalSlotsAvailable: m('temporal_worker_task_slots_available', 'gauge', ['worker_type', 'task_queue'], 'Free task slots of this worker, by worker type (WorkflowWorker, ActivityWorker).', 'temporal'),

@@ -77,7 +77,9 @@ describe('operator metrics', () => {
       process.stdout.write(`--- last scrape (kollect_ lines) ---\n${last?.text.split('\n').filter((l) => /^kollect_(inv|exp|sink|custom)/.test(l)).join('\n') ?? '(none)'}\n--- operator ---\n${operator?.output().slice(-6000) ?? ''}\n`);
       throw err;
     }
+    const t0 = performance.now();
     const { text, parsed } = await scrape();
+    const scrapeMs = performance.now() - t0;
 
     // The rows gauge equals the objects collected; the export of them succeeded and was timed.
     expect(value(parsed, METRICS.inventoryRows.name, { inventory, target })).toBe(WIDGETS.length);
@@ -126,7 +128,7 @@ describe('operator metrics', () => {
       || l.startsWith('kollect_store_bytes') || l.startsWith('kollect_sink_circuit_state') || l.startsWith('kollect_watcher_lag_seconds_count')
       || l.startsWith('temporal_activity_execution_latency_seconds_count') || l.startsWith('temporal_worker_task_slots_available')
       || l.startsWith('temporal_request_total')));
-    process.stdout.write(`--- /metrics excerpt (${parsed.samples.length} samples, ${temporal.length} temporal_) ---\n${excerpt.join('\n')}\n`);
+    process.stdout.write(`--- /metrics excerpt (${parsed.samples.length} samples, ${temporal.length} temporal_, ${text.length} bytes, scraped in ${scrapeMs.toFixed(1)} ms) ---\n${excerpt.join('\n')}\n`);
   }, 180_000);
 
   it('drops the inventory\'s series once it is deleted', async () => {

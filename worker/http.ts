@@ -1,5 +1,5 @@
 // Health and metrics endpoints: /healthz (alive), /readyz (worker polling and apiserver
-// reachable), /metrics (Prometheus text format from prom-client).
+// reachable), /metrics (Prometheus text: worker/telemetry.ts's scrape when given, else the registry).
 import http from 'node:http';
 import type { Registry } from 'prom-client';
 

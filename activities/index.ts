@@ -8,6 +8,7 @@ import type { InventoryConfig, InventoryRef } from '../workflows/config.js';
 import { exportActivityName } from '../workflows/config.js';
 import type { SinkConfig } from '../workflows/state.js';
 import { inventoryWorkflowId, type InventoryStatusView } from '../workflows/definitions.js';
+import { failureReason, NON_RETRYABLE_EXPORT_ERRORS } from '../workflows/exports.js';
 import { Kube, INVENTORY_FINALIZER, MissingSecretError } from './kube.js';
 import { SinkConfigError, DeleteGuardError, type ExportInput, type ExportRequest, type ExportReply } from './sinks/types.js';
 import type { SinkDescriptor } from './sinks/descriptor.js';
@@ -88,6 +89,8 @@ export function createActivities(deps: ActivityDeps) {
     const started = Date.now();
     const descriptor = deps.sinks[req.sink.type];
     const ids = { inventory: `${req.inventory.namespace}/${req.inventory.name}`, sink: `${req.sink.kind}/${req.sink.name}` };
+    const series = { inventory: ids.inventory, sink_kind: req.sink.kind, sink_name: req.sink.name, sink_type: req.sink.type };
+    const ended = metrics.started(series);
     let credentials: Record<string, string> = {};
     const ctx = Context.current();
     // Heartbeats let Temporal retry an attempt lost with its worker within seconds, and deliver
@@ -113,27 +116,27 @@ export function createActivities(deps: ActivityDeps) {
         deletes: await tombstones(store, entries.deletes, req.inventory.cluster), maxDeletePercent: req.maxDeletePercent,
       };
       const result = await runExport(descriptor, input, sctx);
-      metrics.observe(req.sink.type, (Date.now() - started) / 1000, true, result.rowsExported);
+      metrics.observe(series, (Date.now() - started) / 1000, { ok: true, rows: result.rowsExported });
       log('export_succeeded', { ...ids, mode: req.plan.mode, version: req.plan.version, outcome: result.outcome, detail: result.detail, ms: Date.now() - started });
       return result;
     } catch (err) {
-      metrics.observe(req.sink.type, (Date.now() - started) / 1000, false, 0);
+      metrics.observe(series, (Date.now() - started) / 1000, { ok: false, reason: failureReason(err instanceof ApplicationFailure ? err.type ?? undefined : failureType(err)) });
       // runExport has redacted what the backend threw; this also covers errors before it (Secret reads).
       const message = redact((err as Error).message ?? String(err), descriptor ? sinkSecrets(descriptor, credentials) : secretValues(credentials));
       log('export_failed', { ...ids, mode: req.plan.mode, error: message });
       if (err instanceof ApplicationFailure) throw err;
-      if (err instanceof SinkConfigError || err instanceof MissingSecretError) throw ApplicationFailure.nonRetryable(message, 'SinkConfigError');
-      if (err instanceof DeleteGuardError) throw ApplicationFailure.nonRetryable(message, 'DeleteGuard');
-      if (err instanceof SinkUnreachableError) throw ApplicationFailure.retryable(message, 'SinkUnreachable');
-      throw ApplicationFailure.retryable(message, (err as Error).name || 'ExportError');
+      const type = failureType(err);
+      throw NON_RETRYABLE_EXPORT_ERRORS.includes(type) ? ApplicationFailure.nonRetryable(message, type) : ApplicationFailure.retryable(message, type);
     } finally {
       clearInterval(beat);
+      ended();
     }
   }
 
   async function patchInventoryStatus(ref: InventoryRef, view: StatusInput): Promise<void> {
     const inv = await kube.get<KollectInventory>('KollectInventory', ref.namespace, ref.name);
     if (!inv) return;
+    metrics.inventoryStatus(`${ref.namespace}/${ref.name}`, view);
     const now = new Date().toISOString();
     const prev = inv.status?.conditions ?? [];
     const cond = (type: string, status: Condition['status'], reason: string, message: string): Condition => {
@@ -168,6 +171,7 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   async function finalizeInventory(ref: InventoryRef): Promise<void> {
+    metrics.inventoryRemoved(`${ref.namespace}/${ref.name}`);
     const inv = await kube.get<KollectInventory>('KollectInventory', ref.namespace, ref.name);
     if (!inv?.metadata.finalizers?.includes(INVENTORY_FINALIZER)) return;
     await kube.patchMetadata('KollectInventory', ref.namespace, ref.name, {
@@ -187,6 +191,14 @@ export function createActivities(deps: ActivityDeps) {
   // One activity type per sink type, so the Temporal UI names the sink each export goes to.
   const perType = Object.fromEntries(Object.keys(deps.sinks).map((type) => [exportActivityName(type), exportSink]));
   return { loadInventoryConfig, exportSink, patchInventoryStatus, finalizeInventory, touchBodies, ...perType };
+}
+
+/** The failure type a sink's error becomes (the catch in exportSink); it names the status reason (failureReason). */
+function failureType(err: unknown): string {
+  if (err instanceof SinkConfigError || err instanceof MissingSecretError) return 'SinkConfigError';
+  if (err instanceof DeleteGuardError) return 'DeleteGuard';
+  if (err instanceof SinkUnreachableError) return 'SinkUnreachable';
+  return (err as Error).name || 'ExportError';
 }
 
 /** The upserts' bodies, BODY_PAGE at a time, in the entries' order, stamped with their versions. */

@@ -205,6 +205,90 @@ export interface KollectProfileSpec {
    * @default {}
    */
   export?: ProfileExport;
+  /**
+   * Custom resource metrics (kube-state-metrics style) served on the operator's /metrics: per
+   * target, each metric sums its value over the objects collected, one series per distinct tuple
+   * of its labels. Every series has the label `target` (namespace/name of the KollectTarget); an
+   * object's own name becomes a label only if an attribute holding it is listed in labels. At
+   * most 1,000 series per target (docs/metrics.md#custom-resource-metrics).
+   * @maxItems 16
+   * @x-kubernetes-list-type map
+   * @x-kubernetes-list-map-keys ["name"]
+   */
+  metrics?: ProfileMetric[];
+}
+
+/** Where a custom metric's value comes from: at most one of cel, jsonPath, attribute; none counts each object as 1. */
+export interface ProfileMetricValue {
+  /**
+   * CEL over the object (bound as `object`), as attributes use; a number or boolean (true = 1).
+   * @minLength 1
+   * @maxLength 4096
+   */
+  cel?: string;
+  /**
+   * JSONPath over the object, kubectl spelling accepted; a number or boolean (true = 1).
+   * @minLength 1
+   * @maxLength 1024
+   */
+  jsonPath?: string;
+  /**
+   * Name of an attribute of this profile whose value is the number.
+   * @minLength 1
+   * @maxLength 63
+   */
+  attribute?: string;
+}
+
+/** A label of a custom metric, its value taken from an attribute of the row. */
+export interface ProfileMetricLabel {
+  /**
+   * Prometheus label name; not `target` (always set) and not starting with `__`.
+   * @minLength 1
+   * @maxLength 63
+   * @pattern ^[a-zA-Z_][a-zA-Z0-9_]*$
+   */
+  name: string;
+  /**
+   * Name of an attribute of this profile (spec.attributes[].name); its value, as text, is the label value.
+   * @minLength 1
+   * @maxLength 63
+   */
+  attribute: string;
+}
+
+/**
+ * One custom resource metric: a gauge summed over a target's objects, per label tuple.
+ * @x-kubernetes-validations [{rule: "!has(self.value) || ((has(self.value.cel) ? 1 : 0) + (has(self.value.jsonPath) ? 1 : 0) + (has(self.value.attribute) ? 1 : 0)) <= 1", message: "value takes at most one of cel, jsonPath, attribute", fieldPath: ".value"}]
+ */
+export interface ProfileMetric {
+  /**
+   * Metric name: `kollect_custom_` and then letters, digits and `_`; not ending in _total,
+   * _count, _sum or _bucket (those suffixes mean counters and histograms).
+   * @minLength 16
+   * @maxLength 128
+   * @pattern ^kollect_custom_[a-zA-Z0-9_]+$
+   */
+  name: string;
+  /**
+   * HELP text of the metric (one line).
+   * @maxLength 256
+   */
+  help?: string;
+  /**
+   * Prometheus type; only gauge (a sum over objects can go down).
+   * @default gauge
+   */
+  type?: 'gauge';
+  /** The number each object contributes; omitted, each object counts 1 (an object count). */
+  value?: ProfileMetricValue;
+  /**
+   * Labels from attributes: one series per distinct tuple of their values.
+   * @maxItems 8
+   * @x-kubernetes-list-type map
+   * @x-kubernetes-list-map-keys ["name"]
+   */
+  labels?: ProfileMetricLabel[];
 }
 
 /** Observed state of a KollectProfile, written by the operator. */

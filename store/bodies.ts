@@ -157,6 +157,14 @@ export class BodyStore {
     });
   }
 
+  /** Bytes the table takes on disk with its indexes and TOAST (kollect_store_bytes). */
+  async sizeOnDisk(): Promise<number> {
+    return this.run('sizeOnDisk', async () => {
+      const { rows } = await this.pool.query<{ b: string }>('SELECT pg_total_relation_size($1::regclass) AS b', [this.table]);
+      return Number(rows[0]?.b ?? 0);
+    });
+  }
+
   /** Reachability probe for /readyz. */
   async ping(): Promise<boolean> {
     try { await this.run('ping', () => this.pool.query('SELECT 1')); return true; } catch { return false; }

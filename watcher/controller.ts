@@ -363,7 +363,8 @@ export class Controller {
         this.o.log('extraction_failed', { target: t.key, object: o ? keyOf(o) : undefined, error: errMsg(err) });
         if (err instanceof ExtractionLimitError) this.disableProfile(profileKey, profile.fingerprint, err);
       },
-      (err) => this.o.log('controller_error', { target: t.key, error: errMsg(err) }));
+      (err) => this.o.log('controller_error', { target: t.key, error: errMsg(err) }),
+      (source) => this.o.metrics.customMetrics?.(t.key, source) ?? (() => undefined));
     old?.release();
     this.o.log('target_collecting', { target: t.key, kind: `${compiled.apiVersion}/${compiled.kind}`, informers: t.active.informerIds });
     if (t.active.synced) this.goLive(t, t.active);
@@ -378,7 +379,8 @@ export class Controller {
         else a.serial(() => { for (const inv of this.inventoriesOf(t)) inv.outbox.resync(t.name); });
       } else if (a.live && (e.type === ADD || e.type === UPDATE || e.type === DELETE)) {
         const obj = e.object;
-        a.serial(() => this.onObject(t, a, obj, e.type === DELETE));
+        const at = Date.now();
+        a.serial(() => this.onObject(t, a, obj, e.type === DELETE, at));
       }
     } catch (err) {
       this.o.log('controller_error', { target: t.key, error: errMsg(err) });
@@ -400,22 +402,22 @@ export class Controller {
     inv.outbox.resync(a.name);
   }
 
-  private async onObject(t: TargetEntry, a: ActiveTarget, obj: KubeObject, deleted: boolean): Promise<void> {
+  private async onObject(t: TargetEntry, a: ActiveTarget, obj: KubeObject, deleted: boolean, at: number): Promise<void> {
     const uid = obj.metadata?.uid;
     if (!uid || this.stopped || t.active !== a) return;
     const byCluster = new Map<string, Awaited<ReturnType<ActiveTarget['row']>>>();
     for (const inv of this.inventoriesOf(t)) {
       const had = inv.outbox.state.has(a.name, uid);
       if (deleted) {
-        if (had || a.match(obj)) inv.outbox.delete(a.name, uid);
+        if (had || a.match(obj)) inv.outbox.delete(a.name, uid, at);
         continue;
       }
       let r = byCluster.get(inv.cluster);
       if (r === undefined) byCluster.set(inv.cluster, (r = await a.row(obj, inv.cluster)));
       if (inv.deleting) continue;
       if (r === 'error') continue;
-      if (r) inv.outbox.upsert(r);
-      else if (had) inv.outbox.delete(a.name, uid);
+      if (r) inv.outbox.upsert(r, at);
+      else if (had) inv.outbox.delete(a.name, uid, at);
     }
   }
 

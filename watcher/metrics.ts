@@ -1,7 +1,9 @@
 // What the watcher reports for monitoring. The operator passes a prom-client implementation;
-// tests and embedders may pass their own or none.
-import { Counter, Gauge, type Registry } from 'prom-client';
+// tests and embedders may pass their own or none. Names and help: api/metrics-catalog.ts.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { LAG_BUCKETS, METRICS, metricDef } from '../api/metrics-catalog.js';
 import type { RestartReason } from './informer.js';
+import { CustomMetrics, type CustomMetricSource } from './custom-metrics.js';
 
 /** The signal kinds the watcher sends to inventory workflows. */
 export type SignalKind = 'delta' | 'resync' | 'configChanged' | 'inventoryDeleted';
@@ -17,6 +19,10 @@ export interface WatcherMetrics {
   signalFailed(kind: SignalKind, retryable: boolean): void;
   /** Rows whose extraction failed (toRow threw), per Target. */
   extractionError(target: string): void;
+  /** Seconds from the oldest informer event of a flush to Temporal accepting its last signal. */
+  signalLag?(seconds: number): void;
+  /** A Target (namespace/name) offers custom resource metrics; returns the way to withdraw them. */
+  customMetrics?(target: string, source: CustomMetricSource): () => void;
 }
 
 export const noopMetrics: WatcherMetrics = {
@@ -28,15 +34,23 @@ export const noopMetrics: WatcherMetrics = {
   extractionError: () => undefined,
 };
 
-/** prom-client metrics, registered in `registry`, named per Prometheus conventions. */
-export function promWatcherMetrics(registry: Registry): WatcherMetrics {
+/** prom-client metrics, registered in `registry`; renderCustom() writes the custom resource metrics (not prom-client objects: their names come from profiles). */
+export function promWatcherMetrics(registry: Registry): WatcherMetrics & { renderCustom(): string } {
   const registers = [registry];
-  const objects = new Gauge({ name: 'kollect_informer_objects', help: 'Objects held in an informer cache, by watched type and namespace scope (* = all namespaces).', labelNames: ['gvk', 'scope'], registers });
-  const restarts = new Counter({ name: 'kollect_watch_restarts_total', help: 'Watch requests re-opened, by watched type and reason (closed, inactivity, gone, throttled, network, error, periodic).', labelNames: ['gvk', 'reason'], registers });
-  const signals = new Counter({ name: 'kollect_watcher_signals_total', help: 'Signals sent to inventory workflows, by signal.', labelNames: ['signal'], registers });
-  const bytes = new Counter({ name: 'kollect_watcher_signal_bytes_total', help: 'Serialized JSON bytes of signals sent to inventory workflows, by signal.', labelNames: ['signal'], registers });
-  const failures = new Counter({ name: 'kollect_watcher_signal_failures_total', help: 'Signals that failed, by signal and whether they are retried (true) or were refused and dropped (false).', labelNames: ['signal', 'retryable'], registers });
-  const extraction = new Counter({ name: 'kollect_watcher_extraction_errors_total', help: 'Objects whose row could not be computed, by target (namespace/name).', labelNames: ['target'], registers });
+  const objects = new Gauge({ ...metricDef(METRICS.informerObjects), registers });
+  const restarts = new Counter({ ...metricDef(METRICS.watchRestarts), registers });
+  const signals = new Counter({ ...metricDef(METRICS.signals), registers });
+  const bytes = new Counter({ ...metricDef(METRICS.signalBytes), registers });
+  const failures = new Counter({ ...metricDef(METRICS.signalFailures), registers });
+  const extraction = new Counter({ ...metricDef(METRICS.extractionErrors), registers });
+  const lag = new Histogram({ ...metricDef(METRICS.watcherLag), buckets: LAG_BUCKETS, registers });
+  const series = new Gauge({ ...metricDef(METRICS.customSeries), registers });
+  const dropped = new Gauge({ ...metricDef(METRICS.customDropped), registers });
+  const custom = new CustomMetrics((target, counts) => {
+    if (!counts) { series.remove({ target }); dropped.remove({ target }); return; }
+    series.set({ target }, counts.series);
+    dropped.set({ target }, counts.dropped);
+  });
   return {
     informerObjects: (gvk, scope, n) => objects.set({ gvk, scope }, n),
     informerRemoved: (gvk, scope) => objects.remove({ gvk, scope }),
@@ -44,5 +58,8 @@ export function promWatcherMetrics(registry: Registry): WatcherMetrics {
     signalSent: (signal, n) => { signals.inc({ signal }); bytes.inc({ signal }, n); },
     signalFailed: (signal, retryable) => failures.inc({ signal, retryable: String(retryable) }),
     extractionError: (target) => extraction.inc({ target }),
+    signalLag: (s) => lag.observe(s),
+    customMetrics: (target, source) => custom.register(target, source),
+    renderCustom: () => custom.render(),
   };
 }

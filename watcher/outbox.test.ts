@@ -180,6 +180,19 @@ describe('Outbox (timing, retry)', () => {
     expect(summary(sender.sent.map((x) => x.s))).toEqual(['inventoryDeleted']);
   });
 
+  it('observes the lag from the oldest change of a flush, kept across a failed attempt', async () => {
+    const sender = new RecordingSender();
+    sender.failNext = 1;
+    const lags: number[] = [];
+    const box = new Outbox(ref, sender, compileDeliveryConfig({ flushIntervalMs: 0, retry: { initialMs: 5, maxMs: 5 } }), { ...noopMetrics, signalLag: (s) => lags.push(s) }, log);
+    box.upsert(row('a', 'h1'), Date.now() - 4_000);
+    box.upsert(row('b', 'h1'), Date.now() - 1_000);
+    await box.idle();
+    expect(lags).toHaveLength(1);
+    expect(lags[0]).toBeGreaterThanOrEqual(4);
+    expect(lags[0]).toBeLessThan(30);
+  });
+
   it('names a bad delivery option', () => {
     expect(() => compileDeliveryConfig({ maxSignalBytes: 4 * 1024 * 1024 })).toThrow(/maxSignalBytes must be a number in \[1024, 524288\]/);
   });

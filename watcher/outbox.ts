@@ -181,6 +181,8 @@ export class Outbox {
   private closed = false;
   private deleting = false;
   private readonly idleWaiters: (() => void)[] = [];
+  /** When the oldest change not yet delivered happened (kollect_watcher_lag_seconds). */
+  private oldestMs: number | undefined;
 
   constructor(
     readonly ref: InventoryRef,
@@ -192,8 +194,9 @@ export class Outbox {
     private readonly onHealth: (ok: boolean, error?: unknown) => void = () => undefined,
   ) {}
 
-  upsert(row: Row): void { if (!this.deleting && this.state.upsert(row)) this.schedule(); }
-  delete(target: string, uid: string): void { if (!this.deleting) { this.state.delete(target, uid); this.schedule(); } }
+  /** `at`: when the informer event behind the change happened (default now). */
+  upsert(row: Row, at = Date.now()): void { if (!this.deleting && this.state.upsert(row)) { this.changedAt(at); this.schedule(); } }
+  delete(target: string, uid: string, at = Date.now()): void { if (!this.deleting) { this.state.delete(target, uid); this.changedAt(at); this.schedule(); } }
   resync(target: string): void { if (!this.deleting) { this.state.resync(target); this.schedule(); } }
   forgetTarget(target: string): void { if (!this.deleting) { this.state.forgetTarget(target); this.schedule(); } }
   configChanged(): void { if (!this.deleting) { this.state.configChanged(); this.schedule(); } }
@@ -231,6 +234,10 @@ export class Outbox {
     for (const w of this.idleWaiters.splice(0)) w();
   }
 
+  private changedAt(at: number): void {
+    if (this.oldestMs === undefined || at < this.oldestMs) this.oldestMs = at;
+  }
+
   private schedule(): void {
     if (this.closed || this.timer || this.flushing || !this.hasWork()) { this.wakeIdle(); return; }
     const delay = this.failures > 0
@@ -255,6 +262,8 @@ export class Outbox {
       return;
     }
     const signals = this.state.take(this.config, resyncId);
+    const since = this.oldestMs;
+    this.oldestMs = undefined;
     for (let i = 0; i < signals.length; i++) {
       if (this.closed || this.deleting) return;
       const s = signals[i]!;
@@ -262,10 +271,12 @@ export class Outbox {
       const ok = await this.sendOne(s);
       if (ok === undefined) {
         this.state.restore(signals.slice(i));
+        if (since !== undefined) this.changedAt(since);
         return;
       }
       if (!ok) this.state.dropped(s);
     }
+    if (since !== undefined && signals.length > 0) this.metrics.signalLag?.((Date.now() - since) / 1000);
   }
 
   /** true: sent; false: refused for good and dropped; undefined: failed, retry later. */

@@ -5,7 +5,9 @@ import type { Row } from '../api/rows.js';
 import type { ExtractionPool, SandboxProfile } from '../api/extract/index.js';
 import type { KollectTargetSpec } from '../api/types.js';
 import type { ResolvedKind } from './discovery.js';
-import type { InformerEvent } from './informer.js';
+import { DELETE, type InformerEvent } from './informer.js';
+import type { MetricSample } from '../api/extract/metrics.js';
+import type { CustomMetricSource } from './custom-metrics.js';
 import type { InformerPool, Lease } from './informer-pool.js';
 import type { KubeObject } from './kube.js';
 import { compileFieldSelector, compileLabelSelector, compileNamespaces, type Matcher } from './selectors.js';
@@ -29,6 +31,9 @@ export class ActiveTarget {
   private queue: Promise<void> = Promise.resolve();
   /** True once every leased informer has listed and the full row set was computed. */
   live = false;
+  /** uid → the object's custom metric samples (profile spec.metrics), kept here, never sent to Temporal. */
+  private readonly samples = new Map<string, MetricSample[]>();
+  private readonly unregister: () => void;
 
   constructor(
     readonly name: string,
@@ -45,18 +50,29 @@ export class ActiveTarget {
     /** Also told of an ExtractionLimitError, which disables the profile (obj undefined: a full pass). */
     private readonly onExtractionError: (err: unknown, obj: KubeObject | undefined) => void,
     private readonly onWorkError: (err: unknown) => void,
+    /** Offers the samples to the custom metrics exposition; returns the way to withdraw them. */
+    registerMetrics: (source: CustomMetricSource) => () => void = () => () => undefined,
   ) {
     // One informer per namespace (shared with other Targets on the same kind and namespace), or
     // one cluster-wide informer when the Target names none or the kind is cluster-scoped.
     const scopes = kind.namespaced && namespaces && namespaces.length > 0 ? [...new Set(namespaces)] : [undefined];
     this.leases = scopes.map((ns) => pool.acquireResolved(kind, ns));
-    this.offs = this.leases.map((l) => l.informer.on((e) => onEvent(this, e)));
+    this.offs = this.leases.map((l) => l.informer.on((e) => {
+      // Queued like the row work, so that an extraction still running for this object cannot put its samples back.
+      const uid = e.type === DELETE ? e.object.metadata?.uid : undefined;
+      if (uid) this.serial(() => { this.samples.delete(uid); });
+      onEvent(this, e);
+    }));
+    this.unregister = profile.compiled.metrics.length > 0
+      ? registerMetrics({ shapes: profile.compiled.metrics, samples: () => this.samples.values() })
+      : () => undefined;
   }
 
   get synced(): boolean { return this.leases.every((l) => l.informer.synced); }
   get informerIds(): string[] { return this.leases.map((l) => l.informer.id); }
 
   release(): void {
+    this.unregister();
     for (const off of this.offs) off();
     for (const l of this.leases) l.release();
   }
@@ -76,9 +92,13 @@ export class ActiveTarget {
   }
 
   async row(obj: KubeObject, cluster: string): Promise<RowResult> {
-    if (!this.match(obj)) return null;
+    const uid = obj.metadata?.uid;
+    if (!this.match(obj)) { if (uid) this.samples.delete(uid); return null; }
     try {
-      return (await this.extraction.rows(this.profile, [obj], { target: this.name, cluster }))[0] ?? null;
+      const out = await this.extraction.extract(this.profile, [obj], { target: this.name, cluster });
+      const row = out.rows[0] ?? null;
+      if (uid && out.samples) { if (row) this.samples.set(uid, out.samples[0] ?? []); else this.samples.delete(uid); }
+      return row;
     } catch (err) {
       this.onExtractionError(err, obj);
       return 'error';
@@ -91,8 +111,12 @@ export class ActiveTarget {
     const failed = new Set<string>();
     const objects = [...this.objects()].filter((o) => o.metadata?.uid && this.match(o));
     try {
-      const made = await this.extraction.rows(this.profile, objects, { target: this.name, cluster });
+      const { rows: made, samples } = await this.extraction.extract(this.profile, objects, { target: this.name, cluster });
       objects.forEach((o, i) => { const r = made[i]; if (r) rows.set(o.metadata!.uid!, r); });
+      if (samples) {
+        this.samples.clear();
+        objects.forEach((o, i) => { if (made[i]) this.samples.set(o.metadata!.uid!, samples[i] ?? []); });
+      }
     } catch (err) {
       // Nothing is known of any row: none may be deleted on this pass.
       this.onExtractionError(err, undefined);

@@ -1,11 +1,11 @@
 // Health and metrics endpoints: /healthz (alive), /readyz (worker polling and apiserver
-// reachable), /metrics (Prometheus text format from prom-client).
+// reachable), /metrics (Prometheus text: worker/telemetry.ts's scrape when given, else the registry).
 import http from 'node:http';
 import type { Registry } from 'prom-client';
 
 export interface HealthServer { port: number; close(): Promise<void> }
 
-export async function startHttp(opts: { host: string; port: number; registry: Registry; ready: () => { ok: boolean; detail: Record<string, boolean> } }): Promise<HealthServer> {
+export async function startHttp(opts: { host: string; port: number; registry: Registry; ready: () => { ok: boolean; detail: Record<string, boolean> }; metricsText?: () => Promise<string> }): Promise<HealthServer> {
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';
     if (url === '/healthz') { res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n'); return; }
@@ -15,7 +15,7 @@ export async function startHttp(opts: { host: string; port: number; registry: Re
       return;
     }
     if (url === '/metrics') {
-      opts.registry.metrics().then(
+      (opts.metricsText ?? (() => opts.registry.metrics()))().then(
         (text) => res.writeHead(200, { 'content-type': opts.registry.contentType }).end(text),
         (err: unknown) => res.writeHead(500).end(String(err)),
       );

@@ -4,15 +4,14 @@ import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import * as k8s from '@kubernetes/client-node';
-import { Registry, collectDefaultMetrics, Gauge } from 'prom-client';
 import { loadConfig, type OperatorConfig } from './config.js';
 import { jsonLog } from './log.js';
 import { startHttp } from './http.js';
-import { startWatcher, promWatcherMetrics, type Watcher } from '../watcher/index.js';
+import { startWatcher, type Watcher } from '../watcher/index.js';
 import { Client, Connection } from '@temporalio/client';
 import { createActivities } from '../activities/index.js';
 import { Kube } from '../activities/kube.js';
-import { exportMetrics } from '../activities/metrics.js';
+import { startTelemetry } from './telemetry.js';
 import { EndpointGuard } from '../activities/sinks/endpoints.js';
 import { createConnectionTestActivities } from '../activities/connection-test.js';
 import { sinkDescriptors, closeAll } from '../activities/sinks/registry.js';
@@ -24,10 +23,8 @@ import { ensureNamespace, claimNamespace, NamespaceClaimedError } from './namesp
 
 export async function runOperator(config: OperatorConfig): Promise<{ stop(): Promise<void>; httpPort: number }> {
   const log = jsonLog('operator');
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'kollect_' });
-  new Gauge({ name: 'kollect_build_info', help: 'Kollect build information; always 1.', labelNames: ['version'], registers: [registry] })
-    .set({ version: process.env.npm_package_version ?? '0.1.0' }, 1);
+  const telemetry = await startTelemetry({ temporal: config.temporalMetrics, worker: config.components.worker, log });
+  const registry = telemetry.registry;
 
   const kc = new k8s.KubeConfig();
   if (config.kubeconfig) kc.loadFromFile(config.kubeconfig); else kc.loadFromDefault();
@@ -36,8 +33,9 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
   // metric) and retried by whoever needs it; it never ends the process.
   const store = new PostgresPayloadStore(config.storeUrl, { log });
   const bodies = new BodyStore(config.storeUrl, { log });
-  const storeUp = new Gauge({ name: 'kollect_store_up', help: '1 when the last operation on the body store succeeded.', registers: [registry] });
+  const storeUp = telemetry.storeUp;
   storeUp.set(1);
+  telemetry.watchStore(bodies);
   // Probed in the background too, so /readyz and the metric tell an outage while nothing is exported.
   const storeProbe = setInterval(() => { void bodies.ping(); }, 10_000);
   storeProbe.unref();
@@ -59,7 +57,7 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
     worker = await Worker.create({
       connection: nativeConnection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, dataConverter, ...workflowCode(config, log),
       activities: {
-        ...createActivities({ kube: new Kube(kc), store: bodies, sinks: sinkDescriptors, guard, log, metrics: exportMetrics(registry), settings: { maxRunAgeMs: config.maxRunAgeMs, clusterName: config.clusterName } }),
+        ...createActivities({ kube: new Kube(kc), store: bodies, sinks: sinkDescriptors, guard, log, metrics: telemetry.exports, settings: { maxRunAgeMs: config.maxRunAgeMs, clusterName: config.clusterName } }),
         ...createConnectionTestActivities({ kube: new Kube(kc), sinks: sinkDescriptors, guard, log }),
         ...createCollectorActivities({ client, taskQueue: config.taskQueue, store: bodies, payloads: store, log }),
       },
@@ -74,13 +72,13 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
   let watcher: Watcher | undefined;
   if (config.components.watcher) {
     watcher = await startWatcher({
-      kc, log, temporal: { client, taskQueue: config.taskQueue, store: bodies }, metrics: promWatcherMetrics(registry), clusterName: config.clusterName,
+      kc, log, temporal: { client, taskQueue: config.taskQueue, store: bodies }, metrics: telemetry.watcher, clusterName: config.clusterName,
       ...(config.watchNamespaces.length ? { namespaces: config.watchNamespaces } : {}),
     });
   }
 
   const http = await startHttp({
-    host: config.httpHost, port: config.httpPort, registry,
+    host: config.httpHost, port: config.httpPort, registry, metricsText: telemetry.scrape,
     ready: () => {
       const detail: Record<string, boolean> = {};
       if (worker) detail.worker = worker.getState() === 'RUNNING';
@@ -105,6 +103,7 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
       await nativeConnection?.close();
       await clientConnection.close();
       clearInterval(storeProbe);
+      telemetry.stop();
       await closeAll();
       await store.close();
       await bodies.close();

@@ -31,6 +31,8 @@ export interface InventoryStatusView {
   missingRows: Record<string, number>;
   suspended: boolean;
   sinks: SinkExportStatus[];
+  /** Rows per target name (the kollect_inventory_rows metric); absent in views of older workers. */
+  targetRows?: Record<string, number>;
 }
 export const statusQuery = defineQuery<InventoryStatusView>('status');
 /** Up to `limit` (≤ 100) index entries: keys, hashes and versions (bodies are in the store). */

@@ -18,6 +18,8 @@ export interface StartedExport { sink: SinkConfig; options: ActivityOptions; req
 
 /** Status reason of a sink by the failure type its export activity threw (default ExportFailed). */
 export const FAILURE_REASONS: Readonly<Record<string, string>> = { DeleteGuard: 'DeleteHeld', SinkUnreachable: 'Unreachable' };
+/** The status reason of a failure of `type` (also the reason label of kollect_sink_errors_total). */
+export const failureReason = (type: string | undefined): string => (type && Object.hasOwn(FAILURE_REASONS, type) ? FAILURE_REASONS[type]! : 'ExportFailed');
 
 export class ExportRounds {
   /** sink id → when the oldest change it has not exported arrived (debounce). */
@@ -100,7 +102,7 @@ export class ExportRounds {
    */
   failed(e: StartedExport, f: { message: string; type?: string }, nowMs: number): void {
     const id = sinkId(e.sink);
-    this.state.recordFailure(id, { nowMs, error: f.message, reason: f.type && Object.hasOwn(FAILURE_REASONS, f.type) ? FAILURE_REASONS[f.type] : 'ExportFailed' });
+    this.state.recordFailure(id, { nowMs, error: f.message, reason: failureReason(f.type) });
     if (!this.pendingSince.has(id)) this.pendingSince.set(id, nowMs);
     this.end(id);
   }

@@ -76,6 +76,7 @@ export async function inventoryWorkflow(args: InventoryWorkflowArgs): Promise<vo
     rows: state.rows.size, version: state.version, lineage: state.lineage, awaitingResync: state.awaitingResync(config?.targets ?? []),
     missingRows: Object.fromEntries(state.missing),
     suspended: suspended(), sinks: [...state.sinks.keys()].map((id) => state.statusOf(id)).filter((s) => s !== undefined),
+    targetRows: state.targetCounts(config?.targets ?? []),
   });
 
   const runExport = async (e: StartedExport): Promise<void> => {

@@ -148,6 +148,13 @@ export class InventoryState {
     };
   }
 
+  /** Rows per target, with 0 for each of `targets` that has none. */
+  targetCounts(targets: readonly string[] = []): Record<string, number> {
+    const counts: Record<string, number> = Object.fromEntries(targets.map((t) => [t, 0]));
+    for (const r of this.rows.values()) counts[r.target] = (counts[r.target] ?? 0) + 1;
+    return counts;
+  }
+
   /** Applies a batch; returns how many rows changed. */
   applyDelta(batch: DeltaBatch): number {
     let changed = 0;
@@ -293,8 +300,7 @@ export class InventoryState {
     const full = this.needsFull(c, nowMs, fullIntervalMs);
     const from = full || !s || s.exportedLineage !== this.lineage ? 0 : s.exportedVersion;
     const entries = full ? { upserts: [...this.rows.values()].sort(byVersion), deletes: [] } : this.changesSince(from);
-    const targetCounts: Record<string, number> = {};
-    for (const r of this.rows.values()) targetCounts[r.target] = (targetCounts[r.target] ?? 0) + 1;
+    const targetCounts = this.targetCounts();
     return {
       plan: { lineage: this.lineage, mode: full ? 'full' : 'delta', fromVersion: from, version: this.version, rowCount: this.rows.size, targetCounts, resyncComplete: this.complete },
       entries,

@@ -12,6 +12,7 @@ import { contentHash } from './hash.js';
 import { compileJsonPath, type JsonPathProgram } from './jsonpath.js';
 import { DEFAULT_LIMITS, ExtractionLimitError, kib, limitEnv, type ExtractionLimits } from './limits.js';
 import { parsePointer, pruneResource, scrub, toPlainJson, type Json, type ResourcePruning } from './prune.js';
+import { compileMetrics, type CompiledMetrics, type MetricSample, type MetricShape } from './metrics.js';
 
 export interface FieldError {
   /** Path in the profile, e.g. `spec.attributes[2].cel`. */
@@ -57,6 +58,10 @@ export interface CompiledProfile {
   toRow(obj: unknown, ctx: RowContext, onStep?: (step: number) => void): Row | null;
   /** The profile field evaluated at a step given to toRow's onStep. */
   fieldOfStep(step: number): string;
+  /** Custom resource metrics (spec.metrics), in declaration order; empty when none. */
+  readonly metrics: readonly MetricShape[];
+  /** What `obj`, whose row toRow made, contributes to the custom metrics (failures count in stats). */
+  samples(obj: unknown, row: Row): MetricSample[];
   /** Counters since compile (or the last reset). */
   stats(): ExtractionStats;
   resetStats(): void;
@@ -147,12 +152,14 @@ export function compileProfile(spec: KollectProfileSpec, limits: Partial<Extract
     });
   }
 
+  const metrics = compileMetrics(spec.metrics, mode === 'Attributes' ? seen : new Set(), lim.maxJsonPathNodes, errors);
+
   if (errors.length > 0) return { ok: false, errors };
   const warnings = extractors.flatMap((e, i): FieldError[] => (scrubKeys.has(e.name)
     ? [{ field: `spec.attributes[${i}].name`, message: `'${e.name}' is also in scrubKeys: this attribute is removed from every row` }]
     : []));
   const pruning: ResourcePruning = { defaults: prune?.defaults !== false, pointers, scrubKeys };
-  return { ok: true, profile: new Profile(spec.apiVersion, spec.kind, mode, extractors, filter, scrubKeys, pruning, lim, warnings) };
+  return { ok: true, profile: new Profile(spec.apiVersion, spec.kind, mode, extractors, filter, scrubKeys, pruning, lim, warnings, metrics) };
 }
 
 // ---------- apply ----------
@@ -171,8 +178,20 @@ class Profile implements CompiledProfile {
     private readonly pruning: ResourcePruning,
     private readonly limits: ExtractionLimits,
     readonly warnings: readonly FieldError[],
+    private readonly compiledMetrics: CompiledMetrics,
   ) {
     this.attributeNames = extractors.map((e) => e.name);
+    this.metrics = compiledMetrics.shapes;
+  }
+
+  readonly metrics: readonly MetricShape[];
+
+  samples(obj: unknown, row: Row): MetricSample[] {
+    if (this.metrics.length === 0) return [];
+    const plain = toPlainJson(obj);
+    if (!isObject(plain)) return [];
+    let lifted: JsonObjectMap | undefined;
+    return this.compiledMetrics.samples(plain, () => (lifted ??= liftObject(plain)), row.attributes, (field, message) => this.fail(field, message));
   }
 
   fieldOfStep(step: number): string {

@@ -3,6 +3,7 @@ import type { KollectProfileSpec } from '../types.js';
 import type { Row } from '../rows.js';
 import type { ExtractionLimits } from './limits.js';
 import type { RowContext } from './profile.js';
+import type { MetricSample } from './metrics.js';
 
 /** Int32 slots of the shared progress buffer. */
 export const TICK = 0; // +1 when an object starts, and when a batch ends
@@ -23,6 +24,7 @@ export interface WorkerJob {
 }
 
 export type WorkerReply =
-  | { id: number; rows: (Row | null)[] }
+  /** samples: per object, its custom metric samples (only when the profile has spec.metrics). */
+  | { id: number; rows: (Row | null)[]; samples?: MetricSample[][] }
   | { id: number; limit: { field: string; limit: string; detail: string } }
   | { id: number; error: string };

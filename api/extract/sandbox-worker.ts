@@ -28,10 +28,13 @@ function run(job: WorkerJob): WorkerReply {
   if (typeof p === 'string') return { id: job.id, error: p };
   const onStep = (s: number): void => { Atomics.store(progress, STEP, s); };
   const rows = [];
+  const samples = p.metrics.length > 0 ? [] as ReturnType<CompiledProfile['samples']>[] : undefined;
   try {
     for (const obj of job.objects) {
       Atomics.add(progress, TICK, 1);
-      rows.push(p.toRow(obj, job.ctx, onStep));
+      const row = p.toRow(obj, job.ctx, onStep);
+      rows.push(row);
+      samples?.push(row ? p.samples(obj, row) : []);
     }
   } catch (e) {
     if (e instanceof ExtractionLimitError) return { id: job.id, limit: { field: e.field, limit: e.limit, detail: e.detail } };
@@ -41,7 +44,7 @@ function run(job: WorkerJob): WorkerReply {
     Atomics.store(progress, STEP, DONE_STEP);
     Atomics.add(progress, TICK, 1);
   }
-  return { id: job.id, rows };
+  return samples ? { id: job.id, rows, samples } : { id: job.id, rows };
 }
 
 parentPort!.on('message', (job: WorkerJob) => parentPort!.postMessage(run(job)));

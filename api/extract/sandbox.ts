@@ -13,6 +13,7 @@ import type { KollectProfileSpec } from '../types.js';
 import type { Row } from '../rows.js';
 import { ExtractionLimitError, limitEnv, type ExtractionLimits } from './limits.js';
 import type { CompiledProfile, RowContext } from './profile.js';
+import type { MetricSample } from './metrics.js';
 import { DONE_STEP, PROGRESS_SLOTS, STEP, TICK, type WorkerJob, type WorkerReply } from './sandbox-protocol.js';
 
 /** A compiled profile as the pool runs it: the spec goes to the workers, `compiled` names fields. */
@@ -31,13 +32,16 @@ const WORKER_HEAP_MB = 256;
 interface Running {
   job: WorkerJob;
   profile: SandboxProfile;
-  resolve: (rows: (Row | null)[]) => void;
+  resolve: (out: Extracted) => void;
   reject: (err: Error) => void;
   /** TICK when the job was posted, when TICK last moved and at what time. */
   startTick: number;
   lastTick: number;
   since: number;
 }
+
+/** Rows of a batch and, when the profile has spec.metrics, each object's custom metric samples. */
+export interface Extracted { rows: (Row | null)[]; samples?: MetricSample[][] }
 
 interface Slot { worker: Worker; progress: Int32Array; running?: Running }
 
@@ -61,9 +65,16 @@ export class ExtractionPool {
    * ExtractionLimitError when the profile exceeds a limit on any of them.
    */
   async rows(profile: SandboxProfile, objects: readonly unknown[], ctx: RowContext): Promise<(Row | null)[]> {
-    const parts: Promise<(Row | null)[]>[] = [];
+    return (await this.extract(profile, objects, ctx)).rows;
+  }
+
+  /** rows(), plus each object's custom metric samples when the profile has spec.metrics. */
+  async extract(profile: SandboxProfile, objects: readonly unknown[], ctx: RowContext): Promise<Extracted> {
+    const parts: Promise<Extracted>[] = [];
     for (let i = 0; i < objects.length; i += BATCH) parts.push(this.#submit(profile, objects.slice(i, i + BATCH), ctx));
-    return (await Promise.all(parts)).flat();
+    const done = await Promise.all(parts);
+    const rows = done.flatMap((d) => d.rows);
+    return profile.compiled.metrics.length > 0 ? { rows, samples: done.flatMap((d) => d.samples ?? d.rows.map((): MetricSample[] => [])) } : { rows };
   }
 
   /** Terminates the workers; pending and later calls reject. */
@@ -76,7 +87,7 @@ export class ExtractionPool {
     await Promise.all(this.#slots.splice(0).map((s) => { s.running?.reject(err); return s.worker.terminate(); }));
   }
 
-  async #submit(profile: SandboxProfile, objects: unknown[], ctx: RowContext): Promise<(Row | null)[]> {
+  async #submit(profile: SandboxProfile, objects: unknown[], ctx: RowContext): Promise<Extracted> {
     // A bounded queue: past it, callers wait for room instead of piling up batches.
     while (this.#queue.length >= this.#limits.queue && !this.#closed) await new Promise<void>((r) => this.#room.push(r));
     if (this.#closed) throw new Error('extraction pool closed');
@@ -127,7 +138,7 @@ export class ExtractionPool {
     const r = slot.running;
     if (!r || r.job.id !== reply.id) return;
     slot.running = undefined;
-    if ('rows' in reply) r.resolve(reply.rows);
+    if ('rows' in reply) r.resolve({ rows: reply.rows, samples: reply.samples });
     else if ('limit' in reply) r.reject(new ExtractionLimitError(reply.limit.field, reply.limit.limit, reply.limit.detail));
     else r.reject(new Error(reply.error));
     this.#dispatch();

@@ -28,6 +28,10 @@ const rejected: Case[] = [
   ['malformed watched apiVersion', 'profile', { ...profile, apiVersion: 'apps/v1/x' }, /spec\.apiVersion: Invalid value: "apps\/v1\/x"/],
   ['prune pointer that is no RFC 6901 pointer', 'profile', { apiVersion: 'v1', kind: 'ConfigMap', export: { mode: 'Resource', prune: { jsonPointers: ['metadata.uid'] } } }, /spec\.export\.prune\.jsonPointers\[0\]: Invalid value: "metadata\.uid"/],
   ['unknown field (typo)', 'profile', { ...profile, atributes: [] }, /unknown field "spec\.atributes"/],
+  ['custom metric name without the kollect_custom_ prefix', 'profile', { ...profile, metrics: [{ name: 'widgets_total' }] }, /spec\.metrics\[0\]\.name: Invalid value: "widgets_total"/],
+  ['custom metric value with two sources', 'profile', { ...profile, metrics: [{ name: 'kollect_custom_x', value: { cel: '1', attribute: 'objname' } }] }, /spec\.metrics\[0\]\.value: Invalid value: .*at most one of cel, jsonPath, attribute/],
+  ['custom metric label that is no Prometheus label name', 'profile', { ...profile, metrics: [{ name: 'kollect_custom_x', labels: [{ name: 'my-label', attribute: 'objname' }] }] }, /spec\.metrics\[0\]\.labels\[0\]\.name: Invalid value: "my-label"/],
+  ['custom metric with nine labels', 'profile', { ...profile, metrics: [{ name: 'kollect_custom_x', labels: Array.from({ length: 9 }, (_, i) => ({ name: `l${i}`, attribute: 'objname' })) }] }, /spec\.metrics\[0\]\.labels: Too many: 9: must have at most 8 items/],
   // KollectTarget
   ['target without profileRef', 'target', { namespaces: ['a'] }, /spec\.profileRef: Required value/],
   ['namespace that is no DNS label', 'target', { ...target, namespaces: ['Team_A'] }, /spec\.namespaces\[0\]: Invalid value: "Team_A"/],
@@ -74,6 +78,7 @@ const rejected: Case[] = [
 
 const accepted: [what: string, kind: keyof typeof KIND, spec: Spec][] = [
   ['mode Resource without attributes', 'profile', { apiVersion: 'v1', kind: 'ConfigMap', export: { mode: 'Resource', prune: { jsonPointers: ['/metadata/annotations/example.com~1token'] } } }],
+  ['custom metrics: a count, and a CEL value with a label', 'profile', { ...profile, metrics: [{ name: 'kollect_custom_cms' }, { name: 'kollect_custom_len', help: 'Name length.', type: 'gauge', value: { cel: 'size(object.metadata.name)' }, labels: [{ name: 'objname', attribute: 'objname' }] }] }],
   ['a CRD kind with a dotted group', 'profile', { apiVersion: 'example.kollect.dev/v1beta1', kind: 'Widget', attributes: [{ name: 'size', jsonPath: '{.spec.size}' }, { name: 'ok', cel: 'true' }] }],
   ['compound and fractional durations', 'inventory', { ...inventory, exportMinInterval: '1h30m', snapshotSinkRefs: [{ name: 'a', exportMinInterval: '1.5s' }], eventSinkRefs: [{ name: 'a', exportMinInterval: '250ms' }] }],
   ['the same sink name in two lists', 'inventory', { ...inventory, snapshotSinkRefs: [{ name: 'x' }], databaseSinkRefs: [{ name: 'x' }] }],

@@ -91,7 +91,7 @@ const COMBINATIONS: Record<string, object> = {
     endpoints: { allow: ['private'], clusterCidrs: ['10.0.0.0/16', '10.96.0.0/12'] },
   },
   monitoring: {
-    metrics: { serviceMonitor: { enabled: true, labels: { release: 'prometheus' } } },
+    metrics: { serviceMonitor: { enabled: true, labels: { release: 'prometheus' } }, grafanaDashboard: { enabled: true } },
     networkPolicy: { enabled: true },
     operator: { components: 'watcher', watchNamespaces: ['team-a', 'team-b'] },
     workers: { replicas: 3 },
@@ -207,6 +207,9 @@ describe('helm chart deploy/helm/kollect', () => {
     expect(worker.spec!.replicas).toBe(3);
     expect(resolveEnv(container(worker), objects).KOLLECT_COMPONENTS).toBe('worker');
     expect(find(objects, 'ServiceMonitor', 'kol-kollect').metadata.labels).toMatchObject({ release: 'prometheus' });
+    const dashboard = find(objects, 'ConfigMap', 'kol-kollect-dashboard');
+    expect(dashboard.metadata.labels).toMatchObject({ grafana_dashboard: '1' });
+    expect(JSON.parse(dashboard.data!['kollect.json']!)).toEqual(JSON.parse(readFileSync(path.join(CHART, 'dashboards', 'kollect.json'), 'utf8')));
     expect(objects.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name).sort()).toEqual(['kol-kollect', 'kol-kollect-postgres', 'kol-kollect-temporal', 'kol-kollect-temporal-ui']);
     expect(objects.filter((o) => o.kind === 'PodDisruptionBudget')).toHaveLength(2);
     const rules = find(objects, 'ClusterRole', 'kol-kollect').rules!;

@@ -351,10 +351,10 @@ export class Controller {
     if (this.stopped) return;
     if (denial) {
       this.deactivate(t);
-      this.o.log('target_forbidden', { target: t.key, denied: describeDenial(denial) });
       const path = `/apis/${API_VERSION}/namespaces/${encodeURIComponent(t.namespace)}/${KOLLECT_KINDS.KollectTarget}/${encodeURIComponent(t.name)}`;
-      patchForbidden(this.o.transport, path, obj as unknown as KubeObject, denial, this.o.unknownKindRetryMs)
-        .catch((err: unknown) => this.o.log('status_failed', { kind: 'KollectTarget', object: t.key, error: errMsg(err) }));
+      patchForbidden(this.o.transport, path, obj as unknown as KubeObject, denial, this.o.unknownKindRetryMs).then(
+        (written) => { if (written) this.o.log('target_forbidden', { target: t.key, denied: describeDenial(denial) }); },
+        (err: unknown) => this.o.log('status_failed', { kind: 'KollectTarget', object: t.key, error: errMsg(err) }));
       this.retryTarget(t);
       return;
     }

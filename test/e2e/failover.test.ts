@@ -121,6 +121,7 @@ describe('watcher failover', () => {
     expect(sorted(expected)).toEqual([['cm-0', 'updated-twice'], ['cm-1', 'updated'], ['cm-4', '4'], ['cm-5', '5'], ['cm-6', '6'], ['cm-7', '7'], ['cm-8', '8']]);
     await waitFor('the sink holds exactly the objects of the cluster', async () => JSON.stringify(sorted((await sinkRows()).byName)) === JSON.stringify(sorted(expected)), 90_000, () => alive(b))
       .catch(async (e: unknown) => { console.log(JSON.stringify(await sinkRows()), dump()); throw e; });
+    process.stdout.write(`failover: the sink held exactly the cluster's objects ${Date.now() - killedAt} ms after the kill\n`);
     await sleep(3000); // nothing more arrives (a late duplicate or resurrected delete would show now)
     const after = await sinkRows();
     expect(after.count).toBe(7);

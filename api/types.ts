@@ -375,6 +375,9 @@ export interface KollectTargetSpec {
 export interface KollectTargetStatus {
   /**
    * Latest observations. Ready: the profile resolves and the watch on its type is running.
+   * Degraded: True (reason Forbidden, Ready False) while the operator may not list or watch the
+   * kind in a namespace the target reads; the message names the verb, the resource and the
+   * namespace, and the grant that fixes it; checked again periodically, then False (AccessGranted).
    * @maxItems 16
    * @x-kubernetes-list-type map
    * @x-kubernetes-list-map-keys ["type"]

@@ -34,6 +34,7 @@ import { SelectorError } from './selectors.js';
 import { addFinalizer, patchCondition, patchReady, withReady, type ReadyState } from './status.js';
 import { evaluateSink, sinkStatusPatch } from './sink-status.js';
 import { StoreUnavailableError } from '../store/bodies.js';
+import { describeDenial, firstDenial, patchForbidden, withAccessGranted } from './access.js';
 
 /** Condition the watcher writes on inventories (the workflow writes Ready and Synced). */
 export const DELIVERED = 'Delivered';
@@ -345,8 +346,20 @@ export class Controller {
       notCollecting('InvalidSelector', err.message);
       return;
     }
+    // May the operator list and watch the kind where the Target reads? If not, only this Target is Degraded (watcher/access.ts).
+    const denial = await firstDenial(this.o.transport, kind, spec.namespaces).catch((err: unknown) => { this.o.log('access_review_failed', { target: t.key, error: errMsg(err) }); return undefined; });
+    if (this.stopped) return;
+    if (denial) {
+      this.deactivate(t);
+      const path = `/apis/${API_VERSION}/namespaces/${encodeURIComponent(t.namespace)}/${KOLLECT_KINDS.KollectTarget}/${encodeURIComponent(t.name)}`;
+      patchForbidden(this.o.transport, path, obj as unknown as KubeObject, denial, this.o.unknownKindRetryMs).then(
+        (written) => { if (written) this.o.log('target_forbidden', { target: t.key, denied: describeDenial(denial) }); },
+        (err: unknown) => this.o.log('status_failed', { kind: 'KollectTarget', object: t.key, error: errMsg(err) }));
+      this.retryTarget(t);
+      return;
+    }
     const fingerprint = JSON.stringify([profile.fingerprint, kind.plural, kind.namespaced ? spec.namespaces ?? [] : [], spec.labelSelector ?? null, spec.fieldSelector ?? '']);
-    this.writeReady('KollectTarget', obj as unknown as KubeObject, {
+    this.writeReady('KollectTarget', withAccessGranted(obj as unknown as KubeObject), {
       status: 'True', reason: 'Collecting',
       message: `Collecting ${compiled.kind} (${compiled.apiVersion}) from ${kind.namespaced && spec.namespaces?.length ? `namespaces ${spec.namespaces.join(', ')}` : kind.namespaced ? 'all namespaces' : 'the cluster'}`,
     });

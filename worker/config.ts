@@ -5,6 +5,7 @@ import { EndpointGuard, endpointPolicyFromEnv, type EndpointPolicy } from '../ac
 import { CLUSTER_NAME_PATTERN, DEFAULT_CLUSTER_NAME, DEFAULT_TASK_QUEUE } from '../api/constants.js';
 import { parseDuration } from '../api/duration.js';
 import { parseTemporalMetrics, type TemporalMetricsSetting } from './telemetry.js';
+import { leaderElectionFromEnv, type LeaderElectionConfig } from '../watcher/leader.js';
 
 export interface OperatorConfig {
   temporalAddress: string;
@@ -36,6 +37,8 @@ export interface OperatorConfig {
   endpoints: EndpointPolicy;
   /** Where the Temporal SDK serves its metrics, merged into /metrics (KOLLECT_TEMPORAL_METRICS; docs/metrics.md). */
   temporalMetrics: TemporalMetricsSetting;
+  /** Only the holder of a Lease runs the watcher (KOLLECT_LEADER_*); docs/operations.md#high-availability. */
+  leaderElection: LeaderElectionConfig;
 }
 
 /**
@@ -142,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     endpoints: endpointPolicy(env),
     clusterName: clusterName(env.KOLLECT_CLUSTER_NAME),
     temporalMetrics: parseTemporalMetrics(env.KOLLECT_TEMPORAL_METRICS),
+    leaderElection: leaderElectionFromEnv(env),
   };
 }
 

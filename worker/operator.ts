@@ -20,6 +20,7 @@ import { BodyStore } from '../store/bodies.js';
 import { createCollectorActivities } from '../activities/collect.js';
 import { ensureCollectorSchedule } from './schedule.js';
 import { ensureNamespace, claimNamespace, NamespaceClaimedError } from './namespace.js';
+import { leaderElected, type LeaderElected } from '../watcher/leader.js';
 
 export async function runOperator(config: OperatorConfig): Promise<{ stop(): Promise<void>; httpPort: number }> {
   const log = jsonLog('operator');
@@ -70,11 +71,15 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
 
   // The watcher half: Kollect CRs and the watched objects, as signals to the inventory workflows.
   let watcher: Watcher | undefined;
+  // With leader election only the Lease holder runs it; the others stand by (watcher/leader.ts).
+  let leader: LeaderElected<Watcher> | undefined;
   if (config.components.watcher) {
-    watcher = await startWatcher({
+    const start = (): Promise<Watcher> => startWatcher({
       kc, log, temporal: { client, taskQueue: config.taskQueue, store: bodies }, metrics: telemetry.watcher, clusterName: config.clusterName,
       ...(config.watchNamespaces.length ? { namespaces: config.watchNamespaces } : {}),
     });
+    if (config.leaderElection.enabled) leader = leaderElected({ kc, config: config.leaderElection, log, registry, start });
+    else watcher = await start();
   }
 
   const http = await startHttp({
@@ -83,10 +88,12 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
       const detail: Record<string, boolean> = {};
       if (worker) detail.worker = worker.getState() === 'RUNNING';
       if (watcher) detail.watcher = watcher.ready();
+      // A standby is ready: it has nothing to serve until it leads.
+      if (leader) detail.watcher = leader.current()?.ready() ?? !leader.isLeader();
       // Reported, not gating: a store outage stalls exports and deltas, which resume by themselves.
       const storeOk = bodies.available;
       storeUp.set(storeOk ? 1 : 0);
-      return { ok: Object.values(detail).every(Boolean), detail: { ...detail, store: storeOk } };
+      return { ok: Object.values(detail).every(Boolean), detail: { ...detail, store: storeOk, ...(leader ? { leader: leader.isLeader() } : {}) } };
     },
   });
   log('started', { components: config.components, temporal: config.temporalAddress, temporalTls: config.temporalAuth.tls !== undefined, namespace: config.temporalNamespace, taskQueue: config.taskQueue, httpPort: http.port });
@@ -97,6 +104,7 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
       log('stopping');
       watcher?.stop();
       await watcher?.closed();
+      await leader?.stop();
       // The SDK's runtime also reacts to SIGTERM/SIGINT and may have begun draining already.
       if (worker?.getState() === 'RUNNING') worker.shutdown();
       await running?.catch(() => undefined);

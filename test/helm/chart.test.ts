@@ -155,10 +155,12 @@ describe('helm chart deploy/helm/kollect', () => {
     expect(find(objects, 'PersistentVolumeClaim', 'kol-kollect-temporal')).toBeTruthy();
     expect(find(objects, 'StatefulSet', 'kol-kollect-postgres')).toBeTruthy();
     const rules = find(objects, 'ClusterRole', 'kol-kollect').rules!;
-    expect(rules).toContainEqual({ apiGroups: ['*'], resources: ['*'], verbs: ['get', 'list', 'watch'] });
+    expect(find(objects, 'ClusterRole', 'kol-kollect-watched').rules).toContainEqual({ apiGroups: ['*'], resources: ['*'], verbs: ['get', 'list', 'watch'] });
     expect(rules).toContainEqual({ apiGroups: [''], resources: ['secrets'], verbs: ['get'] });
-    expect(rules.some((r) => r.resources.includes('*/status') && r.verbs.includes('patch'))).toBe(true);
+    expect(rules.some((r) => r.resources.includes('kollecttargets/status') && r.verbs.includes('patch'))).toBe(true);
     expect(find(objects, 'Role', 'kol-kollect-leader-election').rules![0]!.resources).toEqual(['leases']);
+    expect(env).toMatchObject({ KOLLECT_LEADER_ELECTION: 'true', KOLLECT_LEADER_LEASE_NAME: 'kol-kollect-watcher', KOLLECT_LEADER_LEASE_NAMESPACE: ns });
+    expect(op.spec!.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
     expect(find(objects, 'PodDisruptionBudget', 'kol-kollect')).toBeTruthy();
     expect(objects.filter((o) => ['ServiceMonitor', 'NetworkPolicy'].includes(o.kind))).toEqual([]);
     // The Service selects operator pods only, never Temporal's or Postgres's.
@@ -215,7 +217,10 @@ describe('helm chart deploy/helm/kollect', () => {
     const rules = find(objects, 'ClusterRole', 'kol-kollect').rules!;
     expect(rules.some((r) => r.apiGroups.includes('*'))).toBe(false);
     expect(rules.some((r) => r.resources.includes('secrets'))).toBe(false);
-    expect(rules).toContainEqual({ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch'] });
+    expect(find(objects, 'ClusterRole', 'kol-kollect-watched').rules).toEqual([{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch'] }]);
+    // watchNamespaces: the operator's roles are bound in team-a and team-b only.
+    expect(objects.filter((o) => o.kind === 'RoleBinding' && o.metadata.name === 'kol-kollect-watched').map((o) => o.metadata.namespace).sort()).toEqual(['team-a', 'team-b']);
+    expect(objects.filter((o) => o.kind === 'ClusterRoleBinding').map((o) => o.metadata.name)).toEqual(['kol-kollect-access-review']);
     expect(objects.filter((o) => o.kind === 'Role' && o.metadata.name === 'kol-kollect-secrets').map((o) => o.metadata.namespace).sort()).toEqual(['team-a', 'team-b']);
   });
 

@@ -13,6 +13,11 @@
 {{- end -}}
 {{- end -}}
 
+{{/* The watcher's leader election Lease (KOLLECT_LEADER_LEASE_NAME; the Role grants only it). */}}
+{{- define "kollect.leaseName" -}}
+{{- printf "%s-watcher" (include "kollect.fullname" .) -}}
+{{- end -}}
+
 {{- define "kollect.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 app.kubernetes.io/name: {{ include "kollect.name" . }}
@@ -135,6 +140,14 @@ spec:
         - { name: KOLLECT_HTTP_HOST, value: "0.0.0.0" }
         - { name: KOLLECT_MAX_RUN_AGE, value: {{ $v.operator.maxRunAge | quote }} }
         - { name: KOLLECT_GC_INTERVAL, value: {{ $v.operator.gcInterval | quote }} }
+        {{- if and $v.operator.leaderElection (ne .components "worker") }}
+        # Only the holder of this Lease runs the watcher (docs/operations.md#high-availability).
+        - { name: KOLLECT_LEADER_ELECTION, value: "true" }
+        - { name: KOLLECT_LEADER_LEASE_NAME, value: {{ include "kollect.leaseName" $ | quote }} }
+        - { name: KOLLECT_LEADER_LEASE_NAMESPACE, value: {{ $.Release.Namespace | quote }} }
+        - name: POD_NAME
+          valueFrom: { fieldRef: { fieldPath: metadata.name } }
+        {{- end }}
         - name: KOLLECT_STORE_URL
           valueFrom: { secretKeyRef: { name: {{ include "kollect.storeSecret" $ }}, key: {{ include "kollect.storeSecretKey" $ }} } }
         {{- with $v.operator.clusterName }}

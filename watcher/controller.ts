@@ -19,7 +19,9 @@ import type { KollectConnectionTest, KollectInventory, KollectProfile, KollectSi
 import type { ConnectionTests } from './connection-tests.js';
 import type { SinkDescriptor } from '../activities/sinks/descriptor.js';
 import { sinkDescriptors } from '../activities/sinks/registry.js';
-import { API_VERSION, KOLLECT_PLURALS, INVENTORY_FINALIZER, type KollectKind } from '../api/constants.js';
+import { API_VERSION, KOLLECT_PLURALS, INVENTORY_FINALIZER, CLUSTER_KINDS, isClusterKind, type KollectKind } from '../api/constants.js';
+import type { TenancyOptions } from '../api/tenancy.js';
+import { clusterInventorySinkNamespace, profileKeyOf, scopeReady, tenancyOf, targetScope, targetsOfScope } from './tenancy.js';
 import {
   compileProfile, DEFAULT_LIMITS, ExtractionLimitError, sensitivePolicyFromEnv, sensitiveRefusal,
   type CompileResult, type ExtractionLimits, type ExtractionPool, type SensitivePolicy,
@@ -42,7 +44,7 @@ import { ActiveTarget, compileTargetMatcher } from './target.js';
 export { INVENTORY_FINALIZER };
 const KOLLECT_KINDS = KOLLECT_PLURALS;
 /** The kinds whose caches must be complete before the controller acts. */
-const CORE_KINDS: KollectKind[] = ['KollectProfile', 'KollectTarget', 'KollectInventory'];
+const CORE_KINDS: KollectKind[] = ['KollectProfile', 'KollectTarget', 'KollectInventory', 'KollectScope', 'KollectClusterTarget', 'KollectClusterInventory'];
 const SINK_REFS: Record<SinkKind, 'snapshotSinkRefs' | 'databaseSinkRefs' | 'eventSinkRefs'> = {
   KollectSnapshotSink: 'snapshotSinkRefs', KollectDatabaseSink: 'databaseSinkRefs', KollectEventSink: 'eventSinkRefs',
 };
@@ -71,6 +73,8 @@ export interface ControllerOptions {
   connectionTests?: ConnectionTests;
   /** A sink whose Secret is missing looks again this often (ms, default 30 s). */
   secretRetryMs?: number;
+  /** Tenant mode and the namespaces objects are read from (api/tenancy.ts); default: no tenant mode, bounded by `namespaces`. */
+  tenancy?: TenancyOptions;
 }
 
 interface ProfileEntry {
@@ -136,8 +140,10 @@ export class Controller {
   start(): void {
     const scopes = this.o.namespaces && this.o.namespaces.length > 0 ? this.o.namespaces : [undefined];
     for (const [kind, plural] of Object.entries(KOLLECT_KINDS) as [KollectKind, string][]) {
-      for (const ns of scopes) {
-        const lease = this.o.pool.acquireResolved({ apiVersion: API_VERSION, kind, plural, namespaced: true }, ns);
+      // Cluster kinds are served by an operator that reads the whole cluster only (docs/tenancy.md).
+      if (isClusterKind(kind) && scopes[0] !== undefined) continue;
+      for (const ns of isClusterKind(kind) ? [undefined] : scopes) {
+        const lease = this.o.pool.acquireResolved({ apiVersion: API_VERSION, kind, plural, namespaced: !isClusterKind(kind) }, ns);
         this.crLeases.push(lease);
         this.crOffs.push(lease.informer.on((e) => this.onCrEvent(kind, e)));
       }
@@ -173,8 +179,10 @@ export class Controller {
 
   // ---------- Kollect CR events ----------
 
-  private onCrEvent(kind: KollectKind, e: InformerEvent): void {
+  private onCrEvent(crKind: KollectKind, e: InformerEvent): void {
     if (this.stopped) return;
+    // A cluster kind shares the cache and the machinery of its namespaced kind, keyed `/<name>`.
+    const kind: KollectKind = isClusterKind(crKind) ? CLUSTER_KINDS[crKind] : crKind;
     const cache = this.crs.get(kind)!;
     let key: string | undefined;
     let obj: KubeObject | undefined;
@@ -188,6 +196,7 @@ export class Controller {
         case 'KollectTarget': this.enqueueTarget(key); break;
         case 'KollectInventory': this.onInventory(key); break;
         case 'KollectConnectionTest': this.o.connectionTests?.onEvent(key, obj as unknown as KollectConnectionTest | undefined); break;
+        case 'KollectScope': this.onScope(key); break;
         default: this.onSink(kind, key, obj); this.refreshSinkStatus(kind, key); break;
       }
     } catch (err) {
@@ -210,6 +219,7 @@ export class Controller {
       }
     }
     for (const [key, obj] of this.crs.get('KollectConnectionTest')!) this.o.connectionTests?.onEvent(key, obj as unknown as KollectConnectionTest);
+    for (const key of this.crs.get('KollectScope')!.keys()) this.onScope(key, false);
     for (const key of this.crs.get('KollectProfile')!.keys()) this.onProfile(key, false);
     for (const key of this.crs.get('KollectInventory')!.keys()) this.onInventory(key);
     for (const key of this.crs.get('KollectTarget')!.keys()) this.enqueueTarget(key);
@@ -241,9 +251,8 @@ export class Controller {
       this.writeReady('KollectProfile', obj as unknown as KubeObject, this.profileReady(obj, entry));
     }
     if (!reconcileTargets || before === this.profiles.get(key)?.fingerprint) return;
-    const [ns, name] = key.split('/') as [string, string];
     for (const [tkey, t] of this.crs.get('KollectTarget')!) {
-      if (tkey.startsWith(`${ns}/`) && (t as unknown as KollectTarget).spec?.profileRef?.name === name) this.enqueueTarget(tkey);
+      if (profileKeyOf(t) === key) this.enqueueTarget(tkey);
     }
   }
 
@@ -269,10 +278,21 @@ export class Controller {
     this.o.log('profile_disabled', { profile: key, field: err.field, limit: err.limit, error: err.message });
     const obj = this.crs.get('KollectProfile')!.get(key) as unknown as KollectProfile | undefined;
     if (obj) this.writeReady('KollectProfile', obj as unknown as KubeObject, this.profileReady(obj, entry));
-    const [ns, name] = key.split('/') as [string, string];
     for (const [tkey, t] of this.crs.get('KollectTarget')!) {
-      if (tkey.startsWith(`${ns}/`) && (t as unknown as KollectTarget).spec?.profileRef?.name === name) this.enqueueTarget(tkey);
+      if (profileKeyOf(t) === key) this.enqueueTarget(tkey);
     }
+  }
+
+  // ---------- Scopes ----------
+
+  /** A KollectScope changed: its Ready, then every Target of its namespace and the namespace's inventories (sink types) again. */
+  private onScope(key: string, reconcile = true): void {
+    const obj = this.crs.get('KollectScope')!.get(key);
+    if (obj) { const ready = scopeReady(obj); if (ready) this.writeReady('KollectScope', obj, ready); }
+    if (!reconcile) return;
+    const namespace = key.split('/')[0]!;
+    for (const tkey of targetsOfScope(namespace, this.crs.get('KollectTarget')!.keys())) this.enqueueTarget(tkey);
+    for (const inv of this.inventories.values()) if (!inv.deleting && inv.namespace === namespace) inv.outbox.configChanged();
   }
 
   // ---------- Targets ----------
@@ -318,8 +338,9 @@ export class Controller {
     };
     if (spec.suspend) { notCollecting('Suspended', 'spec.suspend is true: not collecting; rows already exported are kept'); return; }
     const profileName = spec.profileRef?.name ?? '';
-    const profile = this.profiles.get(`${t.namespace}/${profileName}`);
-    if (!profile) { notCollecting('ProfileNotFound', `KollectProfile "${profileName}" not found in namespace ${t.namespace}`); return; }
+    const profileKey = profileKeyOf(obj as unknown as KubeObject);
+    const profile = this.profiles.get(profileKey);
+    if (!profile) { notCollecting('ProfileNotFound', `KollectProfile "${profileName}" not found in namespace ${profileKey.split('/')[0]}`); return; }
     if (!profile.result.ok || profile.reason) {
       const why = profile.reason === 'ExtractionLimit' ? 'is disabled' : profile.reason === 'SensitiveKind' ? 'is refused' : 'does not compile';
       notCollecting('ProfileError', `KollectProfile "${profileName}" ${why}: ${profile.message ?? ''}`);
@@ -337,26 +358,35 @@ export class Controller {
       return;
     }
     if (this.stopped) return;
+    // Tenancy (api/tenancy.ts): the namespaces it reads, or what it may not read.
+    const scope = targetScope(obj as unknown as KubeObject, this.crs.get('KollectProfile')!.get(profileKey), this.crs.get('KollectScope')!.values(), kind.namespaced, tenancyOf(this.o));
+    if (scope.refused) {
+      // Unlike a broken profile, a refusal also withdraws what the target collected before: a
+      // tenant sees only what it may.
+      notCollecting(scope.refused.reason, scope.refused.message);
+      for (const inv of this.inventoriesOf(t)) inv.outbox.forgetTarget(t.name);
+      return;
+    }
+    const namespaces = scope.namespaces;
     let match;
     try {
-      match = compileTargetMatcher(spec, kind.namespaced);
+      match = compileTargetMatcher({ ...spec, namespaces }, kind.namespaced);
     } catch (err) {
       if (!(err instanceof SelectorError)) throw err;
       notCollecting('InvalidSelector', err.message);
       return;
     }
-    const fingerprint = JSON.stringify([profile.fingerprint, kind.plural, kind.namespaced ? spec.namespaces ?? [] : [], spec.labelSelector ?? null, spec.fieldSelector ?? '']);
+    const fingerprint = JSON.stringify([profile.fingerprint, kind.plural, kind.namespaced ? namespaces ?? [] : [], spec.labelSelector ?? null, spec.fieldSelector ?? '']);
     this.writeReady('KollectTarget', obj as unknown as KubeObject, {
       status: 'True', reason: 'Collecting',
-      message: `Collecting ${compiled.kind} (${compiled.apiVersion}) from ${kind.namespaced && spec.namespaces?.length ? `namespaces ${spec.namespaces.join(', ')}` : kind.namespaced ? 'all namespaces' : 'the cluster'}`,
+      message: `Collecting ${compiled.kind} (${compiled.apiVersion}) from ${kind.namespaced && namespaces?.length ? `namespaces ${namespaces.join(', ')}` : kind.namespaced ? 'all namespaces' : 'the cluster'}`,
     });
     if (t.active?.fingerprint === fingerprint) return;
     // Acquire the new informers before releasing the old ones, so that a shared informer both
     // use is not stopped and relisted in between.
     const old = t.active;
-    const profileKey = `${t.namespace}/${profileName}`;
     const sandboxed = { key: profile.fingerprint, spec: (this.crs.get('KollectProfile')!.get(profileKey) as unknown as KollectProfile).spec, compiled };
-    t.active = new ActiveTarget(t.name, fingerprint, sandboxed, this.o.extraction, kind, match, spec.namespaces, this.o.pool,
+    t.active = new ActiveTarget(t.name, fingerprint, sandboxed, this.o.extraction, kind, match, namespaces, this.o.pool,
       (a, e) => this.onTargetEvent(t, a, e),
       (err, o) => {
         this.o.metrics.extractionError(t.key);
@@ -512,9 +542,9 @@ export class Controller {
     else this.sinkFingerprints.set(id, fingerprint);
     const [namespace, name] = key.split('/') as [string, string];
     for (const inv of this.inventories.values()) {
-      if (inv.deleting || inv.namespace !== namespace) continue;
+      if (inv.deleting || (inv.namespace !== namespace && inv.namespace !== '')) continue;
       const spec = (this.crs.get('KollectInventory')!.get(inv.key) as unknown as KollectInventory | undefined)?.spec;
-      if (spec?.[SINK_REFS[kind]]?.some((r) => r.name === name)) inv.outbox.configChanged();
+      if (spec?.[SINK_REFS[kind]]?.some((r) => r.name === name && clusterInventorySinkNamespace(inv.namespace, spec, r as { namespace?: string }) === namespace)) inv.outbox.configChanged();
     }
   }
 
@@ -580,7 +610,7 @@ export class Controller {
     write(0);
   }
 
-  private writeReady(kind: 'KollectProfile' | 'KollectTarget', obj: KubeObject, ready: ReadyState): void {
+  private writeReady(kind: 'KollectProfile' | 'KollectTarget' | 'KollectScope', obj: KubeObject, ready: ReadyState): void {
     patchReady(this.o.transport, KOLLECT_KINDS[kind], obj, ready).then(
       (written) => { if (written) this.o.log('status_written', { kind, object: keyOf(obj), ready: ready.status, reason: ready.reason }); },
       (err: unknown) => { if (!(err instanceof KubeApiError && err.status === 404)) this.o.log('status_failed', { kind, object: keyOf(obj), error: errMsg(err) }); },

@@ -57,7 +57,7 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
     worker = await Worker.create({
       connection: nativeConnection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, dataConverter, ...workflowCode(config, log),
       activities: {
-        ...createActivities({ kube: new Kube(kc), store: bodies, sinks: sinkDescriptors, guard, log, metrics: exportMetrics(registry), settings: { maxRunAgeMs: config.maxRunAgeMs, clusterName: config.clusterName } }),
+        ...createActivities({ kube: new Kube(kc), store: bodies, sinks: sinkDescriptors, guard, log, metrics: exportMetrics(registry), settings: { maxRunAgeMs: config.maxRunAgeMs, clusterName: config.clusterName, tenantMode: config.tenantMode } }),
         ...createConnectionTestActivities({ kube: new Kube(kc), sinks: sinkDescriptors, guard, log }),
         ...createCollectorActivities({ client, taskQueue: config.taskQueue, store: bodies, payloads: store, log }),
       },
@@ -74,6 +74,7 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
     watcher = await startWatcher({
       kc, log, temporal: { client, taskQueue: config.taskQueue, store: bodies }, metrics: promWatcherMetrics(registry), clusterName: config.clusterName,
       ...(config.watchNamespaces.length ? { namespaces: config.watchNamespaces } : {}),
+      tenancy: { tenantMode: config.tenantMode },
     });
   }
 

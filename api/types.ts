@@ -403,7 +403,7 @@ export type SinkKind = (typeof SINK_KINDS)[number];
 export interface SinkExportStatus {
   /** Kind of the sink: KollectSnapshotSink, KollectDatabaseSink or KollectEventSink. */
   kind: SinkKind;
-  /** Name of the sink, in the inventory's namespace. */
+  /** Name of the sink, in the inventory's namespace; `<namespace>/<name>` for a KollectClusterInventory. */
   name: string;
   /** Sink backend type, e.g. postgres. */
   type?: string;

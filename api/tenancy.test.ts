@@ -78,7 +78,7 @@ describe('checkTarget', () => {
     expect(checkTarget(target('tenant-a'), profile('tenant-a', 'v1', 'Node'), [], { ...NO_TENANCY, namespaced: false })).toEqual([]);
   });
 
-  it('KOLLECT_WATCH_NAMESPACES: a namespace outside is refused to every target, and cluster-scoped kinds to all', () => {
+  it('KOLLECT_WATCH_NAMESPACES: a namespace outside is refused to every target, cluster-scoped kinds to namespaced targets', () => {
     const opts = { tenantMode: false, watchNamespaces: ['tenant-a'], namespaced: true };
     const rs = checkTarget(target('tenant-a', ['tenant-a', 'tenant-c']), profile('tenant-a'), [], opts);
     expect(rs.map((r) => [r.reason, r.field])).toEqual([['OutsideWatchNamespaces', 'spec.namespaces[1]']]);
@@ -87,7 +87,8 @@ describe('checkTarget', () => {
     const both = checkTarget(target('tenant-a', ['tenant-c']), profile('tenant-a'), [scope('tenant-a', { namespaces: ['*'] })], { ...opts, tenantMode: true });
     expect(reasons(both)).toEqual(['OutsideWatchNamespaces']);
     expect(reasons(checkTarget(target(undefined, ['tenant-c']), profile('ops'), [], opts))).toEqual(['OutsideWatchNamespaces']);
-    expect(reasons(checkTarget(target(undefined), profile('ops', 'v1', 'Node'), [], { ...opts, namespaced: false }))).toEqual(['ClusterScopedKind']);
+    expect(checkTarget(target(undefined), profile('ops', 'v1', 'Node'), [], { ...opts, namespaced: false })).toEqual([]);
+    expect(reasons(checkTarget(target('tenant-a'), profile('tenant-a', 'v1', 'Node'), [], { ...opts, namespaced: false }))).toEqual(['ClusterScopedKind']);
     expect(reasons(checkTarget(target('tenant-a'), profile('tenant-a', 'v1', 'Node'), [scope('tenant-a', { clusterKinds: [{ group: '*' }] })], { ...opts, tenantMode: true, namespaced: false }))).toEqual(['ClusterScopedKind']);
   });
 

@@ -10,8 +10,8 @@
 // - A KollectProfile watches a kind its namespace's KollectScope allows (spec.kinds; unset: any).
 // - A KollectInventory exports to sink types its KollectScope allows (spec.sinkTypes; unset: any).
 // Always (tenant mode or not), when the operator is limited to some namespaces
-// (KOLLECT_WATCH_NAMESPACES): no target reads outside them, and cluster-scoped kinds are read by
-// no one (an informer on a cluster-scoped kind lists the whole cluster).
+// (KOLLECT_WATCH_NAMESPACES): no target reads outside them, and cluster-scoped kinds are read
+// only by cluster targets (served only with KOLLECT_CLUSTER_KINDS), never by a namespaced target.
 // Cluster kinds (KollectClusterTarget, KollectClusterInventory) are the cluster administrator's:
 // no KollectScope applies to them.
 import type { KindPattern, KollectClusterInventorySpec, KollectInventorySpec, KollectScope, KollectScopeSpec } from './types.js';
@@ -21,7 +21,7 @@ import { SCOPE_NAME } from './constants.js';
 export const REFUSAL_REASONS = {
   /** A namespaced target lists a namespace its KollectScope does not grant. */
   NamespaceNotAllowed: 'NamespaceNotAllowed',
-  /** A namespaced target on a cluster-scoped kind its KollectScope does not grant (or any, under KOLLECT_WATCH_NAMESPACES). */
+  /** A namespaced target on a cluster-scoped kind its KollectScope does not grant (any, under KOLLECT_WATCH_NAMESPACES). */
   ClusterScopedKind: 'ClusterScopedKind',
   /** The profile's kind is not in its namespace's KollectScope spec.kinds. */
   KindNotAllowed: 'KindNotAllowed',
@@ -142,10 +142,10 @@ export function checkTarget(target: TargetLike, profile: ProfileLike | undefined
   if (own && profile) out.push(...checkProfile(profile, scopes, opts, 'spec.profileRef'));
   const bound = watching(opts);
   if (opts.namespaced === false) {
-    if (bound) {
+    if (bound && own) {
       out.push({
         reason: REFUSAL_REASONS.ClusterScopedKind, field: 'spec.profileRef',
-        message: `${what} reads ${kind}, a cluster-scoped kind, but the operator only reads namespaces ${bound.join(', ')} (KOLLECT_WATCH_NAMESPACES); collect it with a KollectClusterTarget on an operator that watches the whole cluster`,
+        message: `${what} reads ${kind}, a cluster-scoped kind, but the operator only reads namespaces ${bound.join(', ')} (KOLLECT_WATCH_NAMESPACES); collect it with a KollectClusterTarget`,
       });
     } else if (own && opts.tenantMode) {
       const granted = scopeOf(own, scopes)?.spec.clusterKinds;

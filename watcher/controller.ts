@@ -75,6 +75,8 @@ export interface ControllerOptions {
   secretRetryMs?: number;
   /** Tenant mode and the namespaces objects are read from (api/tenancy.ts); default: no tenant mode, bounded by `namespaces`. */
   tenancy?: TenancyOptions;
+  /** Serve KollectClusterTarget and KollectClusterInventory; default: only when `namespaces` is unset (docs/tenancy.md). */
+  clusterKinds?: boolean;
 }
 
 interface ProfileEntry {
@@ -140,8 +142,8 @@ export class Controller {
   start(): void {
     const scopes = this.o.namespaces && this.o.namespaces.length > 0 ? this.o.namespaces : [undefined];
     for (const [kind, plural] of Object.entries(KOLLECT_KINDS) as [KollectKind, string][]) {
-      // Cluster kinds are served by an operator that reads the whole cluster only (docs/tenancy.md).
-      if (isClusterKind(kind) && scopes[0] !== undefined) continue;
+      // Cluster kinds: by default only an operator that reads the whole cluster serves them (docs/tenancy.md).
+      if (isClusterKind(kind) && !(this.o.clusterKinds ?? scopes[0] === undefined)) continue;
       for (const ns of isClusterKind(kind) ? [undefined] : scopes) {
         const lease = this.o.pool.acquireResolved({ apiVersion: API_VERSION, kind, plural, namespaced: !isClusterKind(kind) }, ns);
         this.crLeases.push(lease);

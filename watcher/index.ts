@@ -33,6 +33,8 @@ export interface WatcherOptions {
   namespaces?: string[];
   /** Tenant mode (api/tenancy.ts, docs/tenancy.md); default off. The operator passes KOLLECT_TENANT_MODE. */
   tenancy?: { tenantMode: boolean };
+  /** Serve the cluster kinds (KOLLECT_CLUSTER_KINDS); default only without `namespaces`. */
+  clusterKinds?: boolean;
   /** List/watch behaviour: page size, watch timeout, relist period, inactivity timeout, backoff. */
   informer?: InformerConfigInput;
   /** Flush interval per inventory, signal size budget, resync part size, retry backoff. */
@@ -108,6 +110,7 @@ export async function startWatcher(opts: WatcherOptions): Promise<Watcher> {
       sender: temporalSender(opts.temporal.client, opts.temporal.taskQueue, opts.temporal.store),
       namespaces: opts.namespaces,
       tenancy: { tenantMode: opts.tenancy?.tenantMode ?? false, watchNamespaces: opts.namespaces },
+      clusterKinds: opts.clusterKinds,
       unknownKindRetryMs: opts.unknownKindRetryMs ?? 10_000,
       clusterName: opts.clusterName ?? DEFAULT_CLUSTER_NAME,
       connectionTests: new ConnectionTests(temporalConnectionTests(opts.temporal.client, opts.temporal.taskQueue, transport), log),

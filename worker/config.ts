@@ -23,6 +23,8 @@ export interface OperatorConfig {
   watchNamespaces: string[];
   /** KOLLECT_TENANT_MODE (default true): namespaced Kollect objects are confined to their namespace and its KollectScope (docs/tenancy.md). */
   tenantMode: boolean;
+  /** KOLLECT_CLUSTER_KINDS: serve KollectClusterTarget and KollectClusterInventory (default: only without KOLLECT_WATCH_NAMESPACES). */
+  clusterKinds: boolean;
   /** Postgres URL of the store: row bodies and large Temporal payloads (required). */
   storeUrl: string;
   /** A workflow run older than this drains and continues as new. */
@@ -139,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     components: parseComponents(env.KOLLECT_COMPONENTS ?? 'all'),
     watchNamespaces: (env.KOLLECT_WATCH_NAMESPACES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     tenantMode: flag(env.KOLLECT_TENANT_MODE || 'true', 'KOLLECT_TENANT_MODE'),
+    clusterKinds: flag(env.KOLLECT_CLUSTER_KINDS || (env.KOLLECT_WATCH_NAMESPACES?.trim() ? 'false' : 'true'), 'KOLLECT_CLUSTER_KINDS'),
     endpoints: endpointPolicy(env),
     clusterName: clusterName(env.KOLLECT_CLUSTER_NAME),
   };

@@ -74,7 +74,7 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
     watcher = await startWatcher({
       kc, log, temporal: { client, taskQueue: config.taskQueue, store: bodies }, metrics: promWatcherMetrics(registry), clusterName: config.clusterName,
       ...(config.watchNamespaces.length ? { namespaces: config.watchNamespaces } : {}),
-      tenancy: { tenantMode: config.tenantMode },
+      tenancy: { tenantMode: config.tenantMode }, clusterKinds: config.clusterKinds,
     });
   }
 

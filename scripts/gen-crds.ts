@@ -83,7 +83,7 @@ export const KINDS: KindDef[] = [
     { name: 'Message', type: 'string', jsonPath: '.status.message', description: 'What the probe found.', priority: 1 },
     age] },
   { kind: 'KollectScope', plural: 'kollectscopes', shortNames: ['kscope'], rules: [
-    { rule: "self.metadata.name == 'default'", message: 'a KollectScope must be named default: one per namespace', fieldPath: '.metadata.name', reason: 'FieldValueInvalid' }], columns: [
+    { rule: "self.metadata.name == 'default'", message: 'a KollectScope must be named default: one per namespace', reason: 'FieldValueInvalid' }], columns: [
     { name: 'Namespaces', type: 'string', jsonPath: '.spec.namespaces', description: 'Namespaces granted besides its own.' },
     { name: 'Sink Types', type: 'string', jsonPath: '.spec.sinkTypes', description: 'Sink types allowed (unset: any).', priority: 1 },
     condition('Ready', 'Whether the operator enforces it.'), age] },

@@ -4,7 +4,8 @@
 // a target without namespaces reads its own; another namespace or a cluster-scoped kind is
 // refused with a condition until a KollectScope grants it; a sink type the scope does not allow
 // is refused; a KollectClusterTarget + KollectClusterInventory export both namespaces into
-// Postgres under workflow kollect/clusterinventory/<name>.
+// Postgres under workflow kollect/clusterinventory/<name>. A second operator with
+// KOLLECT_TENANT_MODE=false reads every namespace it watches, as before.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
@@ -157,6 +158,40 @@ describe('tenancy end to end', () => {
     await kubectl(['delete', 'kollectclusterinventory', clusterInventory, '--wait=false']);
     await explain(waitFor('cluster inventory gone', async () => (await get('kollectclusterinventory', clusterInventory)) === undefined, 60_000, alive));
   }, 240_000);
+
+  it('with KOLLECT_TENANT_MODE=false a target reads every namespace the operator reads, as before tenancy', async () => {
+    const nsC = `single-c-${id}`;
+    const nsD = `single-d-${id}`;
+    for (const ns of [nsC, nsD]) {
+      await kubectl(['create', 'namespace', ns]);
+      await kubectl(['-n', ns, 'create', 'configmap', `cm-${ns}`, '--from-literal=k=v']);
+      await kubectl(['-n', ns, 'label', 'configmap', `cm-${ns}`, `kollect-e2e=${id}`]);
+    }
+    const single = runEntry('worker/operator.ts', {
+      KUBECONFIG: service('kube').kubeconfig, TEMPORAL_ADDRESS: service('temporal').address, KOLLECT_TASK_QUEUE: `${taskQueue}-single`,
+      KOLLECT_HTTP_PORT: String(await freePort()), KOLLECT_HTTP_HOST: '127.0.0.1', KOLLECT_STORE_URL: service('postgres').url,
+      KOLLECT_WATCH_NAMESPACES: `${nsC},${nsD}`, KOLLECT_TENANT_MODE: 'false',
+    });
+    try {
+      await apply([
+        k('KollectProfile', 'cms', { apiVersion: 'v1', kind: 'ConfigMap', attributes: [{ name: 'k', jsonPath: '{.data.k}' }] }),
+        k('KollectTarget', 'all', { profileRef: { name: 'cms' }, labelSelector: { matchLabels: LABEL } }),
+        k('KollectTarget', 'other', { profileRef: { name: 'cms' }, namespaces: [nsD], labelSelector: { matchLabels: LABEL } }),
+      ], nsC);
+      const isAlive = () => single.proc.exitCode === null;
+      const readyOf = async (name: string, want: string) => {
+        await waitFor(`KollectTarget ${nsC}/${name} Ready ${want}`, async () => (await ready('kollecttarget', name, nsC))?.status === want, 120_000, isAlive)
+          .catch((err: unknown) => { process.stdout.write(single.output().slice(-6000)); throw err; });
+        return (await ready('kollecttarget', name, nsC))!;
+      };
+      // no namespaces: every namespace this operator reads (KOLLECT_WATCH_NAMESPACES still bounds it)
+      expect((await readyOf('all', 'True')).message).toBe(`Collecting ConfigMap (v1) from namespaces ${nsC}, ${nsD}`);
+      expect((await readyOf('other', 'True')).message).toBe(`Collecting ConfigMap (v1) from namespaces ${nsD}`);
+    } finally {
+      single.proc.kill('SIGKILL');
+      for (const ns of [nsC, nsD]) await kubectl(['delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
+    }
+  }, 180_000);
 
   it('a sink type the scope does not allow is refused on the inventory (ScopeDenied)', async () => {
     await apply([k('KollectScope', 'default', { namespaces: [nsB], sinkTypes: ['git'] })], nsA);

@@ -815,6 +815,11 @@ export interface KollectClusterTargetSpec {
    * @x-kubernetes-list-type set
    */
   namespaces?: string[];
+  /**
+   * Collect only from namespaces whose labels match (with spec.namespaces: among those). A
+   * namespace created or relabelled joins or leaves at once. Ignored for cluster-scoped kinds.
+   */
+  namespaceSelector?: LabelSelector;
   /** Collect only objects whose labels match. */
   labelSelector?: LabelSelector;
   /**

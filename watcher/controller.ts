@@ -15,13 +15,14 @@
 // - After every (re)list of a Target's informers, each of its inventories gets a resync of the
 //   Target's full uid set; a Target that goes away (deleted, or no longer referenced) gets an
 //   empty one.
-import type { KollectConnectionTest, KollectInventory, KollectProfile, KollectSink, KollectTarget, SinkKind } from '../api/types.js';
+import type { KollectConnectionTest, KollectInventory, KollectProfile, KollectSink, KollectTarget, LabelSelector, SinkKind } from '../api/types.js';
 import type { ConnectionTests } from './connection-tests.js';
 import type { SinkDescriptor } from '../activities/sinks/descriptor.js';
 import { sinkDescriptors } from '../activities/sinks/registry.js';
 import { API_VERSION, KOLLECT_PLURALS, INVENTORY_FINALIZER, CLUSTER_KINDS, isClusterKind, type KollectKind } from '../api/constants.js';
 import type { TenancyOptions } from '../api/tenancy.js';
 import { clusterInventorySinkNamespace, profileKeyOf, scopeReady, tenancyOf, targetScope, targetsOfScope } from './tenancy.js';
+import { inNamespaces, NamespaceSelection } from './namespace-selector.js';
 import {
   compileProfile, DEFAULT_LIMITS, ExtractionLimitError, sensitivePolicyFromEnv, sensitiveRefusal,
   type CompileResult, type ExtractionLimits, type ExtractionPool, type SensitivePolicy,
@@ -129,8 +130,13 @@ export class Controller {
   private readonly retiring = new Set<Outbox>();
   private started = false;
   private stopped = false;
+  /** spec.namespaceSelector of cluster targets: namespaces by label. */
+  private readonly nsSelection: NamespaceSelection;
 
   constructor(private readonly o: ControllerOptions) {
+    this.nsSelection = new NamespaceSelection(o.pool, () => {
+      for (const [key, t] of this.crs.get('KollectTarget')!) if ((t.spec as { namespaceSelector?: unknown } | undefined)?.namespaceSelector) this.enqueueTarget(key);
+    });
     this.limits = o.limits ?? DEFAULT_LIMITS;
     this.sensitive = o.sensitive ?? sensitivePolicyFromEnv({});
     for (const k of Object.keys(KOLLECT_KINDS) as KollectKind[]) this.crs.set(k, new Map());
@@ -154,6 +160,7 @@ export class Controller {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.nsSelection.stop();
     for (const off of this.crOffs) off();
     for (const t of this.targets.values()) { clearTimeout(t.retry); t.active?.release(); }
     await Promise.allSettled([...this.targets.values()].map((t) => t.active?.idle() ?? Promise.resolve()));
@@ -370,18 +377,23 @@ export class Controller {
       return;
     }
     const namespaces = scope.namespaces;
+    const nsSelector = kind.namespaced ? (spec as { namespaceSelector?: LabelSelector }).namespaceSelector : undefined;
     let match;
+    let selected: string[] | undefined;
     try {
       match = compileTargetMatcher({ ...spec, namespaces }, kind.namespaced);
+      if (nsSelector) selected = await this.nsSelection.select(nsSelector);
     } catch (err) {
       if (!(err instanceof SelectorError)) throw err;
       notCollecting('InvalidSelector', err.message);
       return;
     }
-    const fingerprint = JSON.stringify([profile.fingerprint, kind.plural, kind.namespaced ? namespaces ?? [] : [], spec.labelSelector ?? null, spec.fieldSelector ?? '']);
+    if (this.stopped) return;
+    if (selected) { const [base, inSelected] = [match, inNamespaces(selected)]; match = (o: KubeObject) => base(o) && inSelected(o); }
+    const fingerprint = JSON.stringify([profile.fingerprint, kind.plural, kind.namespaced ? namespaces ?? [] : [], spec.labelSelector ?? null, spec.fieldSelector ?? '', ...(selected ? [selected] : [])]);
     this.writeReady('KollectTarget', obj as unknown as KubeObject, {
       status: 'True', reason: 'Collecting',
-      message: `Collecting ${compiled.kind} (${compiled.apiVersion}) from ${kind.namespaced && namespaces?.length ? `namespaces ${namespaces.join(', ')}` : kind.namespaced ? 'all namespaces' : 'the cluster'}`,
+      message: `Collecting ${compiled.kind} (${compiled.apiVersion}) from ${selected ? `the namespaces matching spec.namespaceSelector${namespaces?.length ? ` among ${namespaces.join(', ')}` : ''}: ${selected.filter((n) => !namespaces || namespaces.includes(n)).join(', ') || 'none'}` : kind.namespaced && namespaces?.length ? `namespaces ${namespaces.join(', ')}` : kind.namespaced ? 'all namespaces' : 'the cluster'}`,
     });
     if (t.active?.fingerprint === fingerprint) return;
     // Acquire the new informers before releasing the old ones, so that a shared informer both

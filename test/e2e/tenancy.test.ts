@@ -21,6 +21,8 @@ const nsB = `tenant-b-${id}`;
 const table = `tenancy_${id}`;
 const clusterTarget = `ct-${id}`;
 const clusterInventory = `ci-${id}`;
+const selTarget = `ct-sel-${id}`;
+const selInventory = `ci-sel-${id}`;
 const taskQueue = `tenancy-${id}`;
 const LABEL = { 'kollect-e2e': id };
 
@@ -84,7 +86,8 @@ describe('tenancy end to end', () => {
   afterAll(async () => {
     operator?.proc.kill('SIGKILL');
     await kubectl(['delete', 'kollectclusterinventory', clusterInventory, '--ignore-not-found', '--wait=false']).catch(() => undefined);
-    await kubectl(['delete', 'kollectclustertarget', clusterTarget, '--ignore-not-found', '--wait=false']).catch(() => undefined);
+    await kubectl(['delete', 'kollectclusterinventory', selInventory, '--ignore-not-found', '--wait=false']).catch(() => undefined);
+    await kubectl(['delete', 'kollectclustertarget', clusterTarget, selTarget, '--ignore-not-found', '--wait=false']).catch(() => undefined);
     for (const ns of [nsA, nsB]) await kubectl(['delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
   });
 
@@ -158,6 +161,24 @@ describe('tenancy end to end', () => {
     await kubectl(['delete', 'kollectclusterinventory', clusterInventory, '--wait=false']);
     await explain(waitFor('cluster inventory gone', async () => (await get('kollectclusterinventory', clusterInventory)) === undefined, 60_000, alive));
   }, 240_000);
+
+  it('a KollectClusterTarget with a namespaceSelector reads the namespaces whose labels match, and follows a relabel', async () => {
+    const selLabel = `kollect-e2e-sel=${id}`;
+    await kubectl(['label', 'namespace', nsB, selLabel]);
+    await apply([
+      k('KollectClusterTarget', selTarget, { profileRef: { name: 'cms', namespace: nsA }, namespaceSelector: { matchLabels: { 'kollect-e2e-sel': id } }, labelSelector: { matchLabels: LABEL } }),
+      k('KollectClusterInventory', selInventory, { targetRefs: [{ name: selTarget }], databaseSinkRefs: [{ name: 'pg', namespace: nsA }], exportMinInterval: '1s' }),
+    ]);
+    const t = await waitReady('kollectclustertarget', selTarget, undefined, { status: 'True' });
+    expect(t.message).toBe(`Collecting ConfigMap (v1) from the namespaces matching spec.namespaceSelector among ${nsA}, ${nsB}: ${nsB}`);
+    await explain(waitFor('selected namespace rows', async () => (await rows('', selInventory)).length === 1, 90_000, alive));
+    expect(await rows('', selInventory)).toEqual([`${selTarget}:${nsB}/cm-${nsB}`]);
+    // tenant-a labelled too: it joins; tenant-b unlabelled: it leaves
+    await kubectl(['label', 'namespace', nsA, selLabel]);
+    await kubectl(['label', 'namespace', nsB, 'kollect-e2e-sel-']);
+    await explain(waitFor('rows follow the relabel', async () => JSON.stringify(await rows('', selInventory)) === JSON.stringify([`${selTarget}:${nsA}/cm-${nsA}`]), 60_000, alive));
+    expect((await ready('kollectclustertarget', selTarget))?.message).toContain(`among ${nsA}, ${nsB}: ${nsA}`);
+  }, 180_000);
 
   it('with KOLLECT_TENANT_MODE=false a target reads every namespace the operator reads, as before tenancy', async () => {
     const nsC = `single-c-${id}`;

@@ -3,7 +3,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { KollectInventory, KollectSink, SinkExportStatus, Condition, SinkRef, SinkKind } from '../api/types.js';
 import { parseDuration } from '../api/duration.js';
-import { DEFAULT_CLUSTER_NAME } from '../api/constants.js';
+import { DEFAULT_CLUSTER_NAME, SCOPE_NAME } from '../api/constants.js';
+import { checkInventory, isScopeProblem, scopeProblem, sinkNamespaceOf, sinkOfRequest, workflowSinkName, SCOPE_DENIED, type ScopeLike } from '../api/tenancy.js';
 import type { InventoryConfig, InventoryRef } from '../workflows/config.js';
 import { exportActivityName } from '../workflows/config.js';
 import type { SinkConfig } from '../workflows/state.js';
@@ -26,7 +27,7 @@ export interface ActivityDeps {
   /** Where row bodies are read from. */
   store: BodyStore;
   /** Operator settings the workflow needs (it cannot read the environment). */
-  settings?: { maxRunAgeMs?: number; clusterName?: string };
+  settings?: { maxRunAgeMs?: number; clusterName?: string; /** KOLLECT_TENANT_MODE: sink types bounded by the KollectScope (api/tenancy.ts). */ tenantMode?: boolean };
   /** Sink types by spec.type (activities/sinks/registry.ts). */
   sinks: Readonly<Record<string, SinkDescriptor<never>>>;
   /** Where sinks may connect; default the process's guard (KOLLECT_ENDPOINT_ALLOW, KOLLECT_CLUSTER_CIDRS). */
@@ -53,6 +54,7 @@ export function createActivities(deps: ActivityDeps) {
   const { kube, log, store } = deps;
   const metrics = deps.metrics ?? noMetrics;
 
+  // A ref with an empty namespace is a KollectClusterInventory (same workflow: docs/tenancy.md).
   async function loadInventoryConfig(ref: InventoryRef): Promise<InventoryConfig | null> {
     const inv = await kube.get<KollectInventory>('KollectInventory', ref.namespace, ref.name);
     if (!inv || inv.metadata.deletionTimestamp) return null;
@@ -65,11 +67,14 @@ export function createActivities(deps: ActivityDeps) {
     for (const [list, kind] of SINK_LISTS) {
       const refs = (spec[list] as SinkRef[] | undefined) ?? [];
       for (const [i, r] of refs.entries()) {
-        const sink = await kube.get<KollectSink>(kind, ref.namespace, r.name);
-        if (!sink) { problems.push(`spec.${list}[${i}]: ${kind} ${ref.namespace}/${r.name} not found`); continue; }
+        const sinkNs = sinkNamespaceOf(ref.namespace, spec, r as { namespace?: string });
+        const sink = await kube.get<KollectSink>(kind, sinkNs, r.name);
+        if (!sink) { problems.push(`spec.${list}[${i}]: ${kind} ${sinkNs}/${r.name} not found`); continue; }
         if (!deps.sinks[sink.spec.type]) { problems.push(`${kind} ${r.name}: spec.type ${sink.spec.type} has no backend in this version of Kollect`); continue; }
+        const refused = deps.settings?.tenantMode ? checkInventory(inv, [{ ...sink, kind }], await scopes(ref.namespace), { tenantMode: true }) : [];
+        if (refused.length) { problems.push(...refused.map(scopeProblem)); continue; }
         sinks.push({
-          kind, name: r.name, type: sink.spec.type,
+          kind, name: workflowSinkName(ref.namespace, sinkNs, r.name), type: sink.spec.type,
           intervalMs: intervalOf(r.exportMinInterval, `spec.${list}[${i}].exportMinInterval`),
           maxAttempts: sink.spec.maxAttempts ?? 5, suspended: sink.spec.suspend ?? false,
           generation: sink.metadata.generation ?? 0, maxDeletePercent: sink.spec.maxDeletePercent ?? DEFAULT_MAX_DELETE_PERCENT,
@@ -85,7 +90,16 @@ export function createActivities(deps: ActivityDeps) {
     };
   }
 
-  async function exportSink(req: ExportRequest, entries: ExportEntries): Promise<ExportReply> {
+  /** The KollectScope of a namespace, as a list (empty: none; a cluster inventory has none). */
+  async function scopes(namespace: string): Promise<ScopeLike[]> {
+    if (!namespace) return [];
+    const s = await kube.get<ScopeLike>('KollectScope', namespace, SCOPE_NAME);
+    return s ? [s] : [];
+  }
+
+  async function exportSink(request: ExportRequest, entries: ExportEntries): Promise<ExportReply> {
+    // A cluster inventory's sink is named `<namespace>/<name>` in the workflow: the sink itself.
+    const req: ExportRequest = { ...request, sink: { ...request.sink, ...sinkOfRequest(request.sink) } };
     const started = Date.now();
     const descriptor = deps.sinks[req.sink.type];
     const ids = { inventory: `${req.inventory.namespace}/${req.inventory.name}`, sink: `${req.sink.kind}/${req.sink.name}` };
@@ -149,7 +163,7 @@ export function createActivities(deps: ActivityDeps) {
     const behind = view.sinks.filter((s) => (s.exportedVersion ?? 0) < view.version || !s.lastSuccessTime);
     const ready = view.problems.length === 0
       ? cond('Ready', 'True', 'Resolved', `${view.sinks.length} sink(s) resolved`)
-      : cond('Ready', 'False', 'InvalidReference', view.problems.join('; '));
+      : cond('Ready', 'False', view.problems.some(isScopeProblem) ? SCOPE_DENIED : 'InvalidReference', view.problems.join('; '));
     const list = (ss: SinkExportStatus[]): string => ss.map((s) => `${s.kind}/${s.name}: ${s.lastError}`).join('; ').slice(0, 2000);
     const synced = view.suspended ? cond('Synced', 'Unknown', 'Suspended', 'exports are suspended')
       : held.length ? cond('Synced', 'False', 'DeleteHeld', list(held))

@@ -1,6 +1,6 @@
 // Reading Kollect CRs and Secrets, and writing status, for activities.
 import * as k8s from '@kubernetes/client-node';
-import { GROUP, VERSION, KOLLECT_PLURALS as PLURALS, INVENTORY_FINALIZER, type KollectKind } from '../api/constants.js';
+import { GROUP, VERSION, KOLLECT_PLURALS as PLURALS, INVENTORY_FINALIZER, pluralOf, type KollectKind } from '../api/constants.js';
 
 export { INVENTORY_FINALIZER, type KollectKind };
 
@@ -14,9 +14,13 @@ export class Kube {
     this.core = kc.makeApiClient(k8s.CoreV1Api);
   }
 
+  // An empty namespace names the cluster kind that shares `kind`'s machinery (KollectClusterInventory
+  // for KollectInventory: api/constants.ts CLUSTER_KINDS), a cluster-scoped object.
+
   /** The object, or undefined when it does not exist. */
   async get<T>(kind: KollectKind, namespace: string, name: string): Promise<T | undefined> {
     try {
+      if (!namespace) return (await this.custom.getClusterCustomObject({ group: GROUP, version: VERSION, plural: pluralOf(PLURALS[kind], undefined), name })) as T;
       return (await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURALS[kind], namespace, name })) as T;
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -27,10 +31,12 @@ export class Kube {
   /** Merge-patches the status; with `resourceVersion`, only if the object did not change since (409 otherwise). */
   async patchStatus(kind: KollectKind, namespace: string, name: string, status: unknown, resourceVersion?: string): Promise<void> {
     const body = resourceVersion ? { metadata: { resourceVersion }, status } : { status };
+    if (!namespace) { await this.custom.patchClusterCustomObjectStatus({ group: GROUP, version: VERSION, plural: pluralOf(PLURALS[kind], undefined), name, body }, mergePatch); return; }
     await this.custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, plural: PLURALS[kind], namespace, name, body }, mergePatch);
   }
 
   async patchMetadata(kind: KollectKind, namespace: string, name: string, metadata: Record<string, unknown>): Promise<void> {
+    if (!namespace) { await this.custom.patchClusterCustomObject({ group: GROUP, version: VERSION, plural: pluralOf(PLURALS[kind], undefined), name, body: { metadata } }, mergePatch); return; }
     await this.custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURALS[kind], namespace, name, body: { metadata } }, mergePatch);
   }
 

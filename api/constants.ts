@@ -19,8 +19,27 @@ export const KOLLECT_PLURALS = {
   KollectDatabaseSink: 'kollectdatabasesinks',
   KollectEventSink: 'kollecteventsinks',
   KollectConnectionTest: 'kollectconnectiontests',
+  KollectScope: 'kollectscopes',
+  KollectClusterTarget: 'kollectclustertargets',
+  KollectClusterInventory: 'kollectclusterinventories',
 } as const;
 export type KollectKind = keyof typeof KOLLECT_PLURALS;
+
+/**
+ * The cluster-scoped Kollect kinds (docs/tenancy.md) and the namespaced kind whose machinery each
+ * reuses: the watcher keys them as `/<name>` (empty namespace) beside the namespaced ones.
+ */
+export const CLUSTER_KINDS = { KollectClusterTarget: 'KollectTarget', KollectClusterInventory: 'KollectInventory' } as const;
+export type ClusterKind = keyof typeof CLUSTER_KINDS;
+export const isClusterKind = (kind: string): kind is ClusterKind => Object.hasOwn(CLUSTER_KINDS, kind);
+/** The plural of a kind's object: the cluster kind's when the object has no namespace. */
+export function pluralOf(plural: string, namespace: string | undefined): string {
+  if (namespace) return plural;
+  for (const [cluster, base] of Object.entries(CLUSTER_KINDS)) if (KOLLECT_PLURALS[base] === plural) return KOLLECT_PLURALS[cluster as ClusterKind];
+  return plural;
+}
+/** The name of the one KollectScope of a namespace that counts (the CRD admits no other). */
+export const SCOPE_NAME = 'default';
 
 /** The finalizer the watcher puts on every KollectInventory; the workflow removes it. */
 export const INVENTORY_FINALIZER = 'kollect.dev/inventory';

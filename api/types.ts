@@ -490,7 +490,7 @@ export type SinkKind = (typeof SINK_KINDS)[number];
 export interface SinkExportStatus {
   /** Kind of the sink: KollectSnapshotSink, KollectDatabaseSink or KollectEventSink. */
   kind: SinkKind;
-  /** Name of the sink, in the inventory's namespace. */
+  /** Name of the sink, in the inventory's namespace; `<namespace>/<name>` for a KollectClusterInventory. */
   name: string;
   /** Sink backend type, e.g. postgres. */
   type?: string;
@@ -784,3 +784,242 @@ export interface KollectConnectionTestStatus {
  * ttlSecondsAfterFinished after it finished. The spec is immutable: create a new test to probe again.
  */
 export interface KollectConnectionTest { apiVersion: 'kollect.dev/v1alpha1'; kind: 'KollectConnectionTest'; metadata: ObjectMeta; spec: KollectConnectionTestSpec; status?: KollectConnectionTestStatus }
+
+// ---------- Tenancy: KollectScope and the cluster kinds (docs/tenancy.md) ----------
+
+/**
+ * A group/version/kind pattern. Each part is a name or a glob where `*` matches any characters,
+ * e.g. `{group: "apps", kind: "*"}` or `{group: "*.example.com", kind: "*"}`.
+ */
+export interface KindPattern {
+  /**
+   * API group; `""` is the core group (v1 kinds: ConfigMap, Service…), `*` any group.
+   * @maxLength 253
+   * @pattern ^[-a-z0-9.*]*$
+   */
+  group: string;
+  /**
+   * Version, e.g. `v1`; `*` (default) any version.
+   * @default *
+   * @minLength 1
+   * @maxLength 63
+   * @pattern ^[a-z0-9*]+$
+   */
+  version?: string;
+  /**
+   * Kind, e.g. `Deployment`; `*` (default) any kind of the group.
+   * @default *
+   * @minLength 1
+   * @maxLength 63
+   * @pattern ^[A-Za-z0-9*]+$
+   */
+  kind?: string;
+}
+
+/** What the KollectProfiles, KollectTargets and KollectInventories of one namespace may use. */
+export interface KollectScopeSpec {
+  /**
+   * Kinds the KollectProfiles of this namespace may watch. Unset: any kind (within the
+   * namespaces below); set: only kinds matching one pattern, e.g. `[{group: "apps"}]`.
+   * @maxItems 64
+   */
+  kinds?: KindPattern[];
+  /**
+   * Namespaces the KollectTargets of this namespace may read besides their own; `*` grants every
+   * namespace. Unset: their own namespace only.
+   * @maxItems 256
+   * @eachItem {minLength: 1, maxLength: 63, pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?|\\*)$"}
+   * @x-kubernetes-list-type set
+   */
+  namespaces?: string[];
+  /**
+   * Cluster-scoped kinds (Namespace, Node, ClusterRole…) the KollectTargets of this namespace may
+   * read. Unset: none.
+   * @maxItems 64
+   */
+  clusterKinds?: KindPattern[];
+  /**
+   * Sink types (git, postgres, nats…) the KollectInventories of this namespace may export to.
+   * Unset: any type.
+   * @maxItems 32
+   * @eachItem {minLength: 1, maxLength: 63, pattern: "^[a-z0-9]+$"}
+   * @x-kubernetes-list-type set
+   */
+  sinkTypes?: string[];
+}
+/** Observed state of a KollectScope, written by the operator. */
+export interface KollectScopeStatus {
+  /**
+   * Latest observations. Ready (reason Accepted): the operator enforces the scope; the message
+   * says what it grants.
+   * @maxItems 16
+   * @x-kubernetes-list-type map
+   * @x-kubernetes-list-map-keys ["type"]
+   */
+  conditions?: Condition[];
+  /**
+   * metadata.generation the status describes.
+   * @minimum 0
+   */
+  observedGeneration?: number;
+}
+/**
+ * KollectScope: what the Kollect objects of its namespace may do when the operator runs in tenant
+ * mode (KOLLECT_TENANT_MODE, the default): which kinds profiles may watch, which other namespaces
+ * and cluster-scoped kinds targets may read, which sink types inventories may export to. One per
+ * namespace, named `default`, written by cluster administrators (tenants get no RBAC on it; see
+ * docs/tenancy.md). Without one, a namespace's targets read their own namespace only.
+ */
+export interface KollectScope { apiVersion: 'kollect.dev/v1alpha1'; kind: 'KollectScope'; metadata: ObjectMeta; spec: KollectScopeSpec; status?: KollectScopeStatus }
+
+/** Reference to a namespaced object by name and namespace. */
+export interface NamespacedObjectReference {
+  /**
+   * Name of the referenced object.
+   * @minLength 1
+   * @maxLength 253
+   * @pattern ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$
+   */
+  name: string;
+  /**
+   * Namespace of the referenced object.
+   * @minLength 1
+   * @maxLength 63
+   * @pattern ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$
+   */
+  namespace: string;
+}
+
+/** Which objects of the profile's type to collect, cluster-wide. */
+export interface KollectClusterTargetSpec {
+  /** A KollectProfile, by name and namespace (shared profiles typically live in kollect-system). */
+  profileRef: NamespacedObjectReference;
+  /**
+   * Namespaces to collect from; empty means all namespaces (those of KOLLECT_WATCH_NAMESPACES
+   * when the operator is limited to some). Ignored for cluster-scoped kinds.
+   * @maxItems 256
+   * @eachItem {minLength: 1, maxLength: 63, pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"}
+   * @x-kubernetes-list-type set
+   */
+  namespaces?: string[];
+  /**
+   * Collect only from namespaces whose labels match (with spec.namespaces: among those). A
+   * namespace created or relabelled joins or leaves at once. Ignored for cluster-scoped kinds.
+   */
+  namespaceSelector?: LabelSelector;
+  /** Collect only objects whose labels match. */
+  labelSelector?: LabelSelector;
+  /**
+   * Field selector in the apiserver's syntax, e.g. `metadata.name!=kube-root-ca.crt`.
+   * @minLength 1
+   * @maxLength 1024
+   */
+  fieldSelector?: string;
+  /** While true, the target collects nothing: its watch is stopped. */
+  suspend?: boolean;
+}
+/**
+ * KollectClusterTarget: a cluster administrator's target. It uses a namespaced KollectProfile
+ * (by name and namespace) and may read any namespace and cluster-scoped kinds, whatever the
+ * KollectScopes say. KollectClusterInventories roll cluster targets up.
+ */
+export interface KollectClusterTarget { apiVersion: 'kollect.dev/v1alpha1'; kind: 'KollectClusterTarget'; metadata: ObjectMeta; spec: KollectClusterTargetSpec; status?: KollectTargetStatus }
+
+/** A sink by name and namespace (default the inventory's spec.sinkNamespace), with an optional per-sink interval. */
+export interface ClusterSinkRef {
+  /**
+   * Name of the sink.
+   * @minLength 1
+   * @maxLength 253
+   * @pattern ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$
+   */
+  name: string;
+  /**
+   * Namespace of the sink; default spec.sinkNamespace.
+   * @minLength 1
+   * @maxLength 63
+   * @pattern ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$
+   */
+  namespace?: string;
+  /**
+   * Minimum time between two exports to this sink (Go duration, e.g. `30s`, `5m`). Defaults to the inventory's.
+   * @maxLength 32
+   * @pattern ^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$
+   */
+  exportMinInterval?: string;
+}
+
+/**
+ * Which cluster targets roll up together, and which namespaced sinks receive the result.
+ * @x-kubernetes-validations [{rule: "has(self.sinkNamespace) || ((!has(self.snapshotSinkRefs) || self.snapshotSinkRefs.all(r, has(r.namespace))) && (!has(self.databaseSinkRefs) || self.databaseSinkRefs.all(r, has(r.namespace))) && (!has(self.eventSinkRefs) || self.eventSinkRefs.all(r, has(r.namespace))))", message: "every sink ref needs a namespace unless spec.sinkNamespace is set", reason: "FieldValueRequired"}]
+ */
+export interface KollectClusterInventorySpec {
+  /**
+   * KollectClusterTargets whose objects roll up here.
+   * @minItems 1
+   * @maxItems 64
+   * @x-kubernetes-list-type map
+   * @x-kubernetes-list-map-keys ["name"]
+   */
+  targetRefs: LocalObjectReference[];
+  /**
+   * Namespace of the sink refs that name none (platform sinks typically live in kollect-system).
+   * @minLength 1
+   * @maxLength 63
+   * @pattern ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$
+   */
+  sinkNamespace?: string;
+  /**
+   * KollectSnapshotSinks (git, gitlab, s3, gcs), by name and namespace, that receive every export.
+   * @maxItems 16
+   */
+  snapshotSinkRefs?: ClusterSinkRef[];
+  /**
+   * KollectDatabaseSinks (postgres, mongodb, bigquery), by name and namespace, that receive every export.
+   * @maxItems 16
+   */
+  databaseSinkRefs?: ClusterSinkRef[];
+  /**
+   * KollectEventSinks (kafka, nats), by name and namespace, that receive every change.
+   * @maxItems 16
+   */
+  eventSinkRefs?: ClusterSinkRef[];
+  /**
+   * Minimum time between two exports (Go duration), default `30s`.
+   * @default 30s
+   * @maxLength 32
+   * @pattern ^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$
+   */
+  exportMinInterval?: string;
+  /**
+   * Cluster name written into every row. Unset means the operator's cluster name
+   * (KOLLECT_CLUSTER_NAME, `default` when unset).
+   * @minLength 1
+   * @maxLength 63
+   * @pattern ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$
+   */
+  cluster?: string;
+  /** While true, the inventory exports nothing to its sinks. */
+  suspend?: boolean;
+  /**
+   * Upper bound of one export's serialized size in bytes; larger exports fail with a clear error.
+   * @minimum 1
+   */
+  maxExportBytes?: number;
+  /**
+   * How often every state sink gets a full reconcile instead of the changes since its watermark
+   * (Go duration), default `24h`.
+   * @default 24h
+   * @maxLength 32
+   * @pattern ^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$
+   */
+  fullReconcileInterval?: string;
+}
+/**
+ * KollectClusterInventory: a cluster-wide rollup of KollectClusterTargets, exported to namespaced
+ * sinks referenced by name and namespace. It runs the inventory workflow of KollectInventory,
+ * with workflow ID `kollect/clusterinventory/<name>`; its status is that of a KollectInventory,
+ * and its sinks appear in status.sinkExports as `<namespace>/<name>`. Sinks receive its rows with
+ * an empty inventory namespace.
+ */
+export interface KollectClusterInventory { apiVersion: 'kollect.dev/v1alpha1'; kind: 'KollectClusterInventory'; metadata: ObjectMeta; spec: KollectClusterInventorySpec; status?: KollectInventoryStatus }

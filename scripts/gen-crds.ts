@@ -37,6 +37,10 @@ export interface KindDef {
   shortNames: string[];
   /** Sink kinds: spec.type chooses the backend block named after it. */
   sinkFamily?: boolean;
+  /** Cluster-scoped kinds (KollectClusterTarget, KollectClusterInventory); namespaced otherwise. */
+  clusterScoped?: boolean;
+  /** CEL rules on the whole object (e.g. its metadata.name). */
+  rules?: ValidationRule[];
   columns: PrinterColumn[];
 }
 
@@ -77,6 +81,22 @@ export const KINDS: KindDef[] = [
     { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Running, Succeeded or Failed.' },
     { name: 'Latency', type: 'integer', jsonPath: '.status.latencyMs', description: 'Probe time in milliseconds.' },
     { name: 'Message', type: 'string', jsonPath: '.status.message', description: 'What the probe found.', priority: 1 },
+    age] },
+  { kind: 'KollectScope', plural: 'kollectscopes', shortNames: ['kscope'], rules: [
+    { rule: "self.metadata.name == 'default'", message: 'a KollectScope must be named default: one per namespace', reason: 'FieldValueInvalid' }], columns: [
+    { name: 'Namespaces', type: 'string', jsonPath: '.spec.namespaces', description: 'Namespaces granted besides its own.' },
+    { name: 'Sink Types', type: 'string', jsonPath: '.spec.sinkTypes', description: 'Sink types allowed (unset: any).', priority: 1 },
+    condition('Ready', 'Whether the operator enforces it.'), age] },
+  { kind: 'KollectClusterTarget', plural: 'kollectclustertargets', shortNames: ['kctgt'], clusterScoped: true, columns: [
+    { name: 'Profile Namespace', type: 'string', jsonPath: '.spec.profileRef.namespace', description: 'Namespace of the KollectProfile.' },
+    { name: 'Profile', type: 'string', jsonPath: '.spec.profileRef.name', description: 'The KollectProfile.' },
+    { name: 'Objects', type: 'integer', jsonPath: '.status.objects', description: 'Objects selected.' },
+    condition('Ready', 'Whether the target is collecting.'), age] },
+  { kind: 'KollectClusterInventory', plural: 'kollectclusterinventories', shortNames: ['kcinv'], clusterScoped: true, columns: [
+    condition('Ready', 'Whether targets and sinks resolve and the workflow runs.'),
+    condition('Synced', 'Whether every sink holds the current snapshot.'),
+    { name: 'Rows', type: 'integer', jsonPath: '.status.rows', description: 'Rows in the current snapshot.' },
+    { name: 'Workflow', type: 'string', jsonPath: '.status.workflowId', description: 'Temporal workflow ID.', priority: 1 },
     age] },
 ];
 
@@ -192,6 +212,7 @@ export function generateSchemas(typesFile = TYPES_FILE): Map<string, Schema> {
         spec: sortKeys(spec),
         status: sortKeys(status),
       },
+      ...(k.rules ? { 'x-kubernetes-validations': k.rules } : {}),
     };
     const missing = missingDescriptions(schema, k.kind);
     if (!raw.description) missing.unshift(k.kind);
@@ -215,7 +236,7 @@ export function crdObject(k: KindDef, schema: Schema): Record<string, unknown> {
     spec: {
       group: GROUP,
       names: { kind: k.kind, listKind: `${k.kind}List`, plural: k.plural, singular: k.kind.toLowerCase(), shortNames: k.shortNames, categories: ['kollect'] },
-      scope: 'Namespaced',
+      scope: k.clusterScoped ? 'Cluster' : 'Namespaced',
       versions: [{
         name: VERSION, served: true, storage: true,
         subresources: { status: {} },

@@ -15,11 +15,14 @@
 // - After every (re)list of a Target's informers, each of its inventories gets a resync of the
 //   Target's full uid set; a Target that goes away (deleted, or no longer referenced) gets an
 //   empty one.
-import type { KollectConnectionTest, KollectInventory, KollectProfile, KollectSink, KollectTarget, SinkKind } from '../api/types.js';
+import type { KollectConnectionTest, KollectInventory, KollectProfile, KollectSink, KollectTarget, LabelSelector, SinkKind } from '../api/types.js';
 import type { ConnectionTests } from './connection-tests.js';
 import type { SinkDescriptor } from '../activities/sinks/descriptor.js';
 import { sinkDescriptors } from '../activities/sinks/registry.js';
-import { API_VERSION, KOLLECT_PLURALS, INVENTORY_FINALIZER, type KollectKind } from '../api/constants.js';
+import { API_VERSION, KOLLECT_PLURALS, INVENTORY_FINALIZER, CLUSTER_KINDS, isClusterKind, type KollectKind } from '../api/constants.js';
+import type { TenancyOptions } from '../api/tenancy.js';
+import { clusterInventorySinkNamespace, profileKeyOf, scopeReady, tenancyOf, targetScope, targetsOfScope } from './tenancy.js';
+import { inNamespaces, NamespaceSelection } from './namespace-selector.js';
 import {
   compileProfile, DEFAULT_LIMITS, ExtractionLimitError, sensitivePolicyFromEnv, sensitiveRefusal,
   type CompileResult, type ExtractionLimits, type ExtractionPool, type SensitivePolicy,
@@ -31,7 +34,7 @@ import { KubeApiError, MERGE_PATCH, type KubeObject, type KubeTransport } from '
 import type { WatcherMetrics } from './metrics.js';
 import { Outbox, type DeliveryConfig, type SignalSender } from './outbox.js';
 import { SelectorError } from './selectors.js';
-import { addFinalizer, patchCondition, patchReady, withReady, type ReadyState } from './status.js';
+import { addFinalizer, objectPath, patchCondition, patchReady, withReady, type ReadyState } from './status.js';
 import { evaluateSink, sinkStatusPatch } from './sink-status.js';
 import { StoreUnavailableError } from '../store/bodies.js';
 import { describeDenial, firstDenial, patchForbidden, withAccessGranted } from './access.js';
@@ -43,7 +46,7 @@ import { ActiveTarget, compileTargetMatcher } from './target.js';
 export { INVENTORY_FINALIZER };
 const KOLLECT_KINDS = KOLLECT_PLURALS;
 /** The kinds whose caches must be complete before the controller acts. */
-const CORE_KINDS: KollectKind[] = ['KollectProfile', 'KollectTarget', 'KollectInventory'];
+const CORE_KINDS: KollectKind[] = ['KollectProfile', 'KollectTarget', 'KollectInventory', 'KollectScope', 'KollectClusterTarget', 'KollectClusterInventory'];
 const SINK_REFS: Record<SinkKind, 'snapshotSinkRefs' | 'databaseSinkRefs' | 'eventSinkRefs'> = {
   KollectSnapshotSink: 'snapshotSinkRefs', KollectDatabaseSink: 'databaseSinkRefs', KollectEventSink: 'eventSinkRefs',
 };
@@ -72,6 +75,10 @@ export interface ControllerOptions {
   connectionTests?: ConnectionTests;
   /** A sink whose Secret is missing looks again this often (ms, default 30 s). */
   secretRetryMs?: number;
+  /** Tenant mode and the namespaces objects are read from (api/tenancy.ts); default: no tenant mode, bounded by `namespaces`. */
+  tenancy?: TenancyOptions;
+  /** Serve KollectClusterTarget and KollectClusterInventory; default: only when `namespaces` is unset (docs/tenancy.md). */
+  clusterKinds?: boolean;
 }
 
 interface ProfileEntry {
@@ -124,8 +131,13 @@ export class Controller {
   private readonly retiring = new Set<Outbox>();
   private started = false;
   private stopped = false;
+  /** spec.namespaceSelector of cluster targets: namespaces by label. */
+  private readonly nsSelection: NamespaceSelection;
 
   constructor(private readonly o: ControllerOptions) {
+    this.nsSelection = new NamespaceSelection(o.pool, () => {
+      for (const [key, t] of this.crs.get('KollectTarget')!) if ((t.spec as { namespaceSelector?: unknown } | undefined)?.namespaceSelector) this.enqueueTarget(key);
+    });
     this.limits = o.limits ?? DEFAULT_LIMITS;
     this.sensitive = o.sensitive ?? sensitivePolicyFromEnv({});
     for (const k of Object.keys(KOLLECT_KINDS) as KollectKind[]) this.crs.set(k, new Map());
@@ -137,8 +149,10 @@ export class Controller {
   start(): void {
     const scopes = this.o.namespaces && this.o.namespaces.length > 0 ? this.o.namespaces : [undefined];
     for (const [kind, plural] of Object.entries(KOLLECT_KINDS) as [KollectKind, string][]) {
-      for (const ns of scopes) {
-        const lease = this.o.pool.acquireResolved({ apiVersion: API_VERSION, kind, plural, namespaced: true }, ns);
+      // Cluster kinds: by default only an operator that reads the whole cluster serves them (docs/tenancy.md).
+      if (isClusterKind(kind) && !(this.o.clusterKinds ?? scopes[0] === undefined)) continue;
+      for (const ns of isClusterKind(kind) ? [undefined] : scopes) {
+        const lease = this.o.pool.acquireResolved({ apiVersion: API_VERSION, kind, plural, namespaced: !isClusterKind(kind) }, ns);
         this.crLeases.push(lease);
         this.crOffs.push(lease.informer.on((e) => this.onCrEvent(kind, e)));
       }
@@ -147,6 +161,7 @@ export class Controller {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.nsSelection.stop();
     for (const off of this.crOffs) off();
     for (const t of this.targets.values()) { clearTimeout(t.retry); t.active?.release(); }
     await Promise.allSettled([...this.targets.values()].map((t) => t.active?.idle() ?? Promise.resolve()));
@@ -174,8 +189,10 @@ export class Controller {
 
   // ---------- Kollect CR events ----------
 
-  private onCrEvent(kind: KollectKind, e: InformerEvent): void {
+  private onCrEvent(crKind: KollectKind, e: InformerEvent): void {
     if (this.stopped) return;
+    // A cluster kind shares the cache and the machinery of its namespaced kind, keyed `/<name>`.
+    const kind: KollectKind = isClusterKind(crKind) ? CLUSTER_KINDS[crKind] : crKind;
     const cache = this.crs.get(kind)!;
     let key: string | undefined;
     let obj: KubeObject | undefined;
@@ -189,6 +206,7 @@ export class Controller {
         case 'KollectTarget': this.enqueueTarget(key); break;
         case 'KollectInventory': this.onInventory(key); break;
         case 'KollectConnectionTest': this.o.connectionTests?.onEvent(key, obj as unknown as KollectConnectionTest | undefined); break;
+        case 'KollectScope': this.onScope(key); break;
         default: this.onSink(kind, key, obj); this.refreshSinkStatus(kind, key); break;
       }
     } catch (err) {
@@ -211,6 +229,7 @@ export class Controller {
       }
     }
     for (const [key, obj] of this.crs.get('KollectConnectionTest')!) this.o.connectionTests?.onEvent(key, obj as unknown as KollectConnectionTest);
+    for (const key of this.crs.get('KollectScope')!.keys()) this.onScope(key, false);
     for (const key of this.crs.get('KollectProfile')!.keys()) this.onProfile(key, false);
     for (const key of this.crs.get('KollectInventory')!.keys()) this.onInventory(key);
     for (const key of this.crs.get('KollectTarget')!.keys()) this.enqueueTarget(key);
@@ -242,9 +261,8 @@ export class Controller {
       this.writeReady('KollectProfile', obj as unknown as KubeObject, this.profileReady(obj, entry));
     }
     if (!reconcileTargets || before === this.profiles.get(key)?.fingerprint) return;
-    const [ns, name] = key.split('/') as [string, string];
     for (const [tkey, t] of this.crs.get('KollectTarget')!) {
-      if (tkey.startsWith(`${ns}/`) && (t as unknown as KollectTarget).spec?.profileRef?.name === name) this.enqueueTarget(tkey);
+      if (profileKeyOf(t) === key) this.enqueueTarget(tkey);
     }
   }
 
@@ -270,10 +288,21 @@ export class Controller {
     this.o.log('profile_disabled', { profile: key, field: err.field, limit: err.limit, error: err.message });
     const obj = this.crs.get('KollectProfile')!.get(key) as unknown as KollectProfile | undefined;
     if (obj) this.writeReady('KollectProfile', obj as unknown as KubeObject, this.profileReady(obj, entry));
-    const [ns, name] = key.split('/') as [string, string];
     for (const [tkey, t] of this.crs.get('KollectTarget')!) {
-      if (tkey.startsWith(`${ns}/`) && (t as unknown as KollectTarget).spec?.profileRef?.name === name) this.enqueueTarget(tkey);
+      if (profileKeyOf(t) === key) this.enqueueTarget(tkey);
     }
+  }
+
+  // ---------- Scopes ----------
+
+  /** A KollectScope changed: its Ready, then every Target of its namespace and the namespace's inventories (sink types) again. */
+  private onScope(key: string, reconcile = true): void {
+    const obj = this.crs.get('KollectScope')!.get(key);
+    if (obj) { const ready = scopeReady(obj); if (ready) this.writeReady('KollectScope', obj, ready); }
+    if (!reconcile) return;
+    const namespace = key.split('/')[0]!;
+    for (const tkey of targetsOfScope(namespace, this.crs.get('KollectTarget')!.keys())) this.enqueueTarget(tkey);
+    for (const inv of this.inventories.values()) if (!inv.deleting && inv.namespace === namespace) inv.outbox.configChanged();
   }
 
   // ---------- Targets ----------
@@ -319,8 +348,9 @@ export class Controller {
     };
     if (spec.suspend) { notCollecting('Suspended', 'spec.suspend is true: not collecting; rows already exported are kept'); return; }
     const profileName = spec.profileRef?.name ?? '';
-    const profile = this.profiles.get(`${t.namespace}/${profileName}`);
-    if (!profile) { notCollecting('ProfileNotFound', `KollectProfile "${profileName}" not found in namespace ${t.namespace}`); return; }
+    const profileKey = profileKeyOf(obj as unknown as KubeObject);
+    const profile = this.profiles.get(profileKey);
+    if (!profile) { notCollecting('ProfileNotFound', `KollectProfile "${profileName}" not found in namespace ${profileKey.split('/')[0]}`); return; }
     if (!profile.result.ok || profile.reason) {
       const why = profile.reason === 'ExtractionLimit' ? 'is disabled' : profile.reason === 'SensitiveKind' ? 'is refused' : 'does not compile';
       notCollecting('ProfileError', `KollectProfile "${profileName}" ${why}: ${profile.message ?? ''}`);
@@ -338,38 +368,51 @@ export class Controller {
       return;
     }
     if (this.stopped) return;
+    // Tenancy (api/tenancy.ts): the namespaces it reads, or what it may not read.
+    const scope = targetScope(obj as unknown as KubeObject, this.crs.get('KollectProfile')!.get(profileKey), this.crs.get('KollectScope')!.values(), kind.namespaced, tenancyOf(this.o));
+    if (scope.refused) {
+      // Unlike a broken profile, a refusal also withdraws what the target collected before: a
+      // tenant sees only what it may.
+      notCollecting(scope.refused.reason, scope.refused.message);
+      for (const inv of this.inventoriesOf(t)) inv.outbox.forgetTarget(t.name);
+      return;
+    }
+    const namespaces = scope.namespaces;
+    const nsSelector = kind.namespaced ? (spec as { namespaceSelector?: LabelSelector }).namespaceSelector : undefined;
     let match;
+    let selected: string[] | undefined;
     try {
-      match = compileTargetMatcher(spec, kind.namespaced);
+      match = compileTargetMatcher({ ...spec, namespaces }, kind.namespaced);
+      if (nsSelector) selected = await this.nsSelection.select(nsSelector);
     } catch (err) {
       if (!(err instanceof SelectorError)) throw err;
       notCollecting('InvalidSelector', err.message);
       return;
     }
+    if (this.stopped) return;
+    if (selected) { const [base, inSelected] = [match, inNamespaces(selected)]; match = (o: KubeObject) => base(o) && inSelected(o); }
     // May the operator list and watch the kind where the Target reads? If not, only this Target is Degraded (watcher/access.ts).
-    const denial = await firstDenial(this.o.transport, kind, spec.namespaces).catch((err: unknown) => { this.o.log('access_review_failed', { target: t.key, error: errMsg(err) }); return undefined; });
+    const denial = await firstDenial(this.o.transport, kind, namespaces).catch((err: unknown) => { this.o.log('access_review_failed', { target: t.key, error: errMsg(err) }); return undefined; });
     if (this.stopped) return;
     if (denial) {
       this.deactivate(t);
-      const path = `/apis/${API_VERSION}/namespaces/${encodeURIComponent(t.namespace)}/${KOLLECT_KINDS.KollectTarget}/${encodeURIComponent(t.name)}`;
-      patchForbidden(this.o.transport, path, obj as unknown as KubeObject, denial, this.o.unknownKindRetryMs).then(
+      patchForbidden(this.o.transport, objectPath(KOLLECT_KINDS.KollectTarget, obj as unknown as KubeObject), obj as unknown as KubeObject, denial, this.o.unknownKindRetryMs).then(
         (written) => { if (written) this.o.log('target_forbidden', { target: t.key, denied: describeDenial(denial) }); },
         (err: unknown) => this.o.log('status_failed', { kind: 'KollectTarget', object: t.key, error: errMsg(err) }));
       this.retryTarget(t);
       return;
     }
-    const fingerprint = JSON.stringify([profile.fingerprint, kind.plural, kind.namespaced ? spec.namespaces ?? [] : [], spec.labelSelector ?? null, spec.fieldSelector ?? '']);
+    const fingerprint = JSON.stringify([profile.fingerprint, kind.plural, kind.namespaced ? namespaces ?? [] : [], spec.labelSelector ?? null, spec.fieldSelector ?? '', ...(selected ? [selected] : [])]);
     this.writeReady('KollectTarget', withAccessGranted(obj as unknown as KubeObject), {
       status: 'True', reason: 'Collecting',
-      message: `Collecting ${compiled.kind} (${compiled.apiVersion}) from ${kind.namespaced && spec.namespaces?.length ? `namespaces ${spec.namespaces.join(', ')}` : kind.namespaced ? 'all namespaces' : 'the cluster'}`,
+      message: `Collecting ${compiled.kind} (${compiled.apiVersion}) from ${selected ? `the namespaces matching spec.namespaceSelector${namespaces?.length ? ` among ${namespaces.join(', ')}` : ''}: ${selected.filter((n) => !namespaces || namespaces.includes(n)).join(', ') || 'none'}` : kind.namespaced && namespaces?.length ? `namespaces ${namespaces.join(', ')}` : kind.namespaced ? 'all namespaces' : 'the cluster'}`,
     });
     if (t.active?.fingerprint === fingerprint) return;
     // Acquire the new informers before releasing the old ones, so that a shared informer both
     // use is not stopped and relisted in between.
     const old = t.active;
-    const profileKey = `${t.namespace}/${profileName}`;
     const sandboxed = { key: profile.fingerprint, spec: (this.crs.get('KollectProfile')!.get(profileKey) as unknown as KollectProfile).spec, compiled };
-    t.active = new ActiveTarget(t.name, fingerprint, sandboxed, this.o.extraction, kind, match, spec.namespaces, this.o.pool,
+    t.active = new ActiveTarget(t.name, fingerprint, sandboxed, this.o.extraction, kind, match, namespaces, this.o.pool,
       (a, e) => this.onTargetEvent(t, a, e),
       (err, o) => {
         this.o.metrics.extractionError(t.key);
@@ -527,9 +570,9 @@ export class Controller {
     else this.sinkFingerprints.set(id, fingerprint);
     const [namespace, name] = key.split('/') as [string, string];
     for (const inv of this.inventories.values()) {
-      if (inv.deleting || inv.namespace !== namespace) continue;
+      if (inv.deleting || (inv.namespace !== namespace && inv.namespace !== '')) continue;
       const spec = (this.crs.get('KollectInventory')!.get(inv.key) as unknown as KollectInventory | undefined)?.spec;
-      if (spec?.[SINK_REFS[kind]]?.some((r) => r.name === name)) inv.outbox.configChanged();
+      if (spec?.[SINK_REFS[kind]]?.some((r) => r.name === name && clusterInventorySinkNamespace(inv.namespace, spec, r as { namespace?: string }) === namespace)) inv.outbox.configChanged();
     }
   }
 
@@ -595,7 +638,7 @@ export class Controller {
     write(0);
   }
 
-  private writeReady(kind: 'KollectProfile' | 'KollectTarget', obj: KubeObject, ready: ReadyState): void {
+  private writeReady(kind: 'KollectProfile' | 'KollectTarget' | 'KollectScope', obj: KubeObject, ready: ReadyState): void {
     patchReady(this.o.transport, KOLLECT_KINDS[kind], obj, ready).then(
       (written) => { if (written) this.o.log('status_written', { kind, object: keyOf(obj), ready: ready.status, reason: ready.reason }); },
       (err: unknown) => { if (!(err instanceof KubeApiError && err.status === 404)) this.o.log('status_failed', { kind, object: keyOf(obj), error: errMsg(err) }); },

@@ -29,8 +29,12 @@ export interface WatcherOptions {
   checkEveryMs?: number;
   /** Where inventory workflows run, and the body store every signalled hash is written to first. Without it the watcher only probes the apiserver. */
   temporal?: { client: Client; taskQueue: string; store: BodyStore };
-  /** Serve Kollect CRs in these namespaces only (tenant mode); default all namespaces. */
+  /** Serve Kollect CRs in these namespaces only, and read objects in these only; default all namespaces. */
   namespaces?: string[];
+  /** Tenant mode (api/tenancy.ts, docs/tenancy.md); default off. The operator passes KOLLECT_TENANT_MODE. */
+  tenancy?: { tenantMode: boolean };
+  /** Serve the cluster kinds (KOLLECT_CLUSTER_KINDS); default only without `namespaces`. */
+  clusterKinds?: boolean;
   /** List/watch behaviour: page size, watch timeout, relist period, inactivity timeout, backoff. */
   informer?: InformerConfigInput;
   /** Flush interval per inventory, signal size budget, resync part size, retry backoff. */
@@ -105,12 +109,14 @@ export async function startWatcher(opts: WatcherOptions): Promise<Watcher> {
       sensitive: opts.sensitive ?? sensitivePolicyFromEnv(process.env),
       sender: temporalSender(opts.temporal.client, opts.temporal.taskQueue, opts.temporal.store),
       namespaces: opts.namespaces,
+      tenancy: { tenantMode: opts.tenancy?.tenantMode ?? false, watchNamespaces: opts.namespaces },
+      clusterKinds: opts.clusterKinds,
       unknownKindRetryMs: opts.unknownKindRetryMs ?? 10_000,
       clusterName: opts.clusterName ?? DEFAULT_CLUSTER_NAME,
       connectionTests: new ConnectionTests(temporalConnectionTests(opts.temporal.client, opts.temporal.taskQueue, transport), log),
     });
     controller.start();
-    log('watcher_started', { taskQueue: opts.temporal.taskQueue, namespaces: opts.namespaces ?? 'all', flushIntervalMs: delivery.flushIntervalMs });
+    log('watcher_started', { taskQueue: opts.temporal.taskQueue, namespaces: opts.namespaces ?? 'all', tenantMode: opts.tenancy?.tenantMode ?? false, flushIntervalMs: delivery.flushIntervalMs });
   } else {
     log('watcher_controller_disabled', { reason: 'no Temporal client given: only the apiserver is probed' });
   }

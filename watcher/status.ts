@@ -3,13 +3,16 @@
 // subresource and only when something changed, so that our own write (which comes back as a
 // watch event) does not cause another; and the Inventory finalizer.
 import type { Condition } from '../api/types.js';
-import { API_VERSION } from '../api/constants.js';
+import { API_VERSION, pluralOf } from '../api/constants.js';
 import { KubeApiError, MERGE_PATCH, type KubeObject, type KubeTransport } from './kube.js';
 
 export interface ReadyState { status: 'True' | 'False' | 'Unknown'; reason: string; message: string }
 
-const objectPath = (plural: string, obj: KubeObject): string =>
-  `/apis/${API_VERSION}/namespaces/${encodeURIComponent(obj.metadata?.namespace ?? '')}/${plural}/${encodeURIComponent(obj.metadata?.name ?? '')}`;
+// An object without a namespace is of the cluster kind that shares the plural's machinery
+// (KollectClusterTarget for kollecttargets: api/constants.ts CLUSTER_KINDS).
+export const objectPath = (plural: string, obj: KubeObject): string => (obj.metadata?.namespace
+  ? `/apis/${API_VERSION}/namespaces/${encodeURIComponent(obj.metadata.namespace)}/${plural}/${encodeURIComponent(obj.metadata?.name ?? '')}`
+  : `/apis/${API_VERSION}/${pluralOf(plural, undefined)}/${encodeURIComponent(obj.metadata?.name ?? '')}`);
 
 /** Longest message we write; a compile error listing every bad attribute stays readable. */
 const MAX_MESSAGE = 4096;
@@ -42,7 +45,7 @@ export function withCondition(obj: KubeObject, type: string, ready: ReadyState, 
 export async function patchReady(transport: KubeTransport, plural: string, obj: KubeObject, ready: ReadyState): Promise<boolean> {
   const status = withReady(obj, ready);
   if (!status) return false;
-  if (!obj.metadata?.namespace || !obj.metadata.name) return false;
+  if (!obj.metadata?.name) return false;
   await transport.request('PATCH', `${objectPath(plural, obj)}/status`, { body: { status }, contentType: MERGE_PATCH });
   return true;
 }
@@ -55,7 +58,7 @@ export async function patchReady(transport: KubeTransport, plural: string, obj: 
 export async function patchCondition(transport: KubeTransport, plural: string, obj: KubeObject, type: string, state: ReadyState): Promise<'written' | 'unchanged' | 'conflict' | 'gone'> {
   const status = withCondition(obj, type, state);
   if (!status) return 'unchanged';
-  if (!obj.metadata?.namespace || !obj.metadata.name) return 'gone';
+  if (!obj.metadata?.name) return 'gone';
   try {
     await transport.request('PATCH', `${objectPath(plural, obj)}/status`, { body: { metadata: { resourceVersion: obj.metadata.resourceVersion }, status: { conditions: status.conditions } }, contentType: MERGE_PATCH });
     return 'written';

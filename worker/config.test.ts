@@ -74,3 +74,19 @@ describe('loadConfig: the cluster name and the endpoint guard', () => {
     expect(() => loadConfig({ ...base, KOLLECT_CLUSTER_CIDRS: '10.96.0.0' })).toThrow(/KOLLECT_CLUSTER_CIDRS: "10.96.0.0" is not a CIDR/);
   });
 });
+
+describe('loadConfig: tenancy (docs/tenancy.md)', () => {
+  it('tenant mode is on by default; KOLLECT_TENANT_MODE=false restores single-team behaviour', () => {
+    expect(loadConfig(base).tenantMode).toBe(true);
+    expect(loadConfig({ ...base, KOLLECT_TENANT_MODE: '' }).tenantMode).toBe(true);
+    expect(loadConfig({ ...base, KOLLECT_TENANT_MODE: 'false' }).tenantMode).toBe(false);
+    expect(() => loadConfig({ ...base, KOLLECT_TENANT_MODE: 'yes' })).toThrow('KOLLECT_TENANT_MODE must be true or false, got "yes"');
+  });
+
+  it('serves the cluster kinds by default only when it reads the whole cluster', () => {
+    expect(loadConfig(base).clusterKinds).toBe(true);
+    expect(loadConfig({ ...base, KOLLECT_WATCH_NAMESPACES: 'a,b' }).clusterKinds).toBe(false);
+    expect(loadConfig({ ...base, KOLLECT_WATCH_NAMESPACES: 'a,b', KOLLECT_CLUSTER_KINDS: 'true' }).clusterKinds).toBe(true);
+    expect(loadConfig({ ...base, KOLLECT_CLUSTER_KINDS: 'false' }).clusterKinds).toBe(false);
+  });
+});

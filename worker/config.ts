@@ -21,8 +21,12 @@ export interface OperatorConfig {
   httpHost: string;
   /** Which halves run in this process: both (default), or only the watcher or the worker. */
   components: { watcher: boolean; worker: boolean };
-  /** Namespaces whose Kollect CRs the watcher serves; empty = all. */
+  /** Namespaces whose Kollect CRs the watcher serves and whose objects it reads; empty = all. */
   watchNamespaces: string[];
+  /** KOLLECT_TENANT_MODE (default true): namespaced Kollect objects are confined to their namespace and its KollectScope (docs/tenancy.md). */
+  tenantMode: boolean;
+  /** KOLLECT_CLUSTER_KINDS: serve KollectClusterTarget and KollectClusterInventory (default: only without KOLLECT_WATCH_NAMESPACES). */
+  clusterKinds: boolean;
   /** Postgres URL of the store: row bodies and large Temporal payloads (required). */
   storeUrl: string;
   /** A workflow run older than this drains and continues as new. */
@@ -142,6 +146,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     workflowBundle: env.KOLLECT_WORKFLOW_BUNDLE ?? '',
     components: parseComponents(env.KOLLECT_COMPONENTS ?? 'all'),
     watchNamespaces: (env.KOLLECT_WATCH_NAMESPACES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    tenantMode: flag(env.KOLLECT_TENANT_MODE || 'true', 'KOLLECT_TENANT_MODE'),
+    clusterKinds: flag(env.KOLLECT_CLUSTER_KINDS || (env.KOLLECT_WATCH_NAMESPACES?.trim() ? 'false' : 'true'), 'KOLLECT_CLUSTER_KINDS'),
     endpoints: endpointPolicy(env),
     clusterName: clusterName(env.KOLLECT_CLUSTER_NAME),
     temporalMetrics: parseTemporalMetrics(env.KOLLECT_TEMPORAL_METRICS),

@@ -58,7 +58,7 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
     worker = await Worker.create({
       connection: nativeConnection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, dataConverter, ...workflowCode(config, log),
       activities: {
-        ...createActivities({ kube: new Kube(kc), store: bodies, sinks: sinkDescriptors, guard, log, metrics: telemetry.exports, settings: { maxRunAgeMs: config.maxRunAgeMs, clusterName: config.clusterName } }),
+        ...createActivities({ kube: new Kube(kc), store: bodies, sinks: sinkDescriptors, guard, log, metrics: telemetry.exports, settings: { maxRunAgeMs: config.maxRunAgeMs, clusterName: config.clusterName, tenantMode: config.tenantMode } }),
         ...createConnectionTestActivities({ kube: new Kube(kc), sinks: sinkDescriptors, guard, log }),
         ...createCollectorActivities({ client, taskQueue: config.taskQueue, store: bodies, payloads: store, log }),
       },
@@ -77,6 +77,7 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
     const start = (): Promise<Watcher> => startWatcher({
       kc, log, temporal: { client, taskQueue: config.taskQueue, store: bodies }, metrics: telemetry.watcher, clusterName: config.clusterName,
       ...(config.watchNamespaces.length ? { namespaces: config.watchNamespaces } : {}),
+      tenancy: { tenantMode: config.tenantMode }, clusterKinds: config.clusterKinds,
     });
     if (config.leaderElection.enabled) leader = leaderElected({ kc, config: config.leaderElection, log, registry, start });
     else watcher = await start();

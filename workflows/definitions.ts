@@ -55,4 +55,9 @@ export const CONNECTION_TEST_WORKFLOW_TYPE = 'connectionTestWorkflow';
 export interface ConnectionTestRef { namespace: string; name: string; uid: string }
 export const connectionTestWorkflowId = (r: ConnectionTestRef): string => `kollect/connectiontest/${r.namespace}/${r.name}/${r.uid}`;
 
-export const inventoryWorkflowId = (namespace: string, name: string): string => `kollect/inventory/${namespace}/${name}`;
+/**
+ * A KollectInventory's workflow ID; a KollectClusterInventory runs the same workflow with an
+ * InventoryRef whose namespace is empty (docs/tenancy.md), under `kollect/clusterinventory/<name>`.
+ */
+export const inventoryWorkflowId = (namespace: string, name: string): string =>
+  (namespace ? `kollect/inventory/${namespace}/${name}` : `kollect/clusterinventory/${name}`);

@@ -46,7 +46,16 @@ describe('the CRDs on a real apiserver', () => {
       'apiVersion: kollect.dev/v1alpha1\nkind: KollectDatabaseSink\nmetadata: {name: defaults}\nspec: {type: postgres, postgres: {url: "postgres://kollect@db:5432/kollect"}}',
       'apiVersion: kollect.dev/v1alpha1\nkind: KollectEventSink\nmetadata: {name: defaults}\nspec: {type: nats, nats: {url: "nats://nats:4222"}}',
       'apiVersion: kollect.dev/v1alpha1\nkind: KollectConnectionTest\nmetadata: {name: defaults}\nspec: {sinkRef: {kind: KollectDatabaseSink, name: defaults}}',
+      // one KollectScope per namespace, named default (its CRD's rule)
+      'apiVersion: kollect.dev/v1alpha1\nkind: KollectScope\nmetadata: {name: default}\nspec: {kinds: [{group: apps}]}',
     ].join('\n---\n'));
+    // the cluster kinds (cluster-scoped: named after this test's namespace, deleted by the next test)
+    await kubectlOk(['apply', '-f', '-'], [
+      `apiVersion: kollect.dev/v1alpha1\nkind: KollectClusterTarget\nmetadata: {name: ${ns}}\nspec: {profileRef: {name: defaults, namespace: ${ns}}}`,
+      `apiVersion: kollect.dev/v1alpha1\nkind: KollectClusterInventory\nmetadata: {name: ${ns}}\nspec: {targetRefs: [{name: ${ns}}], sinkNamespace: ${ns}}`,
+    ].join('\n---\n'));
+    expect((JSON.parse(await kubectlOk(['get', 'kollectclusterinventory', ns, '-o', 'json'])) as { spec: unknown }).spec).toMatchObject({ exportMinInterval: '30s', fullReconcileInterval: '24h' });
+    expect((await get('kollectscope', 'default')).spec).toMatchObject({ kinds: [{ group: 'apps', version: '*', kind: '*' }] });
     expect((await get('kollectinventory', 'defaults')).spec).toMatchObject({ exportMinInterval: '30s' });
     expect((await get('kollectinventory', 'defaults')).spec.cluster).toBeUndefined();
     expect((await get('kollectprofile', 'defaults')).spec).toMatchObject({ export: { mode: 'Attributes' } });
@@ -60,7 +69,9 @@ describe('the CRDs on a real apiserver', () => {
 
   it('lists everything under the kollect category and by short name, with the printer columns', async () => {
     const all = await kubectlOk(['get', 'kollect', '-n', ns, '-o', 'name']);
-    for (const k of KINDS) expect(all).toContain(`${k.kind.toLowerCase()}.kollect.dev/defaults`);
+    const nameOf = (kind: string): string => (kind === 'KollectScope' ? 'default' : kind.startsWith('KollectCluster') ? ns : 'defaults');
+    for (const k of KINDS) expect(all).toContain(`${k.kind.toLowerCase()}.kollect.dev/${nameOf(k.kind)}`);
+    await kubectlOk(['delete', 'kollectclusterinventory,kollectclustertarget', ns]);
     const inv = await kubectlOk(['get', 'kinv', '-n', ns]);
     expect(inv.split('\n')[0]).toMatch(/^NAME\s+READY\s+SYNCED\s+ROWS\s+AGE$/);
     // the Endpoint column reads status.preview, which the operator writes (set here by hand)

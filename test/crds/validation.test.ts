@@ -12,7 +12,8 @@ const git: Spec = { type: 'git', git: { url: 'https://git.example.com/inventory.
 const postgres: Spec = { type: 'postgres', postgres: { url: 'postgres://kollect@db.example.com:5432/kollect' } };
 const nats: Spec = { type: 'nats', nats: { url: 'nats://nats.example.com:4222' } };
 
-const KIND = { profile: 'KollectProfile', target: 'KollectTarget', inventory: 'KollectInventory', snapshot: 'KollectSnapshotSink', database: 'KollectDatabaseSink', event: 'KollectEventSink', connectiontest: 'KollectConnectionTest' } as const;
+const KIND = { profile: 'KollectProfile', target: 'KollectTarget', inventory: 'KollectInventory', snapshot: 'KollectSnapshotSink', database: 'KollectDatabaseSink', event: 'KollectEventSink', connectiontest: 'KollectConnectionTest',
+  scope: 'KollectScope', clustertarget: 'KollectClusterTarget', clusterinventory: 'KollectClusterInventory' } as const;
 type Case = [rule: string, kind: keyof typeof KIND, spec: Spec, error: RegExp];
 
 const rejected: Case[] = [
@@ -63,6 +64,11 @@ const rejected: Case[] = [
   ['postgres url of another scheme', 'database', { ...postgres, postgres: { url: 'mysql://db:3306/kollect' } }, /spec\.postgres\.url: Forbidden: must be a postgres:\/\/ or postgresql:\/\/ URL/],
   ['nats url of another scheme', 'event', { ...nats, nats: { url: 'http://nats:4222' } }, /spec\.nats\.url: Forbidden: must be a nats:\/\/ or tls:\/\/ URL/],
   ['nats url with a password', 'event', { ...nats, nats: { url: 'nats://kollect:hunter2@nats:4222' } }, /spec\.nats\.url: Forbidden: must not contain a password/],
+  // tenancy (docs/tenancy.md)
+  ['cluster inventory sink ref without a namespace or spec.sinkNamespace', 'clusterinventory', { ...inventory, databaseSinkRefs: [{ name: 'pg', namespace: 'ops' }, { name: 'pg2' }] }, /every sink ref needs a namespace unless spec\.sinkNamespace is set/],
+  ['cluster target profileRef without a namespace', 'clustertarget', { profileRef: { name: 'p' } }, /spec\.profileRef\.namespace: Required value/],
+  ['scope namespace that is neither a name nor *', 'scope', { namespaces: ['team_a'] }, /spec\.namespaces\[0\]: Invalid value: "team_a"/],
+  ['scope kind pattern with a version in its group', 'scope', { kinds: [{ group: 'apps/v1' }] }, /spec\.kinds\[0\]\.group: Invalid value: "apps\/v1"/],
   // other enums and identifiers
   ['unknown sslMode', 'database', { ...postgres, postgres: { url: 'postgres://db/k', sslMode: 'prefer' } }, /spec\.postgres\.sslMode: Unsupported value: "prefer": supported values: "disable", "require", "verify-full"/],
   ['unknown format', 'snapshot', { ...git, format: 'xml' }, /spec\.format: Unsupported value: "xml": supported values: "yaml", "json", "parquet"/],
@@ -77,6 +83,9 @@ const rejected: Case[] = [
 ];
 
 const accepted: [what: string, kind: keyof typeof KIND, spec: Spec][] = [
+  ['cluster inventory sink refs defaulting to spec.sinkNamespace', 'clusterinventory', { ...inventory, sinkNamespace: 'ops', databaseSinkRefs: [{ name: 'pg' }, { name: 'pg', namespace: 'team-a' }] }],
+  ['cluster inventory sink refs each with a namespace', 'clusterinventory', { ...inventory, snapshotSinkRefs: [{ name: 'git', namespace: 'ops' }] }],
+  ['scope with every namespace, globs and the core group', 'scope', { namespaces: ['*'], kinds: [{ group: '', version: 'v1', kind: 'ConfigMap' }, { group: '*.example.com', kind: 'W*' }], clusterKinds: [{ group: '', kind: 'Namespace' }], sinkTypes: [] }],
   ['mode Resource without attributes', 'profile', { apiVersion: 'v1', kind: 'ConfigMap', export: { mode: 'Resource', prune: { jsonPointers: ['/metadata/annotations/example.com~1token'] } } }],
   ['custom metrics: a count, and a CEL value with a label', 'profile', { ...profile, metrics: [{ name: 'kollect_custom_cms' }, { name: 'kollect_custom_len', help: 'Name length.', type: 'gauge', value: { cel: 'size(object.metadata.name)' }, labels: [{ name: 'objname', attribute: 'objname' }] }] }],
   ['a CRD kind with a dotted group', 'profile', { apiVersion: 'example.kollect.dev/v1beta1', kind: 'Widget', attributes: [{ name: 'size', jsonPath: '{.spec.size}' }, { name: 'ok', cel: 'true' }] }],
@@ -88,7 +97,8 @@ const accepted: [what: string, kind: keyof typeof KIND, spec: Spec][] = [
 ];
 
 const manifest = (kind: keyof typeof KIND, spec: Spec): string =>
-  stringify({ apiVersion: 'kollect.dev/v1alpha1', kind: KIND[kind], metadata: { name: 'sample' }, spec });
+  // a KollectScope must be named default (its CRD's rule)
+  stringify({ apiVersion: 'kollect.dev/v1alpha1', kind: KIND[kind], metadata: { name: kind === 'scope' ? 'default' : 'sample' }, spec });
 
 let ns = '';
 beforeAll(async () => {

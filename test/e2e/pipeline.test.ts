@@ -40,8 +40,8 @@ async function stopOperator(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
 }
 const dbRows = () => pgQuery<{ target_name: string; namespace: string; name: string; attributes: Record<string, unknown> }>(
   `SELECT target_name, namespace, name, attributes FROM public.${table} WHERE inventory_namespace = $1 AND inventory_name = 'platform' AND namespace = $1 ORDER BY target_name, name`, [ns]).catch(() => []);
-// The sample's ConfigMap Target is cluster-wide: other tests' objects (some with the same names) are
-// collected too. Every check looks at this test's namespace only.
+// The sample's targets read their own namespace (tenant mode, docs/tenancy.md); every check still
+// looks at this test's namespace only.
 const events = async () => (await natsEvents(stream)).filter((e) => e.namespace === ns);
 const files = async () => (await gitTree(repo.dir)).files.filter((f) => f.includes(`/${ns}/`));
 const names = (rows: { target_name: string; name: string }[]) => rows.map((r) => `${r.target_name}/${r.name}`).sort();

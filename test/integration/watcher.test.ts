@@ -99,7 +99,7 @@ describe('watcher on the real apiserver and Temporal', () => {
     expect((await env.bodies([last.hash])).get(last.hash)!.attributes.value).toBe('v10');
   });
 
-  it('two Targets on the same kind and namespace share one informer; an all-namespaces Target gets a cluster-wide one', async () => {
+  it('two Targets on the same kind and namespace share one informer; an all-namespaces Target reads only the watcher\'s namespaces (docs/tenancy.md)', async () => {
     const listsBefore = events.filter((x) => x.informer === `v1/ConfigMap@${env.ns}` && x.e.type === LIST_DONE).length;
     await env.put('KollectTarget', 't2', { profileRef: { name: 'cms' }, namespaces: [env.ns], labelSelector: { matchLabels: { app: 'kx2' } } });
     const otherNs = `${env.ns}-b`;
@@ -111,13 +111,16 @@ describe('watcher on the real apiserver and Temporal', () => {
     await env.configMap('cm-here', { value: 'here' }, { everywhere: label });
     await env.configMap('cm-there', { value: 'there' }, { everywhere: label }, otherNs);
 
-    const rows = await env.waitSnapshot('inv2', '3 rows', (r) => r.length === 3);
+    const rows = await env.waitSnapshot('inv2', '2 rows', (r) => r.length === 2);
+    // The watcher serves env.ns only (its namespaces): t3 reads no other namespace, so no
+    // cluster-wide informer lists cm-there.
     expect(rows.map((r) => `${r.target}:${r.namespace}/${r.name}:${r.cluster}`).sort()).toEqual([
-      `t2:${env.ns}/cm-kx2:east`, `t3:${env.ns}/cm-here:east`, `t3:${otherNs}/cm-there:east`,
+      `t2:${env.ns}/cm-kx2:east`, `t3:${env.ns}/cm-here:east`,
     ].sort());
+    expect(ready(await env.get('KollectTarget', 't3'))?.message).toBe(`Collecting ConfigMap (v1) from namespaces ${env.ns}`);
     const informers = watcher.informers().filter((i) => i.id.startsWith('v1/ConfigMap@'));
-    expect(informers.map((i) => [i.id, i.refs]).sort()).toEqual([['v1/ConfigMap@*', 1], [`v1/ConfigMap@${env.ns}`, 2]]);
-    // t2 joined the running informer: it was not listed again.
+    expect(informers.map((i) => [i.id, i.refs]).sort()).toEqual([[`v1/ConfigMap@${env.ns}`, 3]]);
+    // t2 and t3 joined the running informer: it was not listed again.
     expect(events.filter((x) => x.informer === `v1/ConfigMap@${env.ns}` && x.e.type === LIST_DONE).length).toBe(listsBefore);
     expect(byName(Object.values(await env.snapshot('inv1')))).toEqual({ 'cm-a': 'v10' });
   });

@@ -156,6 +156,7 @@ spec:
         {{- with $v.operator.watchNamespaces }}
         - { name: KOLLECT_WATCH_NAMESPACES, value: {{ join "," . | quote }} }
         {{- end }}
+        - { name: KOLLECT_TENANT_MODE, value: {{ $v.operator.tenantMode | toString | quote }} }
         {{- with $v.endpoints.allow }}
         - { name: KOLLECT_ENDPOINT_ALLOW, value: {{ join "," . | quote }} }
         {{- end }}

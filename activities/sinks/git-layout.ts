@@ -29,11 +29,18 @@ export function pathSegment(s: string): string {
 }
 
 /**
+ * The directory of an inventory without spec.path: the cluster first, so that the inventories of
+ * a fleet sharing one repository never write into each other's trees (docs/decisions/0024;
+ * before, the default was `{inventoryNamespace}/{inventoryName}`).
+ */
+export const DEFAULT_PATH_TEMPLATE = '{cluster}/{inventoryNamespace}/{inventoryName}';
+
+/**
  * spec.path with placeholders `{cluster}`, `{inventoryNamespace}`, `{inventoryName}` filled in,
- * default `<inventoryNamespace>/<inventoryName>`. Must name a directory below the repository root.
+ * default DEFAULT_PATH_TEMPLATE. Must name a directory below the repository root.
  */
 export function resolveBasePath(path: string | undefined, inv: InventoryIdentity): string {
-  const template = path?.trim() || '{inventoryNamespace}/{inventoryName}';
+  const template = path?.trim() || DEFAULT_PATH_TEMPLATE;
   const filled = template.replace(/\{(cluster|inventoryNamespace|inventoryName)\}/g, (_m, key: string) =>
     pathSegment(key === 'cluster' ? inv.cluster : key === 'inventoryNamespace' ? inv.namespace : inv.name));
   const segments = filled.split('/').filter((s) => s !== '');

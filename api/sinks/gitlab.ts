@@ -20,7 +20,7 @@ export interface GitLabSinkSpec {
    */
   project: string;
   /**
-   * Directory inside the repository, default the inventory's `<namespace>/<name>`; placeholders
+   * Directory inside the repository, default `{cluster}/{inventoryNamespace}/{inventoryName}`; placeholders
    * `{cluster}`, `{inventoryNamespace}`, `{inventoryName}`.
    * @minLength 1
    * @maxLength 1024

@@ -107,7 +107,7 @@ describe('recovery end to end', () => {
         const lineage = inv.status?.lineage;
         if (!lineage || lineage === before) return false;
         const wm = await sql<{ lineage: string }>('SELECT lineage FROM public.kollect_watermarks WHERE table_name = $1', [table]);
-        const summary = (await gitTree(repo.dir)).files.length > 0 ? await import('../support/e2e.js').then((m) => m.gitShow(repo.dir, `${ns}/platform/_inventory.yaml`)).catch(() => '') : '';
+        const summary = (await gitTree(repo.dir)).files.length > 0 ? await import('../support/e2e.js').then((m) => m.gitShow(repo.dir, `e2e/${ns}/platform/_inventory.yaml`)).catch(() => '') : '';
         return wm[0]?.lineage === lineage && summary.includes(lineage) && inv.status?.conditions?.some((c) => c.type === 'Synced' && c.status === 'True') === true;
       }, 120_000, alive);
     } finally {

@@ -62,7 +62,7 @@ const subjectOf = async (dir: string, rev = 'main') => (await bareGit(dir, ['log
 const tipOf = async (dir: string, branch = 'main') => (await bareGit(dir, ['for-each-ref', '--format=%(objectname)', `refs/heads/${branch}`])).trim();
 const treeOf = async (dir: string, rev = 'main') => (await bareGit(dir, ['ls-tree', '-r', '--name-only', rev])).trim().split('\n');
 /** The watermark in the branch's summary file. */
-const watermarkOf = async (dir: string, file = 'team-a/apps/_inventory.yaml', rev = 'main'): Promise<Watermark | undefined> => readWatermark(await bareGit(dir, ['show', `${rev}:${file}`]));
+const watermarkOf = async (dir: string, file = 'c1/team-a/apps/_inventory.yaml', rev = 'main'): Promise<Watermark | undefined> => readWatermark(await bareGit(dir, ['show', `${rev}:${file}`]));
 /** What the last commit changed: `<status>\t<path>` lines. */
 const lastChange = async (dir: string, rev = 'main') => (await bareGit(dir, ['diff', '--name-status', '--no-renames', `${rev}~1`, rev])).trim().split('\n');
 /** Everything an export could have changed: the branch tip (a commit pins tree and summary). */
@@ -108,16 +108,16 @@ describe('git sink', () => {
     expect(await subjectOf(repo.dir)).toBe('kollect: team-a/apps: 3 added, 0 updated, 0 removed');
     expect((await bareGit(repo.dir, ['rev-parse', '--short=7', 'main'])).trim()).toBe(first.detail.slice('full commit '.length));
     const body = await bareGit(repo.dir, ['log', '-1', '--format=%b%n%an <%ae>', 'main']);
-    expect(body).toContain('A team-a/apps/deployments/default/deployment-web-1.yaml');
+    expect(body).toContain('A c1/team-a/apps/deployments/default/deployment-web-1.yaml');
     expect(body).toContain('Kollect-Export-Id: exp-lineage-a-full-1\nKollect-Lineage: lineage-a\nKollect-Snapshot-Version: 1\n');
     expect(body).toContain('Kollect <kollect@kollect.dev>');
 
     const clone = await cloneOf(repo.url);
-    const doc = parse(readFileSync(path.join(clone, 'team-a/apps/deployments/default/deployment-web-1.yaml'), 'utf8')) as Record<string, unknown>;
+    const doc = parse(readFileSync(path.join(clone, 'c1/team-a/apps/deployments/default/deployment-web-1.yaml'), 'utf8')) as Record<string, unknown>;
     expect(doc).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: 'web-1', uid: 'uid-1', cluster: 'c1', target: 'deployments', attributes: { image: 'nginx:1.1', replicas: 1 } });
     expect(Object.keys(doc)).toEqual(['apiVersion', 'kind', 'namespace', 'name', 'uid', 'cluster', 'target', 'attributes']);
-    expect(existsSync(path.join(clone, 'team-a/apps/roles/_cluster/clusterrole-view.yaml'))).toBe(true);
-    expect(parse(readFileSync(path.join(clone, 'team-a/apps/_inventory.yaml'), 'utf8'))).toEqual({
+    expect(existsSync(path.join(clone, 'c1/team-a/apps/roles/_cluster/clusterrole-view.yaml'))).toBe(true);
+    expect(parse(readFileSync(path.join(clone, 'c1/team-a/apps/_inventory.yaml'), 'utf8'))).toEqual({
       inventory: { namespace: 'team-a', name: 'apps' }, cluster: 'c1', rows: 3, targets: { deployments: 2, roles: 1 }, snapshot: { lineage: 'lineage-a', version: 1 },
     });
 
@@ -130,16 +130,16 @@ describe('git sink', () => {
     const updated = await b.export(full([row(1), row(2, { attributes: { replicas: 5, image: 'nginx:1.2' }, version: 2 }), rows[2]!], { version: 2 }), c);
     expect(updated).toMatchObject({ outcome: 'applied', upserts: 1, deletes: 0 });
     expect(await subjectOf(repo.dir)).toBe('kollect: team-a/apps: 0 added, 1 updated, 0 removed');
-    expect(await lastChange(repo.dir)).toEqual(['M\tteam-a/apps/_inventory.yaml', 'M\tteam-a/apps/deployments/default/deployment-web-2.yaml']);
+    expect(await lastChange(repo.dir)).toEqual(['M\tc1/team-a/apps/_inventory.yaml', 'M\tc1/team-a/apps/deployments/default/deployment-web-2.yaml']);
 
     // a row leaves the snapshot: its file is removed, empty directories too
     const deleted = await b.export(full([row(1), row(2, { attributes: { replicas: 5, image: 'nginx:1.2' }, version: 2 })], { version: 3 }), c);
     expect(deleted).toMatchObject({ outcome: 'applied', upserts: 0, deletes: 1, rowsExported: 2 });
     expect(await subjectOf(repo.dir)).toBe('kollect: team-a/apps: 0 added, 0 updated, 1 removed');
     expect(await treeOf(repo.dir)).toEqual([
-      'team-a/apps/_inventory.yaml',
-      'team-a/apps/deployments/default/deployment-web-1.yaml',
-      'team-a/apps/deployments/default/deployment-web-2.yaml',
+      'c1/team-a/apps/_inventory.yaml',
+      'c1/team-a/apps/deployments/default/deployment-web-1.yaml',
+      'c1/team-a/apps/deployments/default/deployment-web-2.yaml',
     ]);
     expect(await commitCount(repo.dir)).toBe(3);
     expect(await watermarkOf(repo.dir)).toEqual({ lineage: 'lineage-a', version: 3 });
@@ -164,13 +164,13 @@ describe('git sink', () => {
     expect((await bareGit(repo.dir, ['rev-parse', 'main~1'])).trim()).toBe(before);
     expect(await subjectOf(repo.dir)).toBe('kollect: team-a/apps: 1 added, 1 updated, 1 removed');
     expect(await lastChange(repo.dir)).toEqual([
-      'M\tteam-a/apps/_inventory.yaml',
-      'M\tteam-a/apps/deployments/default/deployment-web-2.yaml',
-      'D\tteam-a/apps/deployments/default/deployment-web-4.yaml',
-      'A\tteam-a/apps/deployments/default/deployment-web-6.yaml',
+      'M\tc1/team-a/apps/_inventory.yaml',
+      'M\tc1/team-a/apps/deployments/default/deployment-web-2.yaml',
+      'D\tc1/team-a/apps/deployments/default/deployment-web-4.yaml',
+      'A\tc1/team-a/apps/deployments/default/deployment-web-6.yaml',
     ]);
-    expect(await bareGit(repo.dir, ['show', 'main:team-a/apps/deployments/default/deployment-web-2.yaml'])).toBe(serialize(rowDocument(changed), 'yaml'));
-    expect(parse(await bareGit(repo.dir, ['show', 'main:team-a/apps/_inventory.yaml']))).toEqual({
+    expect(await bareGit(repo.dir, ['show', 'main:c1/team-a/apps/deployments/default/deployment-web-2.yaml'])).toBe(serialize(rowDocument(changed), 'yaml'));
+    expect(parse(await bareGit(repo.dir, ['show', 'main:c1/team-a/apps/_inventory.yaml']))).toEqual({
       inventory: { namespace: 'team-a', name: 'apps' }, cluster: 'c1', rows: 5, targets: { deployments: 4, roles: 1 }, snapshot: { lineage: 'lineage-a', version: 6 },
     });
     expect(await bareGit(repo.dir, ['log', '-1', '--format=%b', 'main'])).toContain('Kollect-Export-Id: exp-lineage-a-delta-6\nKollect-Lineage: lineage-a\nKollect-Snapshot-Version: 6\n');
@@ -234,7 +234,7 @@ describe('git sink', () => {
     expect(logs.some((l) => l.event === 'sink.git.retry')).toBe(true);
     expect(r).toMatchObject({ outcome: 'noop', aheadVersion: 5, upserts: 0, deletes: 0 });
     expect(await watermarkOf(repo.dir)).toEqual({ lineage: 'lineage-a', version: 5 });
-    expect(await treeOf(repo.dir)).toEqual(['team-a/apps/_inventory.yaml', 'team-a/apps/deployments/default/deployment-web-1.yaml', 'team-a/apps/deployments/default/deployment-web-2.yaml']);
+    expect(await treeOf(repo.dir)).toEqual(['c1/team-a/apps/_inventory.yaml', 'c1/team-a/apps/deployments/default/deployment-web-1.yaml', 'c1/team-a/apps/deployments/default/deployment-web-2.yaml']);
     expect(await commitCount(repo.dir)).toBe(2);
   });
 
@@ -251,8 +251,8 @@ describe('git sink', () => {
 
     // a summary without a watermark (written before watermarks existed, or by hand)
     await pushFiles(repo, {
-      'team-a/apps/_inventory.yaml': 'inventory:\n  namespace: team-a\n  name: apps\ncluster: c1\nrows: 1\ntargets:\n  deployments: 1\n',
-      'team-a/apps/deployments/default/deployment-web-1.yaml': serialize(rowDocument(row(1)), 'yaml'),
+      'c1/team-a/apps/_inventory.yaml': 'inventory:\n  namespace: team-a\n  name: apps\ncluster: c1\nrows: 1\ntargets:\n  deployments: 1\n',
+      'c1/team-a/apps/deployments/default/deployment-web-1.yaml': serialize(rowDocument(row(1)), 'yaml'),
     });
     const old = await stateOf(repo);
     expect(await b.export(delta([row(2, { version: 5 })], ok), c)).toMatchObject({ outcome: 'needsFull', detail: 'watermark absent: full reconcile needed' });
@@ -294,7 +294,7 @@ describe('git sink', () => {
     const ok = await b.export(full(four, { version: 11, resyncComplete: true }), c);
     expect(ok).toMatchObject({ outcome: 'applied', upserts: 0, deletes: 6 });
     expect(await subjectOf(repo.dir)).toBe('kollect: team-a/apps: 0 added, 0 updated, 6 removed');
-    expect(await treeOf(repo.dir)).toEqual(['team-a/apps/_inventory.yaml', ...four.map((r) => `team-a/apps/deployments/default/deployment-${r.name}.yaml`)]);
+    expect(await treeOf(repo.dir)).toEqual(['c1/team-a/apps/_inventory.yaml', ...four.map((r) => `c1/team-a/apps/deployments/default/deployment-${r.name}.yaml`)]);
     expect(await watermarkOf(repo.dir)).toEqual({ lineage: 'lineage-a', version: 11 });
   });
 
@@ -376,8 +376,8 @@ describe('git sink', () => {
     const r = await b.export(delta([first, second], { fromVersion: 1, version: 3, snapshot: [row(9), first, second] }), c);
     expect(r).toMatchObject({ outcome: 'applied', upserts: 2 });
     expect(await treeOf(repo.dir)).toEqual([
-      'team-a/apps/_inventory.yaml', 'team-a/apps/deployments/default/deployment-web-1.yaml',
-      'team-a/apps/deployments/default/deployment-web-1~b.yaml', 'team-a/apps/deployments/default/deployment-web-9.yaml',
+      'c1/team-a/apps/_inventory.yaml', 'c1/team-a/apps/deployments/default/deployment-web-1.yaml',
+      'c1/team-a/apps/deployments/default/deployment-web-1~b.yaml', 'c1/team-a/apps/deployments/default/deployment-web-9.yaml',
     ]);
   });
 
@@ -474,7 +474,7 @@ describe('git sink', () => {
     expect(d).toMatchObject({ outcome: 'applied', upserts: 2, deletes: 0 });
     expect(await lastChange(repo.dir, 'kollect/snapshots')).toEqual(['M\tsnap/_inventory.json', 'M\tsnap/deployments/default/deployment-web-1.json', 'A\tsnap/deployments/default/deployment-web-2.json']);
     expect(JSON.parse(await bareGit(repo.dir, ['show', 'kollect/snapshots:snap/_inventory.json']))).toMatchObject({ rows: 2, snapshot: { lineage: 'lineage-a', version: 3 } });
-    expect(await watermarkOf(repo.dir, 'team-a/apps/_inventory.yaml')).toMatchObject({ lineage: 'lineage-a' }); // main's own summary untouched
+    expect(await watermarkOf(repo.dir, 'c1/team-a/apps/_inventory.yaml')).toMatchObject({ lineage: 'lineage-a' }); // main's own summary untouched
     expect(await commitCount(repo.dir, 'main')).toBe(1);
   });
 
@@ -543,7 +543,7 @@ describe('git sink', () => {
     const modes = await bareGit(repo.dir, ['ls-tree', '-r', 'main']);
     expect(modes).not.toMatch(/^120000 .*team-a\/apps/m);
     expect(modes).toMatch(/^120000 .*\telsewhere$/m); // outside the sink's path: left alone
-    expect((await treeOf(repo.dir)).filter((f) => f.startsWith('team-a/apps/deployments/'))).toHaveLength(2);
+    expect((await treeOf(repo.dir)).filter((f) => f.startsWith('c1/team-a/apps/deployments/'))).toHaveLength(2);
 
     const refused = await failure(backend().export(full([row(1)]), ctx({ url: repo.url, path: 'elsewhere/inv' })));
     expect(refused).toBeInstanceOf(SinkConfigError);
@@ -586,7 +586,7 @@ describe('git sink', () => {
     expect(first.upserts).toBe(10_000);
     expect(noop.detail).toBe('no change');
     expect(one).toMatchObject({ outcome: 'applied', upserts: 1, deletes: 0 });
-    expect(oneChange).toEqual(['M\tteam-a/apps/_inventory.yaml', 'M\tteam-a/apps/deployments/ns-42/deployment-web-42.yaml']);
+    expect(oneChange).toEqual(['M\tc1/team-a/apps/_inventory.yaml', 'M\tc1/team-a/apps/deployments/ns-42/deployment-web-42.yaml']);
     expect(fullAgain.detail, 'the delta left the tree a full reconcile makes').toBe('no change');
   }, 180_000);
 });

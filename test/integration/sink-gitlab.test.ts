@@ -23,7 +23,7 @@ import { createProject, filesOn, gitlabFixture, repoDirOf, tipOf } from '../supp
 
 const inventory = { namespace: 'team-a', name: 'apps', cluster: 'c1' };
 const BRANCH = 'kollect/c1/team-a/apps';
-const SUMMARY = 'team-a/apps/_inventory.yaml';
+const SUMMARY = 'c1/team-a/apps/_inventory.yaml';
 
 function row(i: number, over: Partial<VersionedRow> = {}): VersionedRow {
   const r = { target: 'deployments', cluster: 'c1', apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: `web-${i}`, uid: `uid-${i}`, attributes: { replicas: i } as Record<string, unknown>, version: 1, ...over };
@@ -57,10 +57,10 @@ async function failure(p: Promise<unknown>): Promise<Error> {
 interface Mr { iid: number; state: string; title: string; description: string; source_branch: string; target_branch: string; sha: string; force_remove_source_branch: boolean }
 const mrsOf = async (project: string, state = 'all') => (await gitlabApi<Mr[]>('GET', `/projects/${projectId(project)}/merge_requests?state=${state}`)).body;
 /** What the sink holds for the inventory on `branch`: file paths under its directory. */
-const treeOf = async (project: string, branch: string) => [...(await filesOn(project, branch, 'team-a/apps')).keys()].sort();
-const watermarkOn = async (project: string, branch: string) => readWatermark((await filesOn(project, branch, 'team-a/apps')).get(SUMMARY));
+const treeOf = async (project: string, branch: string) => [...(await filesOn(project, branch, 'c1/team-a/apps')).keys()].sort();
+const watermarkOn = async (project: string, branch: string) => readWatermark((await filesOn(project, branch, 'c1/team-a/apps')).get(SUMMARY));
 const keysOf = async (spec: GitLabSinkSpec) => [...(await gitlabFixture.read(spec, inventory)).keys()].sort();
-const file = (r: VersionedRow) => `team-a/apps/deployments/${r.namespace}/deployment-${r.name}.yaml`;
+const file = (r: VersionedRow) => `c1/team-a/apps/deployments/${r.namespace}/deployment-${r.name}.yaml`;
 
 /** Pushes a commit changing files under the inventory's directory on `branch` (someone else did). */
 async function foreignEdit(project: string, branch: string, edit: (dir: string) => Promise<void>): Promise<void> {
@@ -178,8 +178,8 @@ describe('gitlab sink', () => {
     await foreignEdit(project, BRANCH, async (dir) => {
       writeFileSync(path.join(dir, file(row(1))), 'edited: by hand\n');
       await import('node:fs/promises').then((fs) => fs.rm(path.join(dir, file(row(2)))));
-      await mkdir(path.join(dir, 'team-a/apps/deployments/other'), { recursive: true });
-      writeFileSync(path.join(dir, 'team-a/apps/deployments/other/deployment-stray.yaml'), 'uid: stray\n');
+      await mkdir(path.join(dir, 'c1/team-a/apps/deployments/other'), { recursive: true });
+      writeFileSync(path.join(dir, 'c1/team-a/apps/deployments/other/deployment-stray.yaml'), 'uid: stray\n');
       writeFileSync(path.join(dir, 'NOTES.md'), 'outside the sink\n');
     });
     const r = await b.export(full(rows, { version: 4 }), c);

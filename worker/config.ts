@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { EndpointGuard, endpointPolicyFromEnv, type EndpointPolicy } from '../activities/sinks/endpoints.js';
 import { CLUSTER_NAME_PATTERN, DEFAULT_CLUSTER_NAME, DEFAULT_TASK_QUEUE } from '../api/constants.js';
 import { parseDuration } from '../api/duration.js';
+import { webhookConfigFromEnv, type WebhookConfig } from './webhook.js';
 
 export interface OperatorConfig {
   temporalAddress: string;
@@ -33,6 +34,8 @@ export interface OperatorConfig {
   clusterName: string;
   /** Where sinks may connect (KOLLECT_ENDPOINT_ALLOW, KOLLECT_CLUSTER_CIDRS); docs/sinks.md#endpoint-guard. */
   endpoints: EndpointPolicy;
+  /** The validating admission webhook (KOLLECT_WEBHOOK_PORT, KOLLECT_WEBHOOK_CERT_DIR); undefined: not served. */
+  webhook?: WebhookConfig;
 }
 
 /**
@@ -138,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     watchNamespaces: (env.KOLLECT_WATCH_NAMESPACES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     endpoints: endpointPolicy(env),
     clusterName: clusterName(env.KOLLECT_CLUSTER_NAME),
+    webhook: webhookConfigFromEnv(env),
   };
 }
 

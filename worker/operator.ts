@@ -21,8 +21,11 @@ import { BodyStore } from '../store/bodies.js';
 import { createCollectorActivities } from '../activities/collect.js';
 import { ensureCollectorSchedule } from './schedule.js';
 import { ensureNamespace } from './namespace.js';
+import { startWebhook, type Webhook } from './webhook.js';
+import { kubeTransport } from '../watcher/kube.js';
+import { extractionLimitsFromEnv, sensitivePolicyFromEnv } from '../api/extract/index.js';
 
-export async function runOperator(config: OperatorConfig): Promise<{ stop(): Promise<void>; httpPort: number }> {
+export async function runOperator(config: OperatorConfig): Promise<{ stop(): Promise<void>; httpPort: number; webhookPort?: number }> {
   const log = jsonLog('operator');
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kollect_' });
@@ -31,6 +34,18 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
 
   const kc = new k8s.KubeConfig();
   if (config.kubeconfig) kc.loadFromFile(config.kubeconfig); else kc.loadFromDefault();
+
+  // The validating admission webhook (docs/admission.md), when KOLLECT_WEBHOOK_PORT is set.
+  // Started first: it needs only the apiserver, and Kollect objects cannot be written while it is
+  // registered with failurePolicy Fail and not answering (Temporal or the store may still be down).
+  let webhook: Webhook | undefined;
+  if (config.webhook) {
+    webhook = await startWebhook({
+      config: config.webhook, transport: kubeTransport(kc), clusterName: config.clusterName, log, registry,
+      sensitive: sensitivePolicyFromEnv(process.env), limits: extractionLimitsFromEnv(process.env),
+      ...(config.watchNamespaces.length ? { namespaces: config.watchNamespaces } : {}),
+    });
+  }
 
   // One database holds row bodies and claim-checked payloads. An outage is reported (log, /readyz,
   // metric) and retried by whoever needs it; it never ends the process.
@@ -93,8 +108,10 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
 
   return {
     httpPort: http.port,
+    ...(webhook ? { webhookPort: webhook.port } : {}),
     async stop() {
       log('stopping');
+      await webhook?.close();
       watcher?.stop();
       await watcher?.closed();
       // The SDK's runtime also reacts to SIGTERM/SIGINT and may have begun draining already.

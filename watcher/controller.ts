@@ -15,7 +15,7 @@
 // - After every (re)list of a Target's informers, each of its inventories gets a resync of the
 //   Target's full uid set; a Target that goes away (deleted, or no longer referenced) gets an
 //   empty one.
-import type { KollectConnectionTest, KollectInventory, KollectProfile, KollectSink, KollectTarget, SinkKind } from '../api/types.js';
+import type { KollectConnectionTest, KollectInventory, KollectProfile, KollectSink, KollectSnapshotSink, KollectTarget, SinkKind } from '../api/types.js';
 import type { ConnectionTests } from './connection-tests.js';
 import type { SinkDescriptor } from '../activities/sinks/descriptor.js';
 import { sinkDescriptors } from '../activities/sinks/registry.js';
@@ -33,6 +33,7 @@ import { Outbox, type DeliveryConfig, type SignalSender } from './outbox.js';
 import { SelectorError } from './selectors.js';
 import { addFinalizer, patchCondition, patchReady, withReady, type ReadyState } from './status.js';
 import { evaluateSink, sinkStatusPatch } from './sink-status.js';
+import { GIT_PATHS_DISJOINT, gitPathStates } from './git-paths.js';
 import { StoreUnavailableError } from '../store/bodies.js';
 
 /** Condition the watcher writes on inventories (the workflow writes Ready and Synced). */
@@ -123,6 +124,10 @@ export class Controller {
   private readonly retiring = new Set<Outbox>();
   private started = false;
   private stopped = false;
+  /** The pending check of overlapping Git paths (watcher/git-paths.ts), debounced. */
+  private gitPathsTimer: NodeJS.Timeout | undefined;
+  /** What the Git path check read of each inventory and snapshot sink: status updates alone do not run it again. */
+  private readonly gitPathInputs = new Map<string, string>();
 
   constructor(private readonly o: ControllerOptions) {
     this.limits = o.limits ?? DEFAULT_LIMITS;
@@ -146,6 +151,7 @@ export class Controller {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.gitPathsTimer);
     for (const off of this.crOffs) off();
     for (const t of this.targets.values()) { clearTimeout(t.retry); t.active?.release(); }
     await Promise.allSettled([...this.targets.values()].map((t) => t.active?.idle() ?? Promise.resolve()));
@@ -186,9 +192,9 @@ export class Controller {
       switch (kind) {
         case 'KollectProfile': this.onProfile(key); break;
         case 'KollectTarget': this.enqueueTarget(key); break;
-        case 'KollectInventory': this.onInventory(key); break;
+        case 'KollectInventory': this.onInventory(key); this.gitPathInput(kind, key, obj); break;
         case 'KollectConnectionTest': this.o.connectionTests?.onEvent(key, obj as unknown as KollectConnectionTest | undefined); break;
-        default: this.onSink(kind, key, obj); this.refreshSinkStatus(kind, key); break;
+        default: this.onSink(kind, key, obj); this.refreshSinkStatus(kind, key); if (kind === 'KollectSnapshotSink') this.gitPathInput(kind, key, obj); break;
       }
     } catch (err) {
       this.o.log('controller_error', { kind, object: key, error: errMsg(err) });
@@ -213,6 +219,7 @@ export class Controller {
     for (const key of this.crs.get('KollectProfile')!.keys()) this.onProfile(key, false);
     for (const key of this.crs.get('KollectInventory')!.keys()) this.onInventory(key);
     for (const key of this.crs.get('KollectTarget')!.keys()) this.enqueueTarget(key);
+    this.checkGitPaths();
   }
 
   // ---------- Profiles ----------
@@ -555,6 +562,41 @@ export class Controller {
       if (err instanceof KubeApiError && err.status === 404) return false;
       throw err;
     }
+  }
+
+  private gitPathInput(kind: KollectKind, key: string, obj: KubeObject | undefined): void {
+    const id = `${kind}/${key}`;
+    const input = obj ? JSON.stringify([obj.spec ?? null, obj.metadata?.deletionTimestamp ?? null]) : undefined;
+    if (this.gitPathInputs.get(id) === input) return;
+    if (input === undefined) this.gitPathInputs.delete(id); else this.gitPathInputs.set(id, input);
+    this.checkGitPaths();
+  }
+
+  /**
+   * Marks the later inventory of two whose Git sinks write nested or equal paths
+   * (GitPathsDisjoint=False, watcher/git-paths.ts) and clears the mark once the overlap is gone.
+   * Debounced: one pass over the caches after a burst of inventory and snapshot-sink events.
+   */
+  private checkGitPaths(delayMs = 200): void {
+    if (this.stopped || this.gitPathsTimer) return;
+    this.gitPathsTimer = setTimeout(() => {
+      this.gitPathsTimer = undefined;
+      if (this.stopped) return;
+      const inventories = [...this.crs.get('KollectInventory')!.values()] as unknown as KollectInventory[];
+      const sinks = this.crs.get('KollectSnapshotSink')! as unknown as Map<string, KollectSnapshotSink>;
+      for (const [key, state] of gitPathStates(inventories, sinks, this.o.clusterName)) {
+        const obj = this.crs.get('KollectInventory')!.get(key);
+        if (!obj) continue;
+        const cur = ((obj.status ?? {}) as { conditions?: { type: string; status: string }[] }).conditions?.find((c) => c.type === GIT_PATHS_DISJOINT);
+        if (state.status === 'True' && cur?.status !== 'False') continue; // never marked: nothing to clear
+        if (state.status === 'False' && cur?.status !== 'False') this.o.log('inventory_git_path_overlap', { inventory: key, message: state.message });
+        patchCondition(this.o.transport, KOLLECT_KINDS.KollectInventory, obj, GIT_PATHS_DISJOINT, state).then(
+          (r) => { if (r === 'conflict') this.checkGitPaths(1000); },
+          (e: unknown) => this.o.log('status_failed', { kind: 'KollectInventory', object: key, error: errMsg(e) }),
+        );
+      }
+    }, delayMs);
+    this.gitPathsTimer.unref();
   }
 
   // ---------- status ----------

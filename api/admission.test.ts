@@ -10,7 +10,7 @@ const profile = (spec: Partial<KollectProfile['spec']>, name = 'p'): KollectProf
 });
 const inventory = (spec: Record<string, unknown>): KollectInventory => ({
   apiVersion: 'kollect.dev/v1alpha1', kind: 'KollectInventory', metadata: { name: 'inv', namespace: 'team-a' },
-  spec: { targetRefs: [{ name: 't' }], ...spec } as KollectInventory['spec'],
+  spec: { targetRefs: [{ name: 't' }], ...spec },
 });
 const req = { uid: 'u-1', kind: { group: 'kollect.dev', version: 'v1alpha1', kind: 'KollectProfile' }, namespace: 'team-a', name: 'p' };
 

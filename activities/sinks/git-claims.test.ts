@@ -21,13 +21,13 @@ describe('git claims', () => {
   });
 
   it('a missing sink, another type or a spec that does not resolve claims nothing', () => {
-    const s3: KollectSnapshotSink = { apiVersion: 'kollect.dev/v1alpha1', kind: 'KollectSnapshotSink', metadata: { name: 's3', namespace: 'team-a' }, spec: { type: 's3', s3: { bucket: 'b' } as never } };
+    const s3: KollectSnapshotSink = { apiVersion: 'kollect.dev/v1alpha1', kind: 'KollectSnapshotSink', metadata: { name: 's3', namespace: 'team-a' }, spec: { type: 's3', s3: { bucket: 'b' } } };
     const sinks = byKey(s3, gitSink('bad', { url: 'https://git.example/r', path: 'a/../..' }));
     expect(inventoryClaims(inv('apps', ['s3', 'bad', 'missing']), sinks, 'prod')).toEqual([]);
   });
 
   it('gitlab sinks claim <instance>/<project> on their target branch, the same repository a git URL names', () => {
-    const gl: KollectSnapshotSink = { apiVersion: 'kollect.dev/v1alpha1', kind: 'KollectSnapshotSink', metadata: { name: 'gl', namespace: 'team-a' }, spec: { type: 'gitlab', gitlab: { url: 'https://GitLab.example/', project: 'group/inv', path: 'fleet', mergeRequest: { targetBranch: 'main' } } as never } };
+    const gl: KollectSnapshotSink = { apiVersion: 'kollect.dev/v1alpha1', kind: 'KollectSnapshotSink', metadata: { name: 'gl', namespace: 'team-a' }, spec: { type: 'gitlab', gitlab: { url: 'https://GitLab.example/', project: 'group/inv', path: 'fleet', mergeRequest: { targetBranch: 'main' } } } };
     const c = claimOf({ namespace: 'team-a', name: 'apps', cluster: 'prod' }, gl)!;
     const g = claimOf({ namespace: 'team-b', name: 'db', cluster: 'prod' }, gitSink('g', { url: 'https://gitlab.example/group/inv.git', path: 'fleet/{inventoryName}' }, 'team-b'))!;
     expect(c).toMatchObject({ repository: 'https://gitlab.example/group/inv', branch: 'main', path: 'fleet' });

@@ -278,7 +278,7 @@ describe('helm chart deploy/helm/kollect', () => {
     const names = async (kind: string) => (await kubectl(['-n', installNs, 'get', kind, '-l', `app.kubernetes.io/instance=${rel}`, '-o', 'name'])).trim().split('\n').sort();
     expect(await names('deployments')).toEqual([`deployment.apps/${rel}`, `deployment.apps/${rel}-temporal`, `deployment.apps/${rel}-temporal-ui`]);
     expect(await names('statefulsets')).toEqual([`statefulset.apps/${rel}-postgres`]);
-    expect(await names('services')).toEqual([`service/${rel}`, `service/${rel}-postgres`, `service/${rel}-temporal`, `service/${rel}-temporal-ui`]);
+    expect(await names('services')).toEqual([`service/${rel}`, `service/${rel}-postgres`, `service/${rel}-temporal`, `service/${rel}-temporal-ui`, `service/${rel}-webhook`]);
     await kubectl(['get', `clusterrole/${rel}`, `clusterrolebinding/${rel}`]);
     const password = async () => (await kubectl(['-n', installNs, 'get', 'secret', `${rel}-store`, '-o', 'jsonpath={.data.password}'])).trim();
     const before = await password();

@@ -530,8 +530,8 @@ describe('git sink', () => {
     const outside = mkdtempSync(path.join(endpoints().runDir, 'outside-'));
     const dir = path.join(work(), 'links');
     await gitCli(['init', '--quiet', '--initial-branch', 'main', dir]);
-    await mkdir(path.join(dir, 'team-a', 'apps'), { recursive: true });
-    symlinkSync(outside, path.join(dir, 'team-a', 'apps', 'deployments')); // where the rows of target deployments go
+    await mkdir(path.join(dir, 'c1', 'team-a', 'apps'), { recursive: true });
+    symlinkSync(outside, path.join(dir, 'c1', 'team-a', 'apps', 'deployments')); // where the rows of target deployments go
     symlinkSync(outside, path.join(dir, 'elsewhere'));
     await gitCli(['add', '-A'], { cwd: dir });
     await gitCli(['commit', '-qm', 'hostile links'], { cwd: dir });
@@ -541,7 +541,7 @@ describe('git sink', () => {
     expect(r.outcome).toBe('applied');
     expect(readdirSync(outside)).toEqual([]); // nothing written through the link
     const modes = await bareGit(repo.dir, ['ls-tree', '-r', 'main']);
-    expect(modes).not.toMatch(/^120000 .*team-a\/apps/m);
+    expect(modes).not.toMatch(/^120000 .*c1\/team-a\/apps/m);
     expect(modes).toMatch(/^120000 .*\telsewhere$/m); // outside the sink's path: left alone
     expect((await treeOf(repo.dir)).filter((f) => f.startsWith('c1/team-a/apps/deployments/'))).toHaveLength(2);
 

@@ -194,6 +194,11 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
   const reply = (res: ServerResponse, status: number, body: unknown): void => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   };
+  /** 413, and the connection closed after it: the rest of the body is never read. */
+  const tooLarge = (req: IncomingMessage, res: ServerResponse): void => {
+    req.pause();
+    res.writeHead(413, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify({ message: `body above ${MAX_BODY_BYTES} bytes` }));
+  };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://webhook');
@@ -201,13 +206,13 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
     if (url.pathname !== WEBHOOK_PATH) { reply(res, 404, { message: `not found: POST ${WEBHOOK_PATH}` }); return; }
     if (req.method !== 'POST') { reply(res, 405, { message: `POST ${WEBHOOK_PATH} only` }); return; }
     if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) { reply(res, 415, { message: 'content-type must be application/json' }); return; }
-    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) { reply(res, 413, { message: `body above ${MAX_BODY_BYTES} bytes` }); req.resume(); return; }
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) { tooLarge(req, res); return; }
     const chunks: Buffer[] = [];
     let size = 0;
     try {
       for await (const chunk of req) {
         size += (chunk as Buffer).length;
-        if (size > MAX_BODY_BYTES) { reply(res, 413, { message: `body above ${MAX_BODY_BYTES} bytes` }); req.destroy(); return; }
+        if (size > MAX_BODY_BYTES) { tooLarge(req, res); return; }
         chunks.push(chunk as Buffer);
       }
     } catch { return; } // the client went away

@@ -58,6 +58,41 @@ function postJson<T>(url: string, ca: string | Buffer, body: unknown, headers: R
     req.end(JSON.stringify(body));
   });
 }
+/** One raw request to the webhook: status and body text. */
+function raw(port: number, ca: string, opts: { method: string; path: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port, ca, servername: 'localhost', method: opts.method, path: opts.path, headers: opts.headers }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => { text += d.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.once('error', reject);
+    req.end(opts.body);
+  });
+}
+/**
+ * Sends more than the webhook's 8 MiB cap: a declared 9 MiB Content-Length (nothing written), or
+ * 64 KiB chunks until the server answers (at most 16 MiB). The server's status code.
+ */
+function overflow(port: number, ca: string, chunked: boolean): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { 'content-type': 'application/json', ...(chunked ? {} : { 'content-length': String(9 * 1024 * 1024) }) };
+    const req = https.request({ host: '127.0.0.1', port, ca, servername: 'localhost', method: 'POST', path: '/validate', headers });
+    let answered = false;
+    req.on('response', (res) => { answered = true; res.resume(); resolve(res.statusCode ?? 0); req.destroy(); });
+    req.on('error', (err) => { if (!answered) reject(err); });
+    if (!chunked) { req.flushHeaders(); return; }
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    let sent = 0;
+    const pump = (): void => {
+      while (!answered && sent < 16 * 1024 * 1024) {
+        sent += chunk.length;
+        if (!req.write(chunk)) { req.once('drain', pump); return; }
+      }
+    };
+    pump();
+  });
+}
 interface ReviewAnswer { response?: { uid: string; allowed: boolean; status?: { code: number; reason: string; message: string } } }
 
 const conditionOf = async (namespace: string, name: string, type: string): Promise<{ status: string; reason: string; message: string } | undefined> => {
@@ -71,6 +106,7 @@ describe('validating admission webhook', () => {
   let certDir: string;
   let ca: string;
   let port: number;
+  let httpPort: number;
 
   beforeAll(async () => {
     const kube = service('kube');
@@ -83,7 +119,7 @@ describe('validating admission webhook', () => {
     copyFileSync(crt, path.join(certDir, 'tls.crt'));
     copyFileSync(key, path.join(certDir, 'tls.key'));
     port = await freePort();
-    const httpPort = await freePort();
+    httpPort = await freePort();
     // The watcher half only: the webhook and the controller's reconcile-time check need no workflow worker.
     op = runEntry('worker/operator.ts', {
       KUBECONFIG: kube.kubeconfig, TEMPORAL_ADDRESS: service('temporal').address, KOLLECT_TASK_QUEUE: `wh-${run}`,
@@ -192,6 +228,30 @@ describe('validating admission webhook', () => {
     expect((await conditionOf(nsA, 'fleet', 'GitPathsDisjoint'))).toBeUndefined(); // the earlier one is left alone
     await kubectl(['-n', nsC, 'patch', 'kollectsnapshotsink', 'late', '--type=merge', '-p', JSON.stringify({ spec: { git: { path: 'late' } } })]);
     await waitFor('GitPathsDisjoint=True', async () => (await conditionOf(nsC, 'late', 'GitPathsDisjoint'))?.status === 'True', 30_000);
+  });
+
+  it('answers only well-formed reviews within its limits, passes unchanged specs and other groups, and counts its verdicts', async () => {
+    const review = (request: Record<string, unknown>) => JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request });
+    const json = { 'content-type': 'application/json' };
+    expect((await raw(port, ca, { method: 'GET', path: '/validate' })).status).toBe(405);
+    expect((await raw(port, ca, { method: 'POST', path: '/mutate', headers: json, body: '{}' })).status).toBe(404);
+    expect((await raw(port, ca, { method: 'POST', path: '/validate', headers: { 'content-type': 'text/plain' }, body: 'x' })).status).toBe(415);
+    expect((await raw(port, ca, { method: 'POST', path: '/validate', headers: json, body: '{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{"uid":"x"}}' }))).toMatchObject({ status: 400, text: expect.stringContaining('admissionReviewVersions: [\\"v1\\"]') as unknown });
+    // A body over the cap is refused however it is sent: declared, or streamed without a length.
+    expect(await overflow(port, ca, false)).toBe(413);
+    expect(await overflow(port, ca, true)).toBe(413);
+
+    const secretProfile = profile(nsA, 'legacy', { apiVersion: 'v1', kind: 'Secret', export: { mode: 'Resource' } });
+    const kind = { group: 'kollect.dev', version: 'v1alpha1', kind: 'KollectProfile' };
+    const answer = async (request: Record<string, unknown>) => (JSON.parse((await raw(port, ca, { method: 'POST', path: '/validate', headers: json, body: review(request) })).text) as ReviewAnswer).response!;
+    // An object admitted before the policy (or the webhook) existed: label edits and finalizer writes still pass, a spec change does not.
+    expect(await answer({ uid: 'u1', kind, namespace: nsA, name: 'legacy', operation: 'UPDATE', object: { ...secretProfile, metadata: { ...secretProfile.metadata, labels: { a: 'b' } } }, oldObject: secretProfile })).toEqual({ uid: 'u1', allowed: true });
+    expect(await answer({ uid: 'u2', kind, namespace: nsA, name: 'legacy', operation: 'UPDATE', object: { ...secretProfile, spec: { ...secretProfile.spec, scrubKeys: ['x'] } }, oldObject: secretProfile })).toMatchObject({ uid: 'u2', allowed: false, status: { code: 403 } });
+    expect(await answer({ uid: 'u3', kind: { group: 'apps', version: 'v1', kind: 'Deployment' }, namespace: nsA, name: 'x', operation: 'CREATE', object: {} })).toEqual({ uid: 'u3', allowed: true });
+
+    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    expect(metrics).toMatch(/^kollect_admission_reviews_total\{kind="KollectProfile",allowed="false"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^kollect_admission_reviews_total\{kind="KollectInventory",allowed="true"\} [1-9]\d*$/m);
   });
 
   it('serves a rotated certificate without a restart', async () => {

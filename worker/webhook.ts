@@ -22,7 +22,7 @@ import { API_VERSION, GROUP, KOLLECT_PLURALS, type KollectKind } from '../api/co
 import type { KollectInventory, KollectProfile, KollectSnapshotSink } from '../api/types.js';
 import type { ExtractionLimits } from '../api/extract/limits.js';
 import type { SensitivePolicy } from '../api/extract/sensitive.js';
-import { conflicts, describeOverlap, inventoryClaims, type GitClaim } from '../activities/sinks/git-claims.js';
+import { conflicts, describeOverlap, inventoryClaims, type Conflict, type GitClaim } from '../activities/sinks/git-claims.js';
 import type { KubeTransport, ObjectList } from '../watcher/kube.js';
 import type { Log } from './log.js';
 
@@ -113,7 +113,7 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
     const add = (v: Verdict): void => { verdict.refusals.push(...v.refusals); verdict.warnings.push(...v.warnings); };
     if (kind === 'KollectProfile') add(profileVerdict(obj as unknown as KollectProfile, { sensitive: opts.sensitive, limits: opts.limits }));
     if (kind === 'KollectInventory') add(inventoryVerdict(obj as unknown as KollectInventory, { maxExportBytes: opts.maxExportBytes }));
-    if (kind === 'KollectInventory' || kind === 'KollectSnapshotSink') add(await overlapVerdict(kind, { ...obj, metadata: { ...obj.metadata, namespace } } as never));
+    if (kind === 'KollectInventory' || kind === 'KollectSnapshotSink') add(await overlapVerdict(kind, { ...obj, metadata: { ...obj.metadata, namespace } } as never, req.operation === 'UPDATE' ? old as never : undefined));
     return reviewResponse({ ...req, namespace, name: req.name ?? obj.metadata?.name }, verdict);
   };
 
@@ -124,8 +124,13 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
     return lists.flatMap((l) => (l.items ?? []) as unknown as T[]);
   };
 
-  /** Git paths of the object under review against every other inventory's, read from the apiserver now. */
-  const overlapVerdict = async (kind: 'KollectInventory' | 'KollectSnapshotSink', obj: KollectInventory | KollectSnapshotSink): Promise<Verdict> => {
+  /**
+   * Git paths of the object under review against every other inventory's, read from the apiserver
+   * now. On UPDATE only overlaps the change would create are refused; one the old object already
+   * had (both objects predate the webhook, or got past it) comes back as a warning, so that
+   * unrelated edits of the earlier inventory are not blocked by a later one.
+   */
+  const overlapVerdict = async (kind: 'KollectInventory' | 'KollectSnapshotSink', obj: KollectInventory | KollectSnapshotSink, old: KollectInventory | KollectSnapshotSink | undefined): Promise<Verdict> => {
     if (kind === 'KollectSnapshotSink' && (obj as KollectSnapshotSink).spec?.type !== 'git' && (obj as KollectSnapshotSink).spec?.type !== 'gitlab') return { refusals: [], warnings: [] };
     if (kind === 'KollectInventory' && !(obj as KollectInventory).spec?.snapshotSinkRefs?.length) return { refusals: [], warnings: [] };
     let inventories: KollectInventory[];
@@ -138,28 +143,28 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
       return { refusals: [], warnings: [`Git path overlap not checked (listing inventories failed: ${errMsg(err)}); the operator checks it again at reconcile time`] };
     }
     const me = keyOf(obj);
-    const sinks = new Map(sinkList.map((s) => [keyOf(s), s]));
-    if (kind === 'KollectSnapshotSink') sinks.set(me, obj as KollectSnapshotSink);
+    const stored = new Map(sinkList.map((s) => [keyOf(s), s]));
     const live = inventories.filter((i) => !i.metadata.deletionTimestamp && (kind === 'KollectSnapshotSink' || keyOf(i) !== me));
-    const claims = (inv: KollectInventory): GitClaim[] => inventoryClaims(inv, sinks, opts.clusterName);
-    let mine: GitClaim[];
-    let others: GitClaim[];
-    if (kind === 'KollectInventory') {
-      mine = claims(obj as KollectInventory);
-      others = live.flatMap(claims);
-    } else {
+    /** The overlaps `candidate` (the new or the old object) takes part in. */
+    const found = (candidate: KollectInventory | KollectSnapshotSink): Conflict[] => {
+      const sinks = kind === 'KollectSnapshotSink' ? new Map([...stored, [me, candidate as KollectSnapshotSink]]) : stored;
+      const claims = (inv: KollectInventory): GitClaim[] => inventoryClaims(inv, sinks, opts.clusterName);
+      if (kind === 'KollectInventory') return conflicts(claims(candidate as KollectInventory), live.flatMap(claims));
       const all = live.flatMap(claims);
-      mine = all.filter((c) => c.sink === me);
-      others = all.filter((c) => c.sink !== me);
-    }
-    const refusals: Refusal[] = conflicts(mine, others).map(({ mine: m, theirs }) => ({
+      return conflicts(all.filter((c) => c.sink === me), all.filter((c) => c.sink !== me));
+    };
+    const id = (c: Conflict): string => `${c.mine.inventory}|${c.mine.sink}|${c.theirs.inventory}|${c.theirs.sink}`;
+    const before = new Set(old ? found({ ...old, metadata: { ...old.metadata, namespace: obj.metadata.namespace } }).map(id) : []);
+    const now = found(obj);
+    const refusals: Refusal[] = now.filter((c) => !before.has(id(c))).map(({ mine: m, theirs }) => ({
       field: kind === 'KollectInventory'
         ? `spec.snapshotSinkRefs[${(obj as KollectInventory).spec.snapshotSinkRefs!.findIndex((r) => `${m.sink.split('/')[0]}/${r.name}` === m.sink)}]`
         : `spec.${(obj as KollectSnapshotSink).spec.type}.path`,
       message: describeOverlap(m, theirs),
       kind: 'forbidden',
     }));
-    return { refusals, warnings: [] };
+    const warnings = now.filter((c) => before.has(id(c))).map((c) => `already overlapping, not made worse by this change: ${describeOverlap(c.mine, c.theirs)}`);
+    return { refusals, warnings };
   };
 
   // ---------- the HTTPS server ----------

@@ -6,6 +6,8 @@
 // is created there stands in for an admission race, which the controller catches at reconcile time.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomBytes, X509Certificate } from 'node:crypto';
+import { execFile as execFileCb } from 'node:child_process';
+import { promisify } from 'node:util';
 import { copyFileSync, mkdtempSync, readFileSync, renameSync } from 'node:fs';
 import https from 'node:https';
 import tls from 'node:tls';
@@ -17,6 +19,7 @@ import { makeCa, issueServerCert, type Pki } from '../harness/pki.js';
 import { runEntry, type Child } from '../support/process.js';
 import { installCrds, kubectl } from '../support/e2e.js';
 
+const execFile = promisify(execFileCb);
 const run = randomBytes(3).toString('hex');
 const [nsA, nsB, nsC] = ['a', 'b', 'c'].map((s) => `wh-${run}-${s}`) as [string, string, string];
 const label = 'kollect.dev/webhook-e2e';
@@ -226,6 +229,13 @@ describe('validating admission webhook', () => {
     expect(cond).toMatchObject({ reason: 'GitPathOverlap' });
     expect(cond!.message).toContain(`inside fleet/ that inventory ${nsA}/fleet writes through sink ${nsA}/fleet`);
     expect((await conditionOf(nsA, 'fleet', 'GitPathsDisjoint'))).toBeUndefined(); // the earlier one is left alone
+    // An edit of the earlier inventory that does not make the overlap worse passes, with a warning.
+    const kube = service('kube');
+    const edit = execFile(kube.kubectl, ['--kubeconfig', kube.kubeconfig, 'apply', '-f', '-']);
+    edit.child.stdin?.end(JSON.stringify(inventory(nsA, 'fleet', { snapshotSinkRefs: [{ name: 'fleet' }], exportMinInterval: '45s' })));
+    const { stdout, stderr } = await edit;
+    expect(stdout).toContain('configured');
+    expect(stderr).toContain(`Warning: already overlapping, not made worse by this change: sink ${nsA}/fleet writes https://git.example/platform/fleet branch main path fleet/, around fleet/late/ that inventory ${nsC}/late writes`);
     await kubectl(['-n', nsC, 'patch', 'kollectsnapshotsink', 'late', '--type=merge', '-p', JSON.stringify({ spec: { git: { path: 'late' } } })]);
     await waitFor('GitPathsDisjoint=True', async () => (await conditionOf(nsC, 'late', 'GitPathsDisjoint'))?.status === 'True', 30_000);
   });

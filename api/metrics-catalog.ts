@@ -38,6 +38,7 @@ export const METRICS = {
   exportsInFlight: m('kollect_exports_in_flight', 'gauge', ['sink_type'], 'Export attempts running in this process.'),
   sinkCircuit: m('kollect_sink_circuit_state', 'gauge', ['inventory', 'sink_kind', 'sink_name', 'state'], 'Circuit breaker of a sink: 1 for its current state (closed, open, halfOpen), 0 for the others.'),
   leader: m('kollect_leader', 'gauge', ['lease'], 'Whether this replica holds the watcher Lease and runs the watcher (1) or stands by (0); absent without leader election.'),
+  admissionReviews: m('kollect_admission_reviews_total', 'counter', ['kind', 'allowed'], 'Admission reviews answered by the validating webhook, by kind and verdict.'),
   informerObjects: m('kollect_informer_objects', 'gauge', ['gvk', 'scope'], 'Objects held in an informer cache, by watched type and namespace scope (* = all namespaces).'),
   watchRestarts: m('kollect_watch_restarts_total', 'counter', ['gvk', 'reason'], 'Watch requests re-opened, by watched type and reason (closed, inactivity, gone, throttled, network, error, periodic).'),
   signals: m('kollect_watcher_signals_total', 'counter', ['signal'], 'Signals sent to inventory workflows, by signal.'),

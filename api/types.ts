@@ -485,6 +485,8 @@ export interface KollectInventorySpec {
 
 export const SINK_KINDS = ['KollectSnapshotSink', 'KollectDatabaseSink', 'KollectEventSink'] as const;
 export type SinkKind = (typeof SINK_KINDS)[number];
+/** The inventory field that references sinks of each kind. */
+export const SINK_REF_FIELDS = { KollectSnapshotSink: 'snapshotSinkRefs', KollectDatabaseSink: 'databaseSinkRefs', KollectEventSink: 'eventSinkRefs' } as const satisfies Record<SinkKind, string>;
 
 /** Export state of one sink of the inventory. */
 export interface SinkExportStatus {
@@ -548,7 +550,10 @@ export interface KollectInventoryStatus {
    * Unreachable, naming the sinks) while the last export attempt to a sink could not connect to
    * it, else True (Reachable). Delivered (written by the watcher, only after a failure): False
    * while changes cannot reach the workflow (StoreUnavailable, TemporalUnavailable), True again
-   * once they do.
+   * once they do. GitPathsDisjoint (written by the watcher, only after an overlap): False
+   * (reason GitPathOverlap, naming the other inventory) while a Git sink of this inventory writes
+   * a path equal to or nested with one an earlier inventory writes in the same repository and
+   * branch, True (Disjoint) once it no longer does.
    * @maxItems 16
    * @x-kubernetes-list-type map
    * @x-kubernetes-list-map-keys ["type"]

@@ -15,7 +15,7 @@
 // - After every (re)list of a Target's informers, each of its inventories gets a resync of the
 //   Target's full uid set; a Target that goes away (deleted, or no longer referenced) gets an
 //   empty one.
-import type { KollectConnectionTest, KollectInventory, KollectProfile, KollectSink, KollectTarget, LabelSelector, SinkKind } from '../api/types.js';
+import { SINK_REF_FIELDS, type KollectConnectionTest, type KollectInventory, type KollectProfile, type KollectSink, type KollectSnapshotSink, type KollectTarget, type LabelSelector, type SinkKind } from '../api/types.js';
 import type { ConnectionTests } from './connection-tests.js';
 import type { SinkDescriptor } from '../activities/sinks/descriptor.js';
 import { sinkDescriptors } from '../activities/sinks/registry.js';
@@ -36,6 +36,7 @@ import { Outbox, type DeliveryConfig, type SignalSender } from './outbox.js';
 import { SelectorError } from './selectors.js';
 import { addFinalizer, objectPath, patchCondition, patchReady, withReady, type ReadyState } from './status.js';
 import { evaluateSink, sinkStatusPatch } from './sink-status.js';
+import { GIT_PATHS_DISJOINT, gitPathStates } from './git-paths.js';
 import { StoreUnavailableError } from '../store/bodies.js';
 import { describeDenial, firstDenial, patchForbidden, withAccessGranted } from './access.js';
 
@@ -47,10 +48,6 @@ export { INVENTORY_FINALIZER };
 const KOLLECT_KINDS = KOLLECT_PLURALS;
 /** The kinds whose caches must be complete before the controller acts. */
 const CORE_KINDS: KollectKind[] = ['KollectProfile', 'KollectTarget', 'KollectInventory', 'KollectScope', 'KollectClusterTarget', 'KollectClusterInventory'];
-const SINK_REFS: Record<SinkKind, 'snapshotSinkRefs' | 'databaseSinkRefs' | 'eventSinkRefs'> = {
-  KollectSnapshotSink: 'snapshotSinkRefs', KollectDatabaseSink: 'databaseSinkRefs', KollectEventSink: 'eventSinkRefs',
-};
-
 export interface ControllerOptions {
   transport: KubeTransport;
   pool: InformerPool;
@@ -133,6 +130,10 @@ export class Controller {
   private stopped = false;
   /** spec.namespaceSelector of cluster targets: namespaces by label. */
   private readonly nsSelection: NamespaceSelection;
+  /** The pending check of overlapping Git paths (watcher/git-paths.ts), debounced. */
+  private gitPathsTimer: NodeJS.Timeout | undefined;
+  /** What the Git path check read of each inventory and snapshot sink: status updates alone do not run it again. */
+  private readonly gitPathInputs = new Map<string, string>();
 
   constructor(private readonly o: ControllerOptions) {
     this.nsSelection = new NamespaceSelection(o.pool, () => {
@@ -162,6 +163,7 @@ export class Controller {
   async stop(): Promise<void> {
     this.stopped = true;
     this.nsSelection.stop();
+    clearTimeout(this.gitPathsTimer);
     for (const off of this.crOffs) off();
     for (const t of this.targets.values()) { clearTimeout(t.retry); t.active?.release(); }
     await Promise.allSettled([...this.targets.values()].map((t) => t.active?.idle() ?? Promise.resolve()));
@@ -204,10 +206,10 @@ export class Controller {
       switch (kind) {
         case 'KollectProfile': this.onProfile(key); break;
         case 'KollectTarget': this.enqueueTarget(key); break;
-        case 'KollectInventory': this.onInventory(key); break;
+        case 'KollectInventory': this.onInventory(key); this.gitPathInput(kind, key, obj); break;
         case 'KollectConnectionTest': this.o.connectionTests?.onEvent(key, obj as unknown as KollectConnectionTest | undefined); break;
         case 'KollectScope': this.onScope(key); break;
-        default: this.onSink(kind, key, obj); this.refreshSinkStatus(kind, key); break;
+        default: this.onSink(kind, key, obj); this.refreshSinkStatus(kind, key); if (kind === 'KollectSnapshotSink') this.gitPathInput(kind, key, obj); break;
       }
     } catch (err) {
       this.o.log('controller_error', { kind, object: key, error: errMsg(err) });
@@ -233,6 +235,7 @@ export class Controller {
     for (const key of this.crs.get('KollectProfile')!.keys()) this.onProfile(key, false);
     for (const key of this.crs.get('KollectInventory')!.keys()) this.onInventory(key);
     for (const key of this.crs.get('KollectTarget')!.keys()) this.enqueueTarget(key);
+    this.checkGitPaths();
   }
 
   // ---------- Profiles ----------
@@ -572,7 +575,7 @@ export class Controller {
     for (const inv of this.inventories.values()) {
       if (inv.deleting || (inv.namespace !== namespace && inv.namespace !== '')) continue;
       const spec = (this.crs.get('KollectInventory')!.get(inv.key) as unknown as KollectInventory | undefined)?.spec;
-      if (spec?.[SINK_REFS[kind]]?.some((r) => r.name === name && clusterInventorySinkNamespace(inv.namespace, spec, r as { namespace?: string }) === namespace)) inv.outbox.configChanged();
+      if (spec?.[SINK_REF_FIELDS[kind]]?.some((r) => r.name === name && clusterInventorySinkNamespace(inv.namespace, spec, r as { namespace?: string }) === namespace)) inv.outbox.configChanged();
     }
   }
 
@@ -613,6 +616,41 @@ export class Controller {
       if (err instanceof KubeApiError && err.status === 404) return false;
       throw err;
     }
+  }
+
+  private gitPathInput(kind: KollectKind, key: string, obj: KubeObject | undefined): void {
+    const id = `${kind}/${key}`;
+    const input = obj ? JSON.stringify([obj.spec ?? null, obj.metadata?.deletionTimestamp ?? null]) : undefined;
+    if (this.gitPathInputs.get(id) === input) return;
+    if (input === undefined) this.gitPathInputs.delete(id); else this.gitPathInputs.set(id, input);
+    this.checkGitPaths();
+  }
+
+  /**
+   * Marks the later inventory of two whose Git sinks write nested or equal paths
+   * (GitPathsDisjoint=False, watcher/git-paths.ts) and clears the mark once the overlap is gone.
+   * Debounced: one pass over the caches after a burst of inventory and snapshot-sink events.
+   */
+  private checkGitPaths(delayMs = 200): void {
+    if (this.stopped || this.gitPathsTimer) return;
+    this.gitPathsTimer = setTimeout(() => {
+      this.gitPathsTimer = undefined;
+      if (this.stopped) return;
+      const inventories = [...this.crs.get('KollectInventory')!.values()] as unknown as KollectInventory[];
+      const sinks = this.crs.get('KollectSnapshotSink')! as unknown as Map<string, KollectSnapshotSink>;
+      for (const [key, state] of gitPathStates(inventories, sinks, this.o.clusterName)) {
+        const obj = this.crs.get('KollectInventory')!.get(key);
+        if (!obj) continue;
+        const cur = ((obj.status ?? {}) as { conditions?: { type: string; status: string }[] }).conditions?.find((c) => c.type === GIT_PATHS_DISJOINT);
+        if (state.status === 'True' && cur?.status !== 'False') continue; // never marked: nothing to clear
+        if (state.status === 'False' && cur?.status !== 'False') this.o.log('inventory_git_path_overlap', { inventory: key, message: state.message });
+        patchCondition(this.o.transport, KOLLECT_KINDS.KollectInventory, obj, GIT_PATHS_DISJOINT, state).then(
+          (r) => { if (r === 'conflict') this.checkGitPaths(1000); },
+          (e: unknown) => this.o.log('status_failed', { kind: 'KollectInventory', object: key, error: errMsg(e) }),
+        );
+      }
+    }, delayMs);
+    this.gitPathsTimer.unref();
   }
 
   // ---------- status ----------

@@ -6,6 +6,7 @@ import { CLUSTER_NAME_PATTERN, DEFAULT_CLUSTER_NAME, DEFAULT_TASK_QUEUE } from '
 import { parseDuration } from '../api/duration.js';
 import { parseTemporalMetrics, type TemporalMetricsSetting } from './telemetry.js';
 import { leaderElectionFromEnv, type LeaderElectionConfig } from '../watcher/leader.js';
+import { webhookConfigFromEnv, type WebhookConfig } from './webhook.js';
 
 export interface OperatorConfig {
   temporalAddress: string;
@@ -43,6 +44,8 @@ export interface OperatorConfig {
   temporalMetrics: TemporalMetricsSetting;
   /** Only the holder of a Lease runs the watcher (KOLLECT_LEADER_*); docs/operations.md#high-availability. */
   leaderElection: LeaderElectionConfig;
+  /** The validating admission webhook (KOLLECT_WEBHOOK_PORT, KOLLECT_WEBHOOK_CERT_DIR); undefined: not served. */
+  webhook?: WebhookConfig;
 }
 
 /**
@@ -152,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     clusterName: clusterName(env.KOLLECT_CLUSTER_NAME),
     temporalMetrics: parseTemporalMetrics(env.KOLLECT_TEMPORAL_METRICS),
     leaderElection: leaderElectionFromEnv(env),
+    webhook: webhookConfigFromEnv(env),
   };
 }
 

@@ -21,14 +21,30 @@ import { createCollectorActivities } from '../activities/collect.js';
 import { ensureCollectorSchedule } from './schedule.js';
 import { ensureNamespace, claimNamespace, NamespaceClaimedError } from './namespace.js';
 import { leaderElected, type LeaderElected } from '../watcher/leader.js';
+import { startWebhook, type Webhook } from './webhook.js';
+import { kubeTransport } from '../watcher/kube.js';
+import { extractionLimitsFromEnv, sensitivePolicyFromEnv } from '../api/extract/index.js';
 
-export async function runOperator(config: OperatorConfig): Promise<{ stop(): Promise<void>; httpPort: number }> {
+export async function runOperator(config: OperatorConfig): Promise<{ stop(): Promise<void>; httpPort: number; webhookPort?: number }> {
   const log = jsonLog('operator');
   const telemetry = await startTelemetry({ temporal: config.temporalMetrics, worker: config.components.worker, log });
   const registry = telemetry.registry;
 
   const kc = new k8s.KubeConfig();
   if (config.kubeconfig) kc.loadFromFile(config.kubeconfig); else kc.loadFromDefault();
+
+  // The validating admission webhook (docs/admission.md), when KOLLECT_WEBHOOK_PORT is set.
+  // Started first: it needs only the apiserver, and Kollect objects cannot be written while it is
+  // registered with failurePolicy Fail and not answering (Temporal or the store may still be down).
+  let webhook: Webhook | undefined;
+  if (config.webhook) {
+    webhook = await startWebhook({
+      config: config.webhook, transport: kubeTransport(kc), clusterName: config.clusterName, log, registry,
+      tenancy: { tenantMode: config.tenantMode, watchNamespaces: config.watchNamespaces },
+      sensitive: sensitivePolicyFromEnv(process.env), limits: extractionLimitsFromEnv(process.env),
+      ...(config.watchNamespaces.length ? { namespaces: config.watchNamespaces } : {}),
+    });
+  }
 
   // One database holds row bodies and claim-checked payloads. An outage is reported (log, /readyz,
   // metric) and retried by whoever needs it; it never ends the process.
@@ -101,8 +117,10 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
 
   return {
     httpPort: http.port,
+    ...(webhook ? { webhookPort: webhook.port } : {}),
     async stop() {
       log('stopping');
+      await webhook?.close();
       watcher?.stop();
       await watcher?.closed();
       await leader?.stop();

@@ -27,8 +27,9 @@ describe('pathSegment', () => {
 });
 
 describe('resolveBasePath', () => {
-  it('defaults to <inventory namespace>/<inventory name> and fills placeholders', () => {
+  it('defaults to <cluster>/<inventory namespace>/<inventory name> and fills placeholders', () => {
     expect(resolveBasePath(undefined, inv)).toBe('prod-eu/team-a/apps');
+    expect(resolveBasePath('{inventoryNamespace}/{inventoryName}', inv)).toBe('team-a/apps');
     expect(resolveBasePath('/fleet/{cluster}/{inventoryNamespace}/{inventoryName}/', inv)).toBe('fleet/prod-eu/team-a/apps');
   });
   it('refuses the repository root, parent segments, .git and unknown placeholders', () => {

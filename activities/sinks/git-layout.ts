@@ -28,15 +28,19 @@ export function pathSegment(s: string): string {
   return out;
 }
 
-/** Where an inventory's files go when spec.path is not set: one directory per cluster, so a fleet can share a repository. */
-export const DEFAULT_GIT_PATH = '{cluster}/{inventoryNamespace}/{inventoryName}';
+/**
+ * The directory of an inventory without spec.path: the cluster first, so that the inventories of
+ * a fleet sharing one repository never write into each other's trees (docs/decisions/0026;
+ * before, the default was `{inventoryNamespace}/{inventoryName}`).
+ */
+export const DEFAULT_PATH_TEMPLATE = '{cluster}/{inventoryNamespace}/{inventoryName}';
 
 /**
  * spec.path with placeholders `{cluster}`, `{inventoryNamespace}`, `{inventoryName}` filled in,
- * default DEFAULT_GIT_PATH. Must name a directory below the repository root.
+ * default DEFAULT_PATH_TEMPLATE. Must name a directory below the repository root.
  */
 export function resolveBasePath(path: string | undefined, inv: InventoryIdentity): string {
-  const template = path?.trim() || DEFAULT_GIT_PATH;
+  const template = path?.trim() || DEFAULT_PATH_TEMPLATE;
   const filled = template.replace(/\{(cluster|inventoryNamespace|inventoryName)\}/g, (_m, key: string) =>
     pathSegment(key === 'cluster' ? inv.cluster : key === 'inventoryNamespace' ? inv.namespace : inv.name));
   const segments = filled.split('/').filter((s) => s !== '');

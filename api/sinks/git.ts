@@ -18,7 +18,9 @@ export interface GitSinkSpec {
    */
   branch?: string;
   /**
-   * Directory inside the repository, default `{cluster}/{inventoryNamespace}/{inventoryName}` (the inventory's cluster, namespace and name, so clusters sharing a repository never touch each other's files).
+   * Directory inside the repository, default `{cluster}/{inventoryNamespace}/{inventoryName}`
+   * (the inventory's cluster, namespace and name); placeholders `{cluster}`,
+   * `{inventoryNamespace}`, `{inventoryName}`.
    * @minLength 1
    * @maxLength 1024
    * @x-kubernetes-validations [{rule: "!self.startsWith('/') && !self.matches('(^|/)[.][.](/|$)')", message: "must be a relative path without .. segments"}]

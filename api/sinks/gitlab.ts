@@ -20,7 +20,7 @@ export interface GitLabSinkSpec {
    */
   project: string;
   /**
-   * Directory inside the repository, default `{cluster}/{inventoryNamespace}/{inventoryName}` (the inventory's cluster, namespace and name, so clusters sharing a repository never touch each other's files); placeholders
+   * Directory inside the repository, default `{cluster}/{inventoryNamespace}/{inventoryName}`; placeholders
    * `{cluster}`, `{inventoryNamespace}`, `{inventoryName}`.
    * @minLength 1
    * @maxLength 1024

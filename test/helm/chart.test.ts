@@ -6,8 +6,9 @@
 // servers, container paths to temp dirs) and export an inventory end to end.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -224,6 +225,46 @@ describe('helm chart deploy/helm/kollect', () => {
     expect(objects.filter((o) => o.kind === 'Role' && o.metadata.name === 'kol-kollect-secrets').map((o) => o.metadata.namespace).sort()).toEqual(['team-a', 'team-b']);
   });
 
+  it('renders the validating webhook: its Service, a generated CA and serving certificate, the configuration trusting that CA, and the pod serving it', async () => {
+    const { objects } = await render('kol', ns, COMBINATIONS['embedded-dev']!);
+    const vwc = find(objects, 'ValidatingWebhookConfiguration', 'kol-kollect') as Obj & { webhooks: { name: string; failurePolicy: string; sideEffects: string; clientConfig: { service: Record<string, unknown>; caBundle: string }; rules: { resources: string[]; operations: string[] }[]; namespaceSelector?: unknown }[] };
+    const [hook] = vwc.webhooks;
+    expect(hook).toMatchObject({ name: 'validate.kollect.dev', failurePolicy: 'Ignore', sideEffects: 'None', clientConfig: { service: { name: 'kol-kollect-webhook', namespace: ns, path: '/validate', port: 443 } } });
+    expect(hook!.rules[0]!.operations).toEqual(['CREATE', 'UPDATE']);
+    expect(hook!.rules[0]!.resources).toHaveLength(7);
+    expect(hook!.namespaceSelector).toBeUndefined();
+    expect(find(objects, 'Service', 'kol-kollect-webhook').spec!.ports).toEqual([{ name: 'webhook', port: 443, targetPort: 'webhook', protocol: 'TCP' }]);
+    const secret = find(objects, 'Secret', 'kol-kollect-webhook-tls');
+    const pem = (k: string): string => Buffer.from(secret.data![k]!, 'base64').toString();
+    expect(hook!.clientConfig.caBundle).toBe(secret.data!['ca.crt']);
+    const crt = new X509Certificate(pem('tls.crt'));
+    expect(crt.verify(new X509Certificate(pem('ca.crt')).publicKey)).toBe(true);
+    expect(crt.checkHost(`kol-kollect-webhook.${ns}.svc`)).toBe(`kol-kollect-webhook.${ns}.svc`);
+    expect(crt.checkPrivateKey(createPrivateKey(pem('tls.key')))).toBe(true);
+    const op = find(objects, 'Deployment', 'kol-kollect');
+    const c = container(op);
+    expect(resolveEnv(c, objects)).toMatchObject({ KOLLECT_WEBHOOK_PORT: '9443', KOLLECT_WEBHOOK_CERT_DIR: '/etc/kollect/webhook' });
+    expect(c.volumeMounts).toContainEqual({ name: 'webhook-tls', mountPath: '/etc/kollect/webhook', readOnly: true });
+    expect(op.spec!.template!.spec.volumes).toContainEqual({ name: 'webhook-tls', secret: { secretName: 'kol-kollect-webhook-tls' } });
+
+    // cert-manager: a Certificate from a self-signed Issuer (or yours), the CA injected; no Secret rendered.
+    const cm = (await render('kol', ns, { webhook: { certManager: { enabled: true } }, operator: { watchNamespaces: ['team-a'] } })).objects;
+    expect(cm.some((o) => o.kind === 'Secret' && o.metadata.name === 'kol-kollect-webhook-tls')).toBe(false);
+    expect(find(cm, 'Certificate', 'kol-kollect-webhook').spec).toMatchObject({ secretName: 'kol-kollect-webhook-tls', issuerRef: { name: 'kol-kollect-webhook-selfsigned', kind: 'Issuer' } });
+    expect(find(cm, 'Issuer', 'kol-kollect-webhook-selfsigned').spec).toEqual({ selfSigned: {} });
+    const cmHook = find(cm, 'ValidatingWebhookConfiguration', 'kol-kollect') as Obj & { metadata: { annotations?: Record<string, string> }; webhooks: { clientConfig: { caBundle?: string }; namespaceSelector?: unknown }[] };
+    expect(cmHook.metadata.annotations).toEqual({ 'cert-manager.io/inject-ca-from': `${ns}/kol-kollect-webhook` });
+    expect(cmHook.webhooks[0]!.clientConfig.caBundle).toBeUndefined();
+    expect(cmHook.webhooks[0]!.namespaceSelector).toEqual({ matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['team-a'] }] });
+    const own = (await render('kol', ns, { webhook: { certManager: { enabled: true, issuerRef: { kind: 'ClusterIssuer', name: 'internal-ca' } } } })).objects;
+    expect(own.some((o) => o.kind === 'Issuer')).toBe(false);
+    expect(find(own, 'Certificate', 'kol-kollect-webhook').spec).toMatchObject({ issuerRef: { name: 'internal-ca', kind: 'ClusterIssuer' } });
+
+    const off = (await render('kol', ns, { webhook: { enabled: false } })).objects;
+    expect(off.some((o) => o.kind === 'ValidatingWebhookConfiguration' || o.metadata.name.includes('webhook'))).toBe(false);
+    expect(Object.keys(resolveEnv(container(find(off, 'Deployment', 'kol-kollect')), off)).filter((k) => k.startsWith('KOLLECT_WEBHOOK'))).toEqual([]);
+  });
+
   it.each(Object.keys(COMBINATIONS))('%s: the apiserver accepts every rendered object (server-side dry-run)', async (name) => {
     const { text, objects } = await render('kol', ns, COMBINATIONS[name]!);
     const file = path.join(dir, `rendered-${name}.yaml`);
@@ -236,24 +277,32 @@ describe('helm chart deploy/helm/kollect', () => {
   it('installs and upgrades into a fresh namespace, keeping the generated store password', async () => {
     const rel = `kollect-${id}`;
     const installNs = `helm-install-${id}`;
-    const install = await helm('install', rel, CHART, '--namespace', installNs, '--create-namespace');
+    // The webhook this release registers must not see the other tests' namespaces on the shared apiserver.
+    const onlyOwn = ['--set', `webhook.namespaceSelector.matchLabels.kollect-helm-test=${id}`];
+    const install = await helm('install', rel, CHART, '--namespace', installNs, '--create-namespace', ...onlyOwn);
     console.log(`[helm install]\n${install}`);
     expect(install).toMatch(/STATUS: deployed/);
     expect(install).toMatch(/REVISION: 1/);
     const names = async (kind: string) => (await kubectl(['-n', installNs, 'get', kind, '-l', `app.kubernetes.io/instance=${rel}`, '-o', 'name'])).trim().split('\n').sort();
     expect(await names('deployments')).toEqual([`deployment.apps/${rel}`, `deployment.apps/${rel}-temporal`, `deployment.apps/${rel}-temporal-ui`]);
     expect(await names('statefulsets')).toEqual([`statefulset.apps/${rel}-postgres`]);
-    expect(await names('services')).toEqual([`service/${rel}`, `service/${rel}-postgres`, `service/${rel}-temporal`, `service/${rel}-temporal-ui`]);
+    expect(await names('services')).toEqual([`service/${rel}`, `service/${rel}-postgres`, `service/${rel}-temporal`, `service/${rel}-temporal-ui`, `service/${rel}-webhook`]);
     await kubectl(['get', `clusterrole/${rel}`, `clusterrolebinding/${rel}`]);
     const password = async () => (await kubectl(['-n', installNs, 'get', 'secret', `${rel}-store`, '-o', 'jsonpath={.data.password}'])).trim();
     const before = await password();
     expect(before).not.toBe('');
 
-    const upgrade = await helm('upgrade', rel, CHART, '--namespace', installNs, '--set', 'workers.replicas=2', '--set', 'operator.components=watcher');
+    const webhookCert = async () => (await kubectl(['-n', installNs, 'get', 'secret', `${rel}-webhook-tls`, '-o', 'jsonpath={.data.tls\\.crt}'])).trim();
+    const certBefore = await webhookCert();
+    expect(certBefore).not.toBe('');
+    const upgrade = await helm('upgrade', rel, CHART, '--namespace', installNs, '--set', 'workers.replicas=2', '--set', 'operator.components=watcher', ...onlyOwn);
     expect(upgrade).toMatch(/STATUS: deployed/);
     expect(upgrade).toMatch(/REVISION: 2/);
     expect(await names('deployments')).toContain(`deployment.apps/${rel}-worker`);
     expect(await password(), 'the upgrade regenerated the store password').toBe(before);
+    expect(await webhookCert(), 'the upgrade regenerated the webhook certificate (lookup keeps it)').toBe(certBefore);
+    const caBundle = (await kubectl(['get', 'validatingwebhookconfiguration', rel, '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}'])).trim();
+    expect(caBundle).toBe((await kubectl(['-n', installNs, 'get', 'secret', `${rel}-webhook-tls`, '-o', 'jsonpath={.data.ca\\.crt}'])).trim());
     const status = JSON.parse(await helm('status', rel, '--namespace', installNs, '-o', 'json')) as { info: { status: string }; version: number };
     expect(status).toMatchObject({ info: { status: 'deployed' }, version: 2 });
     await helm('uninstall', rel, '--namespace', installNs);
@@ -315,6 +364,13 @@ async function operatorExports(objects: Obj[], ns: string, temporal: string): Pr
     // What the pod's service account would give it.
     KUBECONFIG: service('kube').kubeconfig,
   };
+  // The webhook: its port → a free loopback one, the mounted certificate Secret → files in a temp dir.
+  const webhookPort = await freePort();
+  const webhookSecret = find(objects, 'Secret', 'kol-kollect-webhook-tls');
+  expect(env.KOLLECT_WEBHOOK_CERT_DIR).toBe(operatorSpec.volumeMounts!.find((m) => m.name === 'webhook-tls')!.mountPath);
+  const certDir = mkdtempSync(path.join(os.tmpdir(), 'kollect-chart-webhook-'));
+  for (const k of ['tls.crt', 'tls.key']) writeFileSync(path.join(certDir, k), Buffer.from(webhookSecret.data![k]!, 'base64'));
+  Object.assign(mapped, { KOLLECT_WEBHOOK_PORT: String(webhookPort), KOLLECT_WEBHOOK_HOST: '127.0.0.1', KOLLECT_WEBHOOK_CERT_DIR: certDir });
 
   await installCrds();
   await kubectl(['create', 'namespace', ns]);
@@ -336,6 +392,12 @@ async function operatorExports(objects: Obj[], ns: string, temporal: string): Pr
   children.push(op);
   try {
     await waitFor('operator /readyz', async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`).catch(() => undefined))?.status === 200, 60_000, () => op.proc.exitCode === null);
+    // The webhook answers with the chart's certificate, trusted through the configuration's caBundle under the Service's name.
+    const caBundle = (find(objects, 'ValidatingWebhookConfiguration', 'kol-kollect') as unknown as { webhooks: { clientConfig: { caBundle: string } }[] }).webhooks[0]!.clientConfig.caBundle;
+    const health = await new Promise<number>((resolve, reject) => {
+      https.get({ host: '127.0.0.1', port: webhookPort, path: '/healthz', ca: Buffer.from(caBundle, 'base64'), servername: `kol-kollect-webhook.${ns}.svc` }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).once('error', reject);
+    });
+    expect(health).toBe(200);
     await waitFor('the ConfigMap in the Postgres sink', async () => (await pgQuery<{ name: string }>(
       `SELECT name FROM public.${table} WHERE inventory_namespace = $1 AND namespace = $1`, [ns]).catch(() => [])).some((r) => r.name === 'from-the-chart'), 60_000, () => op.proc.exitCode === null);
   } catch (err) {

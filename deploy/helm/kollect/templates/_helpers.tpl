@@ -179,11 +179,19 @@ spec:
         - { name: TEMPORAL_API_KEY_FILE, value: "/etc/kollect/temporal-api-key/{{ $ext.apiKeySecret.key }}" }
         {{- end }}
         {{- end }}
+        {{- if $v.webhook.enabled }}
+        # The validating admission webhook (docs/admission.md); the certificate is re-read when it rotates.
+        - { name: KOLLECT_WEBHOOK_PORT, value: {{ $v.webhook.port | quote }} }
+        - { name: KOLLECT_WEBHOOK_CERT_DIR, value: /etc/kollect/webhook }
+        {{- end }}
         {{- with $v.operator.extraEnv }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
       ports:
         - { name: http, containerPort: {{ $v.service.port }}, protocol: TCP }
+        {{- if $v.webhook.enabled }}
+        - { name: webhook, containerPort: {{ $v.webhook.port }}, protocol: TCP }
+        {{- end }}
       startupProbe:
         httpGet: { path: /healthz, port: http }
         periodSeconds: 5
@@ -212,6 +220,9 @@ spec:
         {{- if and (include "kollect.temporalTls" $) $ext.apiKeySecret.name }}
         - { name: temporal-api-key, mountPath: /etc/kollect/temporal-api-key, readOnly: true }
         {{- end }}
+        {{- if $v.webhook.enabled }}
+        - { name: webhook-tls, mountPath: /etc/kollect/webhook, readOnly: true }
+        {{- end }}
   volumes:
     - name: tmp
       emptyDir: { sizeLimit: 2Gi }
@@ -227,6 +238,10 @@ spec:
     - name: temporal-api-key
       secret: { secretName: {{ $ext.apiKeySecret.name }} }
     {{- end }}
+    {{- if $v.webhook.enabled }}
+    - name: webhook-tls
+      secret: { secretName: {{ include "kollect.webhookSecret" $ }} }
+    {{- end }}
   {{- with $v.operator.nodeSelector }}
   nodeSelector:
     {{- toYaml . | nindent 4 }}
@@ -240,3 +255,11 @@ spec:
     {{- toYaml . | nindent 4 }}
   {{- end }}
 {{- end -}}
+
+{{/* The webhook's Service and the Secret with its serving certificate (tls.crt, tls.key, ca.crt). */}}
+{{- define "kollect.webhookService" -}}
+{{ include "kollect.fullname" . }}-webhook
+{{- end }}
+{{- define "kollect.webhookSecret" -}}
+{{ include "kollect.fullname" . }}-webhook-tls
+{{- end }}

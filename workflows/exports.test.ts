@@ -28,6 +28,7 @@ describe('ExportRounds', () => {
     const e = r.begin(ref, now[0]!, c, 2_000);
     expect(e.options).toMatchObject({ heartbeatTimeout: EXPORT_HEARTBEAT_TIMEOUT, retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['SinkConfigError', 'ExportTooLarge', 'DeleteGuard'] } });
     expect(e.request).toMatchObject({ inventory: { namespace: 'ns', name: 'inv', cluster: 'c1' }, plan: { mode: 'full', lineage: 'L' }, exportId: 'L/KollectDatabaseSink/pg/1' });
+    expect(e.options.summary).toBe('inventory ns/inv → KollectDatabaseSink ns/pg (postgres): full v0..v1');
     expect(r.due(c, 2_000).now.map((s) => s.name)).toEqual(['nats']); // pg is in flight
     expect(r.liveHashes()).toEqual(['h1']);
   });
@@ -47,6 +48,7 @@ describe('ExportRounds', () => {
     expect(r.due(c, 1_400).nextMs).toBe(5_100); // interval after the last success
     const d = r.begin(ref, c.sinks[0]!, c, 5_100);
     expect(d.plan.mode).toBe('delta');
+    expect(d.options.summary).toBe('inventory ns/inv → KollectDatabaseSink ns/pg (postgres): delta v1→v2');
     r.failed(d, { message: 'delete guard: …', type: 'DeleteGuard' }, 5_200);
     expect(state.statusOf('KollectDatabaseSink/pg')).toMatchObject({ reason: 'DeleteHeld', consecutiveFailures: 1 });
     expect(r.due(c, 5_300).nextMs).toBe(10_100); // FAILED_EXPORT_RETRY_MS after the attempt

@@ -19,6 +19,16 @@ export interface StartedExport { sink: SinkConfig; options: ActivityOptions; req
 /** Status reason of a sink by the failure type its export activity threw (default ExportFailed). */
 export const FAILURE_REASONS: Readonly<Record<string, string>> = { DeleteGuard: 'DeleteHeld', SinkUnreachable: 'Unreachable' };
 
+/**
+ * The export activity's summary in the Temporal UI (user metadata of the scheduling command, not
+ * part of replay's determinism check; docs/decisions/0020): which inventory, which sink, and the
+ * version range, e.g. `inventory ns/inv → KollectDatabaseSink ns/pg (postgres): delta v40→v42`.
+ */
+export function exportSummary(ref: InventoryRef, c: SinkConfig, plan: ExportPlan): string {
+  const range = plan.mode === 'full' ? `full v0..v${plan.version}` : `delta v${plan.fromVersion}→v${plan.version}`;
+  return `inventory ${ref.namespace}/${ref.name} → ${c.kind} ${ref.namespace}/${c.name} (${c.type}): ${range}`;
+}
+
 export class ExportRounds {
   /** sink id → when the oldest change it has not exported arrived (debounce). */
   readonly pendingSince: Map<string, number>;
@@ -68,7 +78,7 @@ export class ExportRounds {
     return {
       sink: c, plan, entries,
       options: {
-        summary: `${c.kind} ${ref.namespace}/${c.name} (${c.type}, ${plan.mode})`,
+        summary: exportSummary(ref, c, plan),
         startToCloseTimeout: '10 minutes',
         heartbeatTimeout: EXPORT_HEARTBEAT_TIMEOUT,
         retry: {

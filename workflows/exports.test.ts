@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { InventoryState, type SinkConfig } from './state.js';
-import { ExportRounds, SETTLE_MS, EXPORT_HEARTBEAT_TIMEOUT } from './exports.js';
+import { ExportRounds, SETTLE_MS, EXPORT_HEARTBEAT_TIMEOUT, inventoryDetails } from './exports.js';
 import type { InventoryConfig } from './config.js';
 
 const sink = (over: Partial<SinkConfig> = {}): SinkConfig => ({ kind: 'KollectDatabaseSink', name: 'pg', type: 'postgres', intervalMs: 5_000, maxAttempts: 3, suspended: false, generation: 1, maxDeletePercent: 50, ...over });
@@ -52,6 +52,9 @@ describe('ExportRounds', () => {
     r.failed(d, { message: 'delete guard: …', type: 'DeleteGuard' }, 5_200);
     expect(state.statusOf('KollectDatabaseSink/pg')).toMatchObject({ reason: 'DeleteHeld', consecutiveFailures: 1 });
     expect(r.due(c, 5_300).nextMs).toBe(10_100); // FAILED_EXPORT_RETRY_MS after the attempt
+    const details = inventoryDetails(ref, { rows: 2, version: 2, lineage: 'L', awaitingResync: [], missingRows: {}, suspended: false, sinks: [state.statusOf('KollectDatabaseSink/pg')!] });
+    expect(details).toBe('**Inventory ns/inv**: snapshot v2, 2 rows\n'
+      + '- KollectDatabaseSink ns/pg (postgres): holds v1 (last success 1970-01-01T00:00:00.100Z); **DeleteHeld** (1 failed in a row, circuit closed): delete guard: …');
   });
 
   it('a needsFull reply makes the next export of that sink a full reconcile, at once', () => {

@@ -4,6 +4,7 @@
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { ExportRequest, ExportReply } from '../activities/sinks/types.js';
 import type { InventoryConfig, InventoryRef } from './config.js';
+import type { InventoryStatusView } from './definitions.js';
 import { sinkId, type ExportEntries, type ExportPlan, type InventoryState, type SinkConfig } from './state.js';
 
 /** How long the first change waits for its neighbours before an export starts. */
@@ -27,6 +28,23 @@ export const FAILURE_REASONS: Readonly<Record<string, string>> = { DeleteGuard: 
 export function exportSummary(ref: InventoryRef, c: SinkConfig, plan: ExportPlan): string {
   const range = plan.mode === 'full' ? `full v0..v${plan.version}` : `delta v${plan.fromVersion}→v${plan.version}`;
   return `inventory ${ref.namespace}/${ref.name} → ${c.kind} ${ref.namespace}/${c.name} (${c.type}): ${range}`;
+}
+
+/**
+ * The inventory workflow's "current details" in the Temporal UI (markdown, answered by the SDK's
+ * metadata query; no command, so replay is unaffected; docs/decisions/0020): the snapshot version
+ * and, per sink, the version it holds or why it is behind, as in the CR's status.sinkExports.
+ */
+export function inventoryDetails(ref: InventoryRef, v: InventoryStatusView): string {
+  const lines = [`**Inventory ${ref.namespace}/${ref.name}**: snapshot v${v.version}, ${v.rows} rows${v.suspended ? ', suspended' : ''}` +
+    (v.awaitingResync.length ? `, awaiting the first resync of ${v.awaitingResync.join(', ')}` : '')];
+  for (const s of v.sinks) {
+    const at = `holds v${s.exportedVersion ?? 0}${s.lastSuccessTime ? ` (last success ${s.lastSuccessTime})` : ''}`;
+    const behind = s.reason ? `; **${s.reason}**${s.consecutiveFailures ? ` (${s.consecutiveFailures} failed in a row, circuit ${s.circuit})` : ''}` : '';
+    const error = s.lastError ? `: ${s.lastError.slice(0, 300)}` : '';
+    lines.push(`- ${s.kind} ${ref.namespace}/${s.name} (${s.type}): ${at}${behind}${error}`);
+  }
+  return lines.join('\n');
 }
 
 export class ExportRounds {

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { EndpointGuard, endpointPolicyFromEnv, type EndpointPolicy } from '../activities/sinks/endpoints.js';
 import { CLUSTER_NAME_PATTERN, DEFAULT_CLUSTER_NAME, DEFAULT_TASK_QUEUE } from '../api/constants.js';
 import { parseDuration } from '../api/duration.js';
+import { codecConfig, type CodecConfig } from './codec.js';
 
 export interface OperatorConfig {
   temporalAddress: string;
@@ -33,6 +34,8 @@ export interface OperatorConfig {
   clusterName: string;
   /** Where sinks may connect (KOLLECT_ENDPOINT_ALLOW, KOLLECT_CLUSTER_CIDRS); docs/sinks.md#endpoint-guard. */
   endpoints: EndpointPolicy;
+  /** The Temporal UI's codec endpoint (KOLLECT_CODEC_*; worker/codec.ts); absent or no port = not served. */
+  codec?: CodecConfig;
 }
 
 /**
@@ -138,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     watchNamespaces: (env.KOLLECT_WATCH_NAMESPACES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     endpoints: endpointPolicy(env),
     clusterName: clusterName(env.KOLLECT_CLUSTER_NAME),
+    codec: codecConfig(env),
   };
 }
 

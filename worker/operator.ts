@@ -8,6 +8,7 @@ import { Registry, collectDefaultMetrics, Gauge } from 'prom-client';
 import { loadConfig, type OperatorConfig } from './config.js';
 import { jsonLog } from './log.js';
 import { startHttp } from './http.js';
+import { startCodecServer } from './codec.js';
 import { startWatcher, promWatcherMetrics, type Watcher } from '../watcher/index.js';
 import { Client, Connection } from '@temporalio/client';
 import { createActivities } from '../activities/index.js';
@@ -22,7 +23,7 @@ import { createCollectorActivities } from '../activities/collect.js';
 import { ensureCollectorSchedule } from './schedule.js';
 import { ensureNamespace } from './namespace.js';
 
-export async function runOperator(config: OperatorConfig): Promise<{ stop(): Promise<void>; httpPort: number }> {
+export async function runOperator(config: OperatorConfig): Promise<{ stop(): Promise<void>; httpPort: number; codecPort?: number }> {
   const log = jsonLog('operator');
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kollect_' });
@@ -89,10 +90,13 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
       return { ok: Object.values(detail).every(Boolean), detail: { ...detail, store: storeOk } };
     },
   });
+  // The Temporal UI's codec endpoint, on a port of its own when KOLLECT_CODEC_PORT is set (docs/temporal-ui.md).
+  const codec = config.codec?.port !== undefined ? await startCodecServer({ config: config.codec, namespace: config.temporalNamespace, store, log }) : undefined;
   log('started', { components: config.components, temporal: config.temporalAddress, temporalTls: config.temporalAuth.tls !== undefined, namespace: config.temporalNamespace, taskQueue: config.taskQueue, httpPort: http.port });
 
   return {
     httpPort: http.port,
+    ...(codec ? { codecPort: codec.port } : {}),
     async stop() {
       log('stopping');
       watcher?.stop();
@@ -103,6 +107,7 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
       await nativeConnection?.close();
       await clientConnection.close();
       clearInterval(storeProbe);
+      await codec?.close(); // before the store it reads
       await closeAll();
       await store.close();
       await bodies.close();

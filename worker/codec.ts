@@ -170,9 +170,14 @@ export async function startCodecServer(opts: { config: CodecConfig; namespace: s
       }
     }
     const declared = Number(req.headers['content-length'] ?? 0);
+    // Answered at once; the rest of the body is read and dropped (the client then reads the
+    // answer), up to 16 times the limit, past which the connection is cut.
     const tooLarge = (): void => {
       fail(res, 413, `request body over ${config.maxBodyBytes} bytes (KOLLECT_CODEC_MAX_BODY_BYTES): send fewer payloads per request`, { ...cors, connection: 'close' });
-      req.destroy();
+      let dropped = 0;
+      req.removeAllListeners('data');
+      req.on('data', (c: Buffer) => { dropped += c.length; if (dropped > 16 * config.maxBodyBytes) req.destroy(); });
+      req.resume();
     };
     if (declared > config.maxBodyBytes) { tooLarge(); return; }
     const chunks: Buffer[] = [];

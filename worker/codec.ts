@@ -20,7 +20,10 @@ export interface CodecConfig {
 }
 
 export const DEFAULT_CODEC_MAX_BODY_BYTES = 4 * 1024 * 1024;
-/** The path prefix: POST /codec/decode, /codec/encode, and /codec/{namespace}/decode|encode for the CLI's templating. */
+/**
+ * The path prefix: POST /codec/decode, /codec/encode, /codec/download, and the same under
+ * /codec/{namespace}/ for the CLI's templating.
+ */
 export const CODEC_PATH = '/codec';
 
 /** The codec settings from the environment; errors name the variable and the fix. */
@@ -67,9 +70,10 @@ const fromJson = (p: JsonPayload, i: number): Payload => {
   return { metadata, data: Buffer.from(p.data ?? '', 'base64') };
 };
 
+// A payload without data (binary/null, what a void activity returns) is sent back without data, as it came.
 const toJson = (p: Payload): JsonPayload => ({
   metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
-  data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
+  ...(p.data?.length ? { data: Buffer.from(p.data).toString('base64') } : {}),
 });
 
 class CodecRequestError extends Error {
@@ -91,7 +95,15 @@ function reference(p: Payload): { driverName: string; claimData: Record<string, 
  * Decodes what Kollect's data converter wrote: claim-checked payloads are fetched from the store,
  * gzip-compressed ones are gunzipped; anything else is returned as it is.
  */
-export async function decodePayloads(payloads: Payload[], store: PostgresPayloadStore | undefined, gzip = new GzipCodec()): Promise<Payload[]> {
+export async function decodePayloads(payloads: Payload[], store: PostgresPayloadStore | undefined, opts: { gzip?: GzipCodec; preserveStorageRefs?: boolean } = {}): Promise<Payload[]> {
+  const gzip = opts.gzip ?? new GzipCodec();
+  if (opts.preserveStorageRefs) {
+    // What the UI asks for when it renders a history: references stay (it shows them and fetches
+    // one through /download when clicked); everything else is decoded.
+    const refs = new Set(payloads.filter((p) => reference(p)));
+    const decoded = await gzip.decode(payloads.filter((p) => !refs.has(p)));
+    return payloads.map((p) => (refs.has(p) ? p : decoded.shift()!));
+  }
   const out = payloads.slice();
   // A claim holds the codec's output, so a payload can take two steps (claim → gzip → JSON).
   for (let round = 0; round < 3; round++) {
@@ -144,8 +156,8 @@ export async function startCodecServer(opts: { config: CodecConfig; namespace: s
     const origin = req.headers.origin;
     const cors: Record<string, string> = { vary: 'Origin' };
     if (origin && allowed.has(origin)) Object.assign(cors, { 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true' });
-    const m = new RegExp(`^${CODEC_PATH}(?:/([^/]+))?/(decode|encode)$`).exec(url.pathname);
-    if (!m) { fail(res, 404, `no such path ${url.pathname}: the codec answers POST ${CODEC_PATH}/decode and ${CODEC_PATH}/encode`, cors); return; }
+    const m = new RegExp(`^${CODEC_PATH}(?:/([^/]+))?/(decode|encode|download)$`).exec(url.pathname);
+    if (!m) { fail(res, 404, `no such path ${url.pathname}: the codec answers POST ${CODEC_PATH}/decode, ${CODEC_PATH}/encode and ${CODEC_PATH}/download`, cors); return; }
     if (origin && !allowed.has(origin)) {
       // Preflight or request from a page whose origin is not listed: refused, with no CORS headers.
       fail(res, 403, `origin ${origin} is not allowed: add it to KOLLECT_CODEC_CORS_ORIGINS (chart: temporal.codec.corsOrigins)`, { vary: 'Origin' });
@@ -173,7 +185,7 @@ export async function startCodecServer(opts: { config: CodecConfig; namespace: s
     // Answered at once; the rest of the body is read and dropped (the client then reads the
     // answer), up to 16 times the limit, past which the connection is cut.
     const tooLarge = (): void => {
-      fail(res, 413, `request body over ${config.maxBodyBytes} bytes (KOLLECT_CODEC_MAX_BODY_BYTES): send fewer payloads per request`, { ...cors, connection: 'close' });
+      fail(res, 413, `request body over ${config.maxBodyBytes} bytes (KOLLECT_CODEC_MAX_BODY_BYTES): send fewer payloads per request`, cors);
       let dropped = 0;
       req.removeAllListeners('data');
       req.on('data', (c: Buffer) => { dropped += c.length; if (dropped > 16 * config.maxBodyBytes) req.destroy(); });
@@ -190,7 +202,8 @@ export async function startCodecServer(opts: { config: CodecConfig; namespace: s
     req.on('end', () => {
       if (res.headersSent) return;
       const ns = m[1] !== undefined ? decodeURIComponent(m[1]) : req.headers['x-namespace'];
-      handle(m[2] as 'decode' | 'encode', typeof ns === 'string' && ns !== '' ? ns : namespace, Buffer.concat(chunks)).then(
+      const op = m[2] as 'decode' | 'encode' | 'download';
+      handle(op, typeof ns === 'string' && ns !== '' ? ns : namespace, Buffer.concat(chunks), url.searchParams.get('preserveStorageRefs') === 'true').then(
         (body) => send(res, 200, body, cors),
         (err: unknown) => {
           const status = err instanceof CodecRequestError ? err.status : 500;
@@ -201,7 +214,7 @@ export async function startCodecServer(opts: { config: CodecConfig; namespace: s
     });
   });
 
-  async function handle(op: 'decode' | 'encode', ns: string, raw: Buffer): Promise<{ payloads: JsonPayload[] }> {
+  async function handle(op: 'decode' | 'encode' | 'download', ns: string, raw: Buffer, preserveStorageRefs: boolean): Promise<{ payloads: JsonPayload[] }> {
     let body: { payloads?: unknown };
     try { body = JSON.parse(raw.toString('utf8')) as { payloads?: unknown }; } catch (err) {
       throw new CodecRequestError(400, `the body is not JSON (${(err as Error).message}): send {"payloads": [{"metadata": {...}, "data": "<base64>"}]}`);
@@ -210,7 +223,11 @@ export async function startCodecServer(opts: { config: CodecConfig; namespace: s
     const input = body.payloads as JsonPayload[];
     if (ns !== namespace) return { payloads: input.map((p, i) => toJson(fromJson(p, i))) };
     const payloads = input.map(fromJson);
-    const result = op === 'decode' ? await decodePayloads(payloads, store, gzip) : await gzip.encode(payloads);
+    if (op === 'download') {
+      const notRef = payloads.findIndex((p) => !reference(p));
+      if (notRef >= 0) throw new CodecRequestError(400, `payloads[${notRef}] is not a storage reference: /download takes only references (use /decode for the others)`);
+    }
+    const result = op === 'encode' ? await gzip.encode(payloads) : await decodePayloads(payloads, store, { gzip, preserveStorageRefs: op === 'decode' && preserveStorageRefs });
     return { payloads: result.map(toJson) };
   }
 

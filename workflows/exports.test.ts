@@ -53,7 +53,7 @@ describe('ExportRounds', () => {
     expect(state.statusOf('KollectDatabaseSink/pg')).toMatchObject({ reason: 'DeleteHeld', consecutiveFailures: 1 });
     expect(r.due(c, 5_300).nextMs).toBe(10_100); // FAILED_EXPORT_RETRY_MS after the attempt
     const details = inventoryDetails(ref, { rows: 2, version: 2, lineage: 'L', awaitingResync: [], missingRows: {}, suspended: false, sinks: [state.statusOf('KollectDatabaseSink/pg')!] });
-    expect(details).toBe('**Inventory ns/inv**: snapshot v2, 2 rows\n'
+    expect(details).toBe('**Inventory ns/inv**: snapshot v2, 2 rows\n\n'
       + '- KollectDatabaseSink ns/pg (postgres): holds v1 (last success 1970-01-01T00:00:00.100Z); **DeleteHeld** (1 failed in a row, circuit closed): delete guard: …');
   });
 

@@ -44,7 +44,7 @@ export function inventoryDetails(ref: InventoryRef, v: InventoryStatusView): str
     const error = s.lastError ? `: ${s.lastError.slice(0, 300)}` : '';
     lines.push(`- ${s.kind} ${ref.namespace}/${s.name} (${s.type}): ${at}${behind}${error}`);
   }
-  return lines.join('\n');
+  return `${lines[0]}\n\n${lines.slice(1).join('\n')}`.trimEnd();
 }
 
 export class ExportRounds {

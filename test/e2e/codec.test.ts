@@ -69,7 +69,7 @@ describe('codec endpoint for the Temporal UI', () => {
     await kubectl(['delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
   });
 
-  it('decodes the raw history of an export: inputs, summaries and a claim-checked payload', async () => {
+  it('decodes the raw history of an export: inputs, summaries and claim-checked payloads (inline, or kept and downloaded as the UI does)', async () => {
     try {
       await waitFor('postgres exported and nats failed', async () => {
         const sinks = (await inventory()).status?.sinkExports ?? [];
@@ -118,6 +118,15 @@ describe('codec endpoint for the Temporal UI', () => {
     // The claim-checked payload: the export's row entries (700 ConfigMaps), fetched from the store.
     const fromClaims = claims.map((c) => JSON.parse(dataOf(decoded[raw.indexOf(c)]!)) as unknown[] | { upserts?: unknown[]; uids?: unknown[] });
     const listed = (x: unknown): number => (typeof x === 'object' && x !== null && !Array.isArray(x) ? Math.max((x as { upserts?: unknown[] }).upserts?.length ?? 0, (x as { uids?: unknown[] }).uids?.length ?? 0) : 0);
+    // What the UI does: render with references kept, fetch one through /download when clicked.
+    const kept = (await (await post('/codec/decode?preserveStorageRefs=true', { payloads: raw })).json() as { payloads: JsonPayload[] }).payloads;
+    for (const [i, p] of kept.entries()) expect(p).toEqual(claims.includes(raw[i]!) ? raw[i] : decoded[i]);
+    const downloaded = await post('/codec/download', { payloads: claims });
+    expect(downloaded.status).toBe(200);
+    expect((await downloaded.json() as { payloads: JsonPayload[] }).payloads).toEqual(claims.map((c) => decoded[raw.indexOf(c)]));
+    const notRef = await post('/codec/download', { payloads: [gzipped[0] ?? raw.find((p) => !claims.includes(p))] });
+    expect(notRef.status).toBe(400);
+    expect(await notRef.text()).toContain('is not a storage reference');
     expect(Math.max(...fromClaims.map((x) => (Array.isArray(x) ? Math.max(...x.map(listed)) : listed(x)))), 'rows named by a claim-checked payload').toBeGreaterThanOrEqual(700);
   }, 240_000);
 

@@ -87,18 +87,27 @@ async function screenshots(workflowUrl: string, badSink: string): Promise<void> 
     await page.getByText(`export${badSink[0]!.toUpperCase()}${badSink.slice(1)}`, { exact: true }).first().click();
     await page.getByText('Activity Task Failed').first().waitFor();
     await page.waitForTimeout(2000);
-    await page.getByText('Activity Task Scheduled').first().evaluate('(e) => e.scrollIntoView({ block: "center" })');
-    await page.waitForTimeout(500);
-    await shot(page, 'ui-failed-export-input.png');
-    await page.getByText('Activity Task Failed').first().evaluate('(e) => e.scrollIntoView({ block: "start" })');
-    await page.mouse.wheel(0, -120);
-    await page.waitForTimeout(500);
+    await page.mouse.move(900, 600);
+    const scrollTo = async (text: string, up: number): Promise<void> => {
+      await page.getByText(text).first().scrollIntoViewIfNeeded();
+      await page.getByText(text).first().evaluate('(e) => e.scrollIntoView({ block: "start" })');
+      await page.mouse.wheel(0, -up); // out from under the sticky header
+      await page.waitForTimeout(800);
+    };
+    // The expanded Activity Task Scheduled event: summary and input (plan: mode, fromVersion, version).
+    await page.setViewportSize({ width: 1600, height: 1700 });
+    await page.waitForTimeout(1000);
+    await shot(page, 'ui-failed-export-input.png', { x: 250, y: 450, width: 1350, height: 1200 });
+    await page.setViewportSize({ width: 1600, height: 1000 });
+    await page.waitForTimeout(1000);
+    await scrollTo('Activity Task Failed', 150);
     await shot(page, 'ui-failed-export-failure.png');
 
-    await page.goto(`${run}/user-metadata`, { waitUntil: 'domcontentloaded' });
-    await page.getByText(/Unreachable/).first().waitFor({ timeout: 30_000 });
-    await page.waitForTimeout(1000);
-    await shot(page, 'ui-current-details.png', { x: 250, y: 0, width: 1350, height: 560 });
+    await page.goto(run, { waitUntil: 'domcontentloaded' });
+    await page.getByText('User Metadata', { exact: true }).first().click();
+    await page.getByText('Current Details').first().waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(3000);
+    await shot(page, 'ui-current-details.png', { x: 250, y: 0, width: 1350, height: 620 });
   } finally {
     await browser.close();
   }

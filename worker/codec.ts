@@ -160,7 +160,7 @@ export async function startCodecServer(opts: { config: CodecConfig; namespace: s
     if (!m) { fail(res, 404, `no such path ${url.pathname}: the codec answers POST ${CODEC_PATH}/decode, ${CODEC_PATH}/encode and ${CODEC_PATH}/download`, cors); return; }
     if (origin && !allowed.has(origin)) {
       // Preflight or request from a page whose origin is not listed: refused, with no CORS headers.
-      fail(res, 403, `origin ${origin} is not allowed: add it to KOLLECT_CODEC_CORS_ORIGINS (chart: temporal.codec.corsOrigins)`, { vary: 'Origin' });
+      fail(res, 403, `origin ${origin} is not allowed: add it to KOLLECT_CODEC_CORS_ORIGINS (chart value codec.corsOrigins)`, { vary: 'Origin' });
       return;
     }
     if (req.method === 'OPTIONS') {

@@ -91,7 +91,10 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
     },
   });
   // The Temporal UI's codec endpoint, on a port of its own when KOLLECT_CODEC_PORT is set (docs/temporal-ui.md).
-  const codec = config.codec?.port !== undefined ? await startCodecServer({ config: config.codec, namespace: config.temporalNamespace, store, log }) : undefined;
+  // A port it cannot listen on is logged, not fatal: the exports do not depend on it.
+  const codec = config.codec?.port !== undefined
+    ? await startCodecServer({ config: config.codec, namespace: config.temporalNamespace, store, log }).catch((err: unknown) => { log('codec_listen_failed', { error: (err as Error).message }); return undefined; })
+    : undefined;
   log('started', { components: config.components, temporal: config.temporalAddress, temporalTls: config.temporalAuth.tls !== undefined, namespace: config.temporalNamespace, taskQueue: config.taskQueue, httpPort: http.port });
 
   return {

@@ -165,11 +165,23 @@ spec:
         - { name: TEMPORAL_API_KEY_FILE, value: "/etc/kollect/temporal-api-key/{{ $ext.apiKeySecret.key }}" }
         {{- end }}
         {{- end }}
+        {{- if $v.codec.enabled }}
+        # The Temporal UI's codec endpoint (docs/temporal-ui.md).
+        - { name: KOLLECT_CODEC_PORT, value: {{ $v.codec.port | quote }} }
+        - { name: KOLLECT_CODEC_CORS_ORIGINS, value: {{ include "kollect.codecCorsOrigins" $ | quote }} }
+        - { name: KOLLECT_CODEC_MAX_BODY_BYTES, value: {{ $v.codec.maxBodyBytes | int64 | quote }} }
+        {{- if $v.codec.tokenSecret.name }}
+        - { name: KOLLECT_CODEC_TOKEN_FILE, value: "/etc/kollect/codec-token/{{ $v.codec.tokenSecret.key }}" }
+        {{- end }}
+        {{- end }}
         {{- with $v.operator.extraEnv }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
       ports:
         - { name: http, containerPort: {{ $v.service.port }}, protocol: TCP }
+        {{- if $v.codec.enabled }}
+        - { name: codec, containerPort: {{ $v.codec.port }}, protocol: TCP }
+        {{- end }}
       startupProbe:
         httpGet: { path: /healthz, port: http }
         periodSeconds: 5
@@ -198,6 +210,9 @@ spec:
         {{- if and (include "kollect.temporalTls" $) $ext.apiKeySecret.name }}
         - { name: temporal-api-key, mountPath: /etc/kollect/temporal-api-key, readOnly: true }
         {{- end }}
+        {{- if and $v.codec.enabled $v.codec.tokenSecret.name }}
+        - { name: codec-token, mountPath: /etc/kollect/codec-token, readOnly: true }
+        {{- end }}
   volumes:
     - name: tmp
       emptyDir: { sizeLimit: 2Gi }
@@ -213,6 +228,10 @@ spec:
     - name: temporal-api-key
       secret: { secretName: {{ $ext.apiKeySecret.name }} }
     {{- end }}
+    {{- if and $v.codec.enabled $v.codec.tokenSecret.name }}
+    - name: codec-token
+      secret: { secretName: {{ $v.codec.tokenSecret.name }} }
+    {{- end }}
   {{- with $v.operator.nodeSelector }}
   nodeSelector:
     {{- toYaml . | nindent 4 }}
@@ -225,4 +244,14 @@ spec:
   affinity:
     {{- toYaml . | nindent 4 }}
   {{- end }}
+{{- end -}}
+
+{{/* The codec URL the Temporal UI calls from the browser (docs/temporal-ui.md). */}}
+{{- define "kollect.codecEndpoint" -}}
+{{- .Values.codec.endpoint | default (printf "http://localhost:%v/codec" .Values.codec.port) -}}
+{{- end -}}
+
+{{/* The browser origins the codec answers: the UI's (default: the port-forwarded bundled UI). */}}
+{{- define "kollect.codecCorsOrigins" -}}
+{{- join "," (.Values.codec.corsOrigins | default (list "http://localhost:8233" "http://127.0.0.1:8233")) -}}
 {{- end -}}

@@ -1,5 +1,5 @@
 // `npx tsx scripts/screenshot-ui.ts`: the screenshots of README's "Reading exports in the Temporal
-// UI" (docs/images/ui-*.png). Starts an apiserver, Temporal with its UI pointed at the operator's
+// UI" (the PNGs under docs/images/). Starts an apiserver, Temporal with its UI pointed at the operator's
 // codec endpoint, and Postgres; applies an inventory with a working Postgres sink and a NATS sink
 // whose server is absent; runs the operator in this process until one export succeeded and the
 // other failed; then opens the inventory's workflow in headless Chromium (Debian's
@@ -65,7 +65,7 @@ try {
   await h.stop();
 }
 
-/** The views README walks through (docs/images/ui-*.png). */
+/** The views README walks through, saved as PNGs under docs/images/. */
 async function screenshots(workflowUrl: string, badSink: string): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   const browser = await chromium.launch({

@@ -11,7 +11,7 @@ import { chromium, type Page } from 'playwright-core';
 import { startHarness } from '../test/harness/harness.js';
 import { freePort } from '../test/harness/util.js';
 import { kubectl, installCrds } from '../test/support/e2e.js';
-import { applyUiDemo } from '../test/support/ui-demo.js';
+import { applyUiDemo, podTemplate } from '../test/support/ui-demo.js';
 import { runOperator } from '../worker/operator.js';
 import { loadConfig } from '../worker/config.js';
 import { inventoryWorkflowId } from '../workflows/definitions.js';
@@ -32,7 +32,7 @@ try {
   const { kube, temporal, postgres } = h.endpoints as Required<typeof h.endpoints>;
   await installCrds();
   const ns = 'kollect-demo';
-  const demo = await applyUiDemo({ ns, postgresUrl: postgres.url, deadNatsUrl: `nats://127.0.0.1:${await freePort()}`, table: 'kollect_rows', configMaps: 12 });
+  const demo = await applyUiDemo({ ns, postgresUrl: postgres.url, deadNatsUrl: `nats://127.0.0.1:${await freePort()}`, table: 'kollect_rows', objects: 12 });
   const op = await runOperator({
     ...loadConfig({ KOLLECT_ENDPOINT_ALLOW: 'loopback', ...process.env, KUBECONFIG: kube.kubeconfig, TEMPORAL_ADDRESS: temporal.address, KOLLECT_STORE_URL: postgres.url }),
     httpHost: '127.0.0.1', httpPort: 0,
@@ -49,7 +49,7 @@ try {
     await new Promise((r) => setTimeout(r, 1000));
   }
   // A change after the first export, so the history also has a delta export.
-  await kubectl(['-n', ns, 'create', 'configmap', 'late-arrival', '--from-literal=tier=web']);
+  await kubectl(['apply', '-f', '-'], podTemplate(ns, 'late-arrival', 'web'));
   await new Promise((r) => setTimeout(r, 12_000));
   say(`screenshot-ui: status.sinkExports = ${JSON.stringify(status?.sinkExports, null, 1)}`);
 

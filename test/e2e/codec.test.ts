@@ -51,7 +51,7 @@ const inventory = async (): Promise<KollectInventory> => JSON.parse(await kubect
 describe('codec endpoint for the Temporal UI', () => {
   beforeAll(async () => {
     await installCrds();
-    await applyUiDemo({ ns, postgresUrl: service('postgres').url, deadNatsUrl: `nats://127.0.0.1:${await freePort()}`, table: `rows_${id}`, configMaps: 700 });
+    await applyUiDemo({ ns, postgresUrl: service('postgres').url, deadNatsUrl: `nats://127.0.0.1:${await freePort()}`, table: `rows_${id}`, objects: 700 });
     const tokenFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'kollect-codec-')), 'token');
     writeFileSync(tokenFile, `${TOKEN}\n`);
     const codecPort = await freePort();
@@ -115,7 +115,7 @@ describe('codec endpoint for the Temporal UI', () => {
     expect(requests.some((x) => x.sink?.kind === 'KollectEventSink' && x.sink.name === 'nats')).toBe(true);
     // The activity summaries the UI lists.
     expect(texts.some((t) => new RegExp(`^"inventory ${ns}/platform → KollectDatabaseSink ${ns}/postgres \\(postgres\\): full v0\\.\\.v\\d+"$`).test(t))).toBe(true);
-    // The claim-checked payload: the export's row entries (700 ConfigMaps), fetched from the store.
+    // The claim-checked payload: the export's row entries (700 PodTemplates), fetched from the store.
     const fromClaims = claims.map((c) => JSON.parse(dataOf(decoded[raw.indexOf(c)]!)) as unknown[] | { upserts?: unknown[]; uids?: unknown[] });
     const listed = (x: unknown): number => (typeof x === 'object' && x !== null && !Array.isArray(x) ? Math.max((x as { upserts?: unknown[] }).upserts?.length ?? 0, (x as { uids?: unknown[] }).uids?.length ?? 0) : 0);
     // What the UI does: render with references kept, fetch one through /download when clicked.

@@ -12,13 +12,18 @@ import { loadConfig } from '../worker/config.js';
 
 if (process.argv.includes('--help')) {
   process.stdout.write('usage: npm start\n  Runs Kollect locally: apiserver + Temporal (with UI) + Postgres + NATS + git + the operator,\n' +
-    '  with the samples applied in namespace kollect-demo. Ctrl-C stops it.\n  KOLLECT_HTTP_PORT (default 8081) sets the operator\'s health/metrics port.\n');
+    '  with the samples applied in namespace kollect-demo. Ctrl-C stops it.\n  KOLLECT_HTTP_PORT (default 8081) sets the operator\'s health/metrics port,\n' +
+    '  KOLLECT_CODEC_PORT (default 8082) the codec endpoint the Temporal UI decodes payloads with.\n');
   process.exit(0);
 }
 
 const say = (l: string) => process.stdout.write(`${l}\n`);
 // The Temporal UI gets its usual port 8233 when it is free, so the URL stays the same across runs.
 process.env.KOLLECT_TEMPORAL_UI_PORT ??= (await tcpOpen(8233)) ? String(await freePort()) : '8233';
+// The operator's codec endpoint (port 8082 when free), which the UI calls from the browser to show payloads as JSON.
+process.env.KOLLECT_CODEC_PORT ??= (await tcpOpen(8082)) ? String(await freePort()) : '8082';
+process.env.KOLLECT_CODEC_CORS_ORIGINS ??= ['127.0.0.1', 'localhost'].map((h) => `http://${h}:${process.env.KOLLECT_TEMPORAL_UI_PORT}`).join(',');
+process.env.KOLLECT_TEMPORAL_UI_CODEC_ENDPOINT ??= `http://127.0.0.1:${process.env.KOLLECT_CODEC_PORT}/codec`;
 say('kollect: starting a local apiserver, Temporal, Postgres, NATS and git (first run builds them)...');
 const h = await startHarness({ only: ['kube', 'temporal', 'postgres', 'nats', 'git'], withUi: true });
 const { kube, temporal, postgres, nats, git } = h.endpoints as Required<typeof h.endpoints>;
@@ -63,6 +68,7 @@ Kollect is running. Try:
   Postgres:  ${psql} '${postgres.url}' -c 'select target_name, namespace, name, attributes from kollect_rows'
   NATS:      stream KOLLECT at ${nats.url} (subjects kollect.local.${ns}.platform.*)
   Operator:  http://127.0.0.1:${op.httpPort}/readyz  http://127.0.0.1:${op.httpPort}/metrics
+  Codec:     ${process.env.KOLLECT_TEMPORAL_UI_CODEC_ENDPOINT} (the UI decodes payloads through it; docs/temporal-ui.md)
 Ctrl-C to stop.`);
 
 let stopping = false;

@@ -7,6 +7,7 @@ import { parseDuration } from '../api/duration.js';
 import { parseTemporalMetrics, type TemporalMetricsSetting } from './telemetry.js';
 import { leaderElectionFromEnv, type LeaderElectionConfig } from '../watcher/leader.js';
 import { webhookConfigFromEnv, type WebhookConfig } from './webhook.js';
+import { codecConfig, type CodecConfig } from './codec.js';
 
 export interface OperatorConfig {
   temporalAddress: string;
@@ -46,6 +47,8 @@ export interface OperatorConfig {
   leaderElection: LeaderElectionConfig;
   /** The validating admission webhook (KOLLECT_WEBHOOK_PORT, KOLLECT_WEBHOOK_CERT_DIR); undefined: not served. */
   webhook?: WebhookConfig;
+  /** The Temporal UI's codec endpoint (KOLLECT_CODEC_*; worker/codec.ts); absent or no port = not served. */
+  codec?: CodecConfig;
 }
 
 /**
@@ -156,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     temporalMetrics: parseTemporalMetrics(env.KOLLECT_TEMPORAL_METRICS),
     leaderElection: leaderElectionFromEnv(env),
     webhook: webhookConfigFromEnv(env),
+    codec: codecConfig(env),
   };
 }
 

@@ -7,6 +7,7 @@ import * as k8s from '@kubernetes/client-node';
 import { loadConfig, type OperatorConfig } from './config.js';
 import { jsonLog } from './log.js';
 import { startHttp } from './http.js';
+import { startCodecServer } from './codec.js';
 import { startWatcher, type Watcher } from '../watcher/index.js';
 import { Client, Connection } from '@temporalio/client';
 import { createActivities } from '../activities/index.js';
@@ -25,7 +26,7 @@ import { startWebhook, type Webhook } from './webhook.js';
 import { kubeTransport } from '../watcher/kube.js';
 import { extractionLimitsFromEnv, sensitivePolicyFromEnv } from '../api/extract/index.js';
 
-export async function runOperator(config: OperatorConfig): Promise<{ stop(): Promise<void>; httpPort: number; webhookPort?: number }> {
+export async function runOperator(config: OperatorConfig): Promise<{ stop(): Promise<void>; httpPort: number; webhookPort?: number; codecPort?: number }> {
   const log = jsonLog('operator');
   const telemetry = await startTelemetry({ temporal: config.temporalMetrics, worker: config.components.worker, log });
   const registry = telemetry.registry;
@@ -113,11 +114,17 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
       return { ok: Object.values(detail).every(Boolean), detail: { ...detail, store: storeOk, ...(leader ? { leader: leader.isLeader() } : {}) } };
     },
   });
+  // The Temporal UI's codec endpoint, on a port of its own when KOLLECT_CODEC_PORT is set (docs/temporal-ui.md).
+  // A port it cannot listen on is logged, not fatal: the exports do not depend on it.
+  const codec = config.codec?.port !== undefined
+    ? await startCodecServer({ config: config.codec, namespace: config.temporalNamespace, store, log }).catch((err: unknown) => { log('codec_listen_failed', { error: (err as Error).message }); return undefined; })
+    : undefined;
   log('started', { components: config.components, temporal: config.temporalAddress, temporalTls: config.temporalAuth.tls !== undefined, namespace: config.temporalNamespace, taskQueue: config.taskQueue, httpPort: http.port });
 
   return {
     httpPort: http.port,
     ...(webhook ? { webhookPort: webhook.port } : {}),
+    ...(codec ? { codecPort: codec.port } : {}),
     async stop() {
       log('stopping');
       await webhook?.close();
@@ -130,6 +137,7 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
       await nativeConnection?.close();
       await clientConnection.close();
       clearInterval(storeProbe);
+      await codec?.close(); // before the store it reads
       telemetry.stop();
       await closeAll();
       await store.close();

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { InventoryState, type SinkConfig } from './state.js';
-import { ExportRounds, SETTLE_MS, EXPORT_HEARTBEAT_TIMEOUT } from './exports.js';
+import { ExportRounds, SETTLE_MS, EXPORT_HEARTBEAT_TIMEOUT, inventoryDetails } from './exports.js';
 import type { InventoryConfig } from './config.js';
 
 const sink = (over: Partial<SinkConfig> = {}): SinkConfig => ({ kind: 'KollectDatabaseSink', name: 'pg', type: 'postgres', intervalMs: 5_000, maxAttempts: 3, suspended: false, generation: 1, maxDeletePercent: 50, ...over });
@@ -28,6 +28,7 @@ describe('ExportRounds', () => {
     const e = r.begin(ref, now[0]!, c, 2_000);
     expect(e.options).toMatchObject({ heartbeatTimeout: EXPORT_HEARTBEAT_TIMEOUT, retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['SinkConfigError', 'ExportTooLarge', 'DeleteGuard'] } });
     expect(e.request).toMatchObject({ inventory: { namespace: 'ns', name: 'inv', cluster: 'c1' }, plan: { mode: 'full', lineage: 'L' }, exportId: 'L/KollectDatabaseSink/pg/1' });
+    expect(e.options.summary).toBe('inventory ns/inv → KollectDatabaseSink ns/pg (postgres): full v0..v1');
     expect(r.due(c, 2_000).now.map((s) => s.name)).toEqual(['nats']); // pg is in flight
     expect(r.liveHashes()).toEqual(['h1']);
   });
@@ -47,9 +48,13 @@ describe('ExportRounds', () => {
     expect(r.due(c, 1_400).nextMs).toBe(5_100); // interval after the last success
     const d = r.begin(ref, c.sinks[0]!, c, 5_100);
     expect(d.plan.mode).toBe('delta');
+    expect(d.options.summary).toBe('inventory ns/inv → KollectDatabaseSink ns/pg (postgres): delta v1→v2');
     r.failed(d, { message: 'delete guard: …', type: 'DeleteGuard' }, 5_200);
     expect(state.statusOf('KollectDatabaseSink/pg')).toMatchObject({ reason: 'DeleteHeld', consecutiveFailures: 1 });
     expect(r.due(c, 5_300).nextMs).toBe(10_100); // FAILED_EXPORT_RETRY_MS after the attempt
+    const details = inventoryDetails(ref, { rows: 2, version: 2, lineage: 'L', awaitingResync: [], missingRows: {}, suspended: false, sinks: [state.statusOf('KollectDatabaseSink/pg')!] });
+    expect(details).toBe('**Inventory ns/inv**: snapshot v2, 2 rows\n\n'
+      + '- KollectDatabaseSink ns/pg (postgres): holds v1 (last success 1970-01-01T00:00:00.100Z); **DeleteHeld** (1 failed in a row, circuit closed): delete guard: …');
   });
 
   it('a needsFull reply makes the next export of that sink a full reconcile, at once', () => {

@@ -4,6 +4,7 @@
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { ExportRequest, ExportReply } from '../activities/sinks/types.js';
 import type { InventoryConfig, InventoryRef } from './config.js';
+import type { InventoryStatusView } from './definitions.js';
 import { sinkId, type ExportEntries, type ExportPlan, type InventoryState, type SinkConfig } from './state.js';
 
 /** How long the first change waits for its neighbours before an export starts. */
@@ -20,6 +21,33 @@ export interface StartedExport { sink: SinkConfig; options: ActivityOptions; req
 export const FAILURE_REASONS: Readonly<Record<string, string>> = { DeleteGuard: 'DeleteHeld', SinkUnreachable: 'Unreachable' };
 /** The status reason of a failure of `type` (also the reason label of kollect_sink_errors_total). */
 export const failureReason = (type: string | undefined): string => (type && Object.hasOwn(FAILURE_REASONS, type) ? FAILURE_REASONS[type]! : 'ExportFailed');
+
+/**
+ * The export activity's summary in the Temporal UI (user metadata of the scheduling command, not
+ * part of replay's determinism check; docs/decisions/0020): which inventory, which sink, and the
+ * version range, e.g. `inventory ns/inv → KollectDatabaseSink ns/pg (postgres): delta v40→v42`.
+ */
+export function exportSummary(ref: InventoryRef, c: SinkConfig, plan: ExportPlan): string {
+  const range = plan.mode === 'full' ? `full v0..v${plan.version}` : `delta v${plan.fromVersion}→v${plan.version}`;
+  return `inventory ${ref.namespace}/${ref.name} → ${c.kind} ${ref.namespace}/${c.name} (${c.type}): ${range}`;
+}
+
+/**
+ * The inventory workflow's "current details" in the Temporal UI (markdown, answered by the SDK's
+ * metadata query; no command, so replay is unaffected; docs/decisions/0020): the snapshot version
+ * and, per sink, the version it holds or why it is behind, as in the CR's status.sinkExports.
+ */
+export function inventoryDetails(ref: InventoryRef, v: InventoryStatusView): string {
+  const lines = [`**Inventory ${ref.namespace}/${ref.name}**: snapshot v${v.version}, ${v.rows} rows${v.suspended ? ', suspended' : ''}` +
+    (v.awaitingResync.length ? `, awaiting the first resync of ${v.awaitingResync.join(', ')}` : '')];
+  for (const s of v.sinks) {
+    const at = `holds v${s.exportedVersion ?? 0}${s.lastSuccessTime ? ` (last success ${s.lastSuccessTime})` : ''}`;
+    const behind = s.reason ? `; **${s.reason}**${s.consecutiveFailures ? ` (${s.consecutiveFailures} failed in a row, circuit ${s.circuit})` : ''}` : '';
+    const error = s.lastError ? `: ${s.lastError.slice(0, 300)}` : '';
+    lines.push(`- ${s.kind} ${ref.namespace}/${s.name} (${s.type}): ${at}${behind}${error}`);
+  }
+  return `${lines[0]}\n\n${lines.slice(1).join('\n')}`.trimEnd();
+}
 
 export class ExportRounds {
   /** sink id → when the oldest change it has not exported arrived (debounce). */
@@ -70,7 +98,7 @@ export class ExportRounds {
     return {
       sink: c, plan, entries,
       options: {
-        summary: `${c.kind} ${ref.namespace}/${c.name} (${c.type}, ${plan.mode})`,
+        summary: exportSummary(ref, c, plan),
         startToCloseTimeout: '10 minutes',
         heartbeatTimeout: EXPORT_HEARTBEAT_TIMEOUT,
         retry: {

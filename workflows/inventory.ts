@@ -3,11 +3,11 @@
 // every change, and runs export rounds (ExportRounds: which sink is due, what it gets). Runs stay
 // bounded: past the history budget or the maximum run age it starts no new export, lets in-flight
 // ones finish, then continues as new. See docs/decisions/0006 and 0009.
-import { proxyActivities, setHandler, condition, continueAsNew, workflowInfo, allHandlersFinished, ApplicationFailure } from '@temporalio/workflow';
+import { proxyActivities, setCurrentDetails, setHandler, condition, continueAsNew, workflowInfo, allHandlersFinished, ApplicationFailure } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
 import type { ExportRequest, ExportReply } from '../activities/sinks/types.js';
 import { InventoryState, type ExportEntries, type SerializedState } from './state.js';
-import { ExportRounds, type StartedExport } from './exports.js';
+import { ExportRounds, inventoryDetails, type StartedExport } from './exports.js';
 import { exportActivityName, type InventoryConfig, type InventoryRef } from './config.js';
 import {
   changesSignal, isResync, configChangedSignal, inventoryDeletedSignal, suspendSignal, statusQuery, previewQuery, markLiveUpdate,
@@ -145,6 +145,7 @@ export async function inventoryWorkflow(args: InventoryWorkflowArgs): Promise<vo
       await continueAsNew<typeof inventoryWorkflow>({ ...ref, state: state.serialize(), pendingSince: Object.fromEntries(rounds.pendingSince) });
     }
 
+    setCurrentDetails(inventoryDetails(ref, view())); // the UI's "Current Details"; no command
     const seenVersion = state.version;
     const seenCompletions = rounds.completions;
     const wake = (): boolean => configDirty || deleted || state.version !== seenVersion || rounds.completions !== seenCompletions

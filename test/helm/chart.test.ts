@@ -153,6 +153,10 @@ describe('helm chart deploy/helm/kollect', () => {
     const temporal = container(find(objects, 'Deployment', 'kol-kollect-temporal'));
     expect([temporal.command, temporal.args].flat()).toEqual(expect.arrayContaining(['temporal', 'start-dev', '--db-filename=/var/lib/temporal/temporal.db', '--ui-port=8233']));
     expect(find(objects, 'Service', 'kol-kollect-temporal').spec!.ports).toHaveLength(2);
+    // The UI decodes payloads through the operator's codec, reached by the browser at the port-forwarded Service (docs/temporal-ui.md).
+    expect(temporal.args).toContain('--ui-codec-endpoint=http://localhost:8082/codec');
+    expect(env).toMatchObject({ KOLLECT_CODEC_PORT: '8082', KOLLECT_CODEC_CORS_ORIGINS: 'http://localhost:8233,http://127.0.0.1:8233' });
+    expect(find(objects, 'Service', 'kol-kollect').spec!.ports).toContainEqual({ name: 'codec', port: 8082, targetPort: 'codec', protocol: 'TCP' });
     expect(find(objects, 'PersistentVolumeClaim', 'kol-kollect-temporal')).toBeTruthy();
     expect(find(objects, 'StatefulSet', 'kol-kollect-postgres')).toBeTruthy();
     const rules = find(objects, 'ClusterRole', 'kol-kollect').rules!;
@@ -178,6 +182,7 @@ describe('helm chart deploy/helm/kollect', () => {
     expect(resolveEnv({ ...c, env: c.env!.filter((e) => e.name !== 'TEMPORAL_BROADCAST_ADDRESS') }, objects))
       .toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: `kol-kollect-postgres.${ns}.svc`, DBNAME: 'temporal', VISIBILITY_DBNAME: 'temporal_visibility', FRONTEND_GRPC_PORT: '7233' });
     expect(find(objects, 'Service', 'kol-kollect-temporal-ui').spec!.ports).toEqual([{ name: 'ui', port: 8233, targetPort: 'ui', protocol: 'TCP' }]);
+    expect(resolveEnv(container(find(objects, 'Deployment', 'kol-kollect-temporal-ui')), objects)).toMatchObject({ TEMPORAL_CODEC_ENDPOINT: 'http://localhost:8082/codec' });
     expect(objects.some((o) => o.kind === 'PersistentVolumeClaim')).toBe(false);
     expect(resolveEnv(container(find(objects, 'Deployment', 'kol-kollect')), objects)).toMatchObject({ KOLLECT_REGISTER_NAMESPACE: 'true', TEMPORAL_ADDRESS: `kol-kollect-temporal.${ns}.svc:7233` });
   });
@@ -356,11 +361,14 @@ async function operatorExports(objects: Obj[], ns: string, temporal: string): Pr
   expect(env.KOLLECT_STORE_URL).toContain(`@${pgHost}/`);
   expect(env.TEMPORAL_ADDRESS).toBe(temporalHost);
   const httpPort = await freePort();
+  const codecPort = await freePort();
+  expect(env.KOLLECT_CODEC_PORT).toBe('8082');
   const mapped: Record<string, string> = {
     ...env,
     TEMPORAL_ADDRESS: temporal,
     KOLLECT_STORE_URL: env.KOLLECT_STORE_URL!.replace(pgHost, `${pgEnd.host}:${pgEnd.port}`),
     KOLLECT_HTTP_PORT: String(httpPort),
+    KOLLECT_CODEC_PORT: String(codecPort),
     // What the pod's service account would give it.
     KUBECONFIG: service('kube').kubeconfig,
   };
@@ -398,6 +406,10 @@ async function operatorExports(objects: Obj[], ns: string, temporal: string): Pr
       https.get({ host: '127.0.0.1', port: webhookPort, path: '/healthz', ca: Buffer.from(caBundle, 'base64'), servername: `kol-kollect-webhook.${ns}.svc` }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).once('error', reject);
     });
     expect(health).toBe(200);
+    // The codec endpoint answers the bundled UI's (port-forwarded) origin (docs/temporal-ui.md).
+    const preflight = await fetch(`http://127.0.0.1:${codecPort}/codec/decode`, { method: 'OPTIONS', headers: { origin: 'http://localhost:8233', 'access-control-request-method': 'POST' } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('http://localhost:8233');
     await waitFor('the ConfigMap in the Postgres sink', async () => (await pgQuery<{ name: string }>(
       `SELECT name FROM public.${table} WHERE inventory_namespace = $1 AND namespace = $1`, [ns]).catch(() => [])).some((r) => r.name === 'from-the-chart'), 60_000, () => op.proc.exitCode === null);
   } catch (err) {

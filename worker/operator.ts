@@ -67,7 +67,7 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
   const client = new Client({ connection: clientConnection, namespace: config.temporalNamespace, dataConverter });
   if (config.registerNamespace) await retrying('temporal_namespace', () => ensureNamespace(clientConnection, config.temporalNamespace, log), log);
   // Refused, not retried: another cluster's operator already works in this namespace.
-  await retrying('temporal_namespace', () => claimNamespace(clientConnection, config.temporalNamespace, config.clusterName, log), log, (err) => err instanceof NamespaceClaimedError);
+  await retrying('temporal_namespace', () => claimNamespace(clientConnection, config.temporalNamespace, config.taskQueue, config.clusterName, log), log, (err) => err instanceof NamespaceClaimedError);
   if (config.components.worker) {
     const guard = new EndpointGuard(config.endpoints);
     log('endpoint_policy', { allow: config.endpoints.allow, clusterCidrs: config.endpoints.clusterCidrs });

@@ -133,6 +133,6 @@ describe('fleet: two clusters share one Postgres table, git repository and NATS 
     const intruder = startOperator('north', apiservers.west, await freePort(), temporalNamespace('east'));
     const code = await intruder.exited;
     expect(code).toBe(2);
-    expect(intruder.output()).toMatch(new RegExp(`Temporal namespace "${temporalNamespace('east')}" is used by the Kollect operator of cluster "east".*this operator's cluster is "north"`));
+    expect(intruder.output()).toMatch(new RegExp(`task queue "fleet-${id}" of Temporal namespace "${temporalNamespace('east')}" is used by the Kollect operator of cluster "east".*this operator's cluster is "north"`));
   }, 90_000);
 });

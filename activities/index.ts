@@ -14,6 +14,7 @@ import type { SinkDescriptor } from './sinks/descriptor.js';
 import type { EndpointGuard } from './sinks/endpoints.js';
 import { runExport, sinkSecrets } from './sinks/run.js';
 import { sinkContextOf } from './sink-context.js';
+import { SecretNotAllowedError } from './secret-optin.js';
 import type { ExportEntries } from '../workflows/state.js';
 import { rowKey, type RowEntry, type Tombstone, type VersionedRow } from '../api/rows.js';
 import { BODY_PAGE, type BodyStore } from '../store/bodies.js';
@@ -122,6 +123,7 @@ export function createActivities(deps: ActivityDeps) {
       const message = redact((err as Error).message ?? String(err), descriptor ? sinkSecrets(descriptor, credentials) : secretValues(credentials));
       log('export_failed', { ...ids, mode: req.plan.mode, error: message });
       if (err instanceof ApplicationFailure) throw err;
+      if (err instanceof SecretNotAllowedError) throw ApplicationFailure.nonRetryable(message, 'SecretNotAllowed');
       if (err instanceof SinkConfigError || err instanceof MissingSecretError) throw ApplicationFailure.nonRetryable(message, 'SinkConfigError');
       if (err instanceof DeleteGuardError) throw ApplicationFailure.nonRetryable(message, 'DeleteGuard');
       if (err instanceof SinkUnreachableError) throw ApplicationFailure.retryable(message, 'SinkUnreachable');

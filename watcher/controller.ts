@@ -530,13 +530,13 @@ export class Controller {
       const obj = this.crs.get(kind)!.get(key) as unknown as KollectSink | undefined;
       if (!obj || this.stopped) { this.sinkStatus.delete(id); return; }
       const ns = obj.metadata.namespace ?? '';
-      const ev = await evaluateSink(obj, this.o.sinks ?? sinkDescriptors, '<cluster>', (name) => this.secretExists(ns, name));
+      const ev = await evaluateSink(obj, this.o.sinks ?? sinkDescriptors, '<cluster>', (name) => this.secretLabels(ns, name));
       const patch = sinkStatusPatch(obj, ev, (ready) => withReady(obj as unknown as KubeObject, ready));
       if (patch) {
         await this.o.transport.request('PATCH', `/apis/${API_VERSION}/namespaces/${encodeURIComponent(ns)}/${KOLLECT_KINDS[kind]}/${encodeURIComponent(obj.metadata.name)}/status`, { body: { status: patch }, contentType: MERGE_PATCH });
         this.o.log('status_written', { kind, object: key, ready: ev.ready.status, reason: ev.ready.reason });
       }
-      if (ev.ready.reason === 'SecretNotFound' && !this.stopped) entry.retry = setTimeout(() => this.refreshSinkStatus(kind, key), this.o.secretRetryMs ?? 30_000).unref();
+      if ((ev.ready.reason === 'SecretNotFound' || ev.ready.reason === 'SecretNotAllowed') && !this.stopped) entry.retry = setTimeout(() => this.refreshSinkStatus(kind, key), this.o.secretRetryMs ?? 30_000).unref();
     };
     entry.running = run()
       .catch((err: unknown) => { if (!(err instanceof KubeApiError && err.status === 404)) this.o.log('status_failed', { kind, object: key, error: errMsg(err) }); })
@@ -546,13 +546,13 @@ export class Controller {
       });
   }
 
-  private async secretExists(namespace: string, name: string): Promise<boolean> {
+  private async secretLabels(namespace: string, name: string): Promise<{ labels: Record<string, string> } | undefined> {
     try {
-      // Only existence: the data is never read here.
-      await this.o.transport.request('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`, {});
-      return true;
+      // Only existence and labels: the data is never used here.
+      const s = await this.o.transport.request('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`, {}) as { metadata?: { labels?: Record<string, string> } };
+      return { labels: s?.metadata?.labels ?? {} };
     } catch (err) {
-      if (err instanceof KubeApiError && err.status === 404) return false;
+      if (err instanceof KubeApiError && err.status === 404) return undefined;
       throw err;
     }
   }

@@ -17,7 +17,7 @@ export const NON_RETRYABLE_EXPORT_ERRORS = ['SinkConfigError', 'ExportTooLarge',
 export interface StartedExport { sink: SinkConfig; options: ActivityOptions; request: ExportRequest; entries: ExportEntries; plan: ExportPlan }
 
 /** Status reason of a sink by the failure type its export activity threw (default ExportFailed). */
-export const FAILURE_REASONS: Readonly<Record<string, string>> = { DeleteGuard: 'DeleteHeld', SinkUnreachable: 'Unreachable' };
+export const FAILURE_REASONS: Readonly<Record<string, string>> = { DeleteGuard: 'DeleteHeld', SinkUnreachable: 'Unreachable', SecretNotAllowed: 'SecretNotAllowed' };
 
 export class ExportRounds {
   /** sink id → when the oldest change it has not exported arrived (debounce). */

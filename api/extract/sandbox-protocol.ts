@@ -2,7 +2,7 @@
 import type { KollectProfileSpec } from '../types.js';
 import type { Row } from '../rows.js';
 import type { ExtractionLimits } from './limits.js';
-import type { RowContext } from './profile.js';
+import type { FieldError, RowContext } from './profile.js';
 
 /** Int32 slots of the shared progress buffer. */
 export const TICK = 0; // +1 when an object starts, and when a batch ends
@@ -22,7 +22,17 @@ export interface WorkerJob {
   objects: unknown[];
 }
 
+/**
+ * What one object became: its row (null: filtered out) with the evaluation errors of this object,
+ * or quarantined (RowQuarantinedError: over the row size or depth cap), or failed (the
+ * evaluation threw something else; only this object is affected).
+ */
+export type RowOutcome =
+  | { row: Row | null; errors?: FieldError[] }
+  | { quarantined: { field: string; limit: string; detail: string } }
+  | { failed: string };
+
 export type WorkerReply =
-  | { id: number; rows: (Row | null)[] }
+  | { id: number; outcomes: RowOutcome[] }
   | { id: number; limit: { field: string; limit: string; detail: string } }
   | { id: number; error: string };

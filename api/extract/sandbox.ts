@@ -13,7 +13,9 @@ import type { KollectProfileSpec } from '../types.js';
 import type { Row } from '../rows.js';
 import { ExtractionLimitError, limitEnv, type ExtractionLimits } from './limits.js';
 import type { CompiledProfile, RowContext } from './profile.js';
-import { DONE_STEP, PROGRESS_SLOTS, STEP, TICK, type WorkerJob, type WorkerReply } from './sandbox-protocol.js';
+import { DONE_STEP, PROGRESS_SLOTS, STEP, TICK, type RowOutcome, type WorkerJob, type WorkerReply } from './sandbox-protocol.js';
+
+export type { RowOutcome };
 
 /** A compiled profile as the pool runs it: the spec goes to the workers, `compiled` names fields. */
 export interface SandboxProfile {
@@ -31,7 +33,7 @@ const WORKER_HEAP_MB = 256;
 interface Running {
   job: WorkerJob;
   profile: SandboxProfile;
-  resolve: (rows: (Row | null)[]) => void;
+  resolve: (outcomes: RowOutcome[]) => void;
   reject: (err: Error) => void;
   /** TICK when the job was posted, when TICK last moved and at what time. */
   startTick: number;
@@ -61,7 +63,19 @@ export class ExtractionPool {
    * ExtractionLimitError when the profile exceeds a limit on any of them.
    */
   async rows(profile: SandboxProfile, objects: readonly unknown[], ctx: RowContext): Promise<(Row | null)[]> {
-    const parts: Promise<(Row | null)[]>[] = [];
+    return (await this.outcomes(profile, objects, ctx)).map((o) => {
+      if ('failed' in o) throw new Error(o.failed);
+      return 'row' in o ? o.row : null;
+    });
+  }
+
+  /**
+   * What each object became, in order: its row (with this object's evaluation errors), or
+   * quarantined (over the row size or depth cap), or failed. Rejects with ExtractionLimitError
+   * when the profile exceeds an expression's limit on any of them.
+   */
+  async outcomes(profile: SandboxProfile, objects: readonly unknown[], ctx: RowContext): Promise<RowOutcome[]> {
+    const parts: Promise<RowOutcome[]>[] = [];
     for (let i = 0; i < objects.length; i += BATCH) parts.push(this.#submit(profile, objects.slice(i, i + BATCH), ctx));
     return (await Promise.all(parts)).flat();
   }
@@ -76,7 +90,7 @@ export class ExtractionPool {
     await Promise.all(this.#slots.splice(0).map((s) => { s.running?.reject(err); return s.worker.terminate(); }));
   }
 
-  async #submit(profile: SandboxProfile, objects: unknown[], ctx: RowContext): Promise<(Row | null)[]> {
+  async #submit(profile: SandboxProfile, objects: unknown[], ctx: RowContext): Promise<RowOutcome[]> {
     // A bounded queue: past it, callers wait for room instead of piling up batches.
     while (this.#queue.length >= this.#limits.queue && !this.#closed) await new Promise<void>((r) => this.#room.push(r));
     if (this.#closed) throw new Error('extraction pool closed');
@@ -127,7 +141,7 @@ export class ExtractionPool {
     const r = slot.running;
     if (!r || r.job.id !== reply.id) return;
     slot.running = undefined;
-    if ('rows' in reply) r.resolve(reply.rows);
+    if ('outcomes' in reply) r.resolve(reply.outcomes);
     else if ('limit' in reply) r.reject(new ExtractionLimitError(reply.limit.field, reply.limit.limit, reply.limit.detail));
     else r.reject(new Error(reply.error));
     this.#dispatch();

@@ -287,6 +287,34 @@ export interface KollectTargetSpec {
   /** While true, the target collects nothing: its watch is stopped. */
   suspend?: boolean;
 }
+/**
+ * Objects of a target whose rows are not exported as the objects are
+ * (docs/extraction.md#row-limits-and-quarantine): counts of the objects affected now, and a few
+ * examples.
+ */
+export interface TargetRowIssues {
+  /**
+   * Objects whose row is quarantined: over the operator's row size cap
+   * (KOLLECT_EXTRACT_MAX_ROW_BYTES) or nested deeper than its depth cap
+   * (KOLLECT_EXTRACT_MAX_DEPTH). Their rows are not exported, and sinks that held an earlier
+   * version of them delete it; every other object keeps flowing.
+   * @minimum 0
+   */
+  quarantined: number;
+  /**
+   * Objects with an evaluation error: an attribute whose expression failed is left out of the row
+   * (not null), a filter that failed excludes the object.
+   * @minimum 0
+   */
+  extractionErrors: number;
+  /**
+   * Up to three examples: the object, the expression or limit, the message (values of the object
+   * redacted).
+   * @maxItems 3
+   */
+  samples?: string[];
+}
+
 /** Observed state of a KollectTarget, written by the operator. */
 export interface KollectTargetStatus {
   /**
@@ -306,6 +334,8 @@ export interface KollectTargetStatus {
    * @minimum 0
    */
   objects?: number;
+  /** Objects whose rows are quarantined or have evaluation errors; absent when there are none. */
+  rowIssues?: TargetRowIssues;
 }
 /**
  * KollectTarget selects which objects of a KollectProfile's type to collect: namespaces,
@@ -399,6 +429,47 @@ export interface KollectInventorySpec {
 export const SINK_KINDS = ['KollectSnapshotSink', 'KollectDatabaseSink', 'KollectEventSink'] as const;
 export type SinkKind = (typeof SINK_KINDS)[number];
 
+/** TargetRowIssues of one target of an inventory. */
+export interface InventoryTargetRowIssues {
+  /** Name of the KollectTarget. */
+  target: string;
+  /**
+   * Objects whose row is quarantined (over the row size or depth cap): not exported.
+   * @minimum 0
+   */
+  quarantined: number;
+  /**
+   * Objects with an evaluation error (attribute left out, or filter failed).
+   * @minimum 0
+   */
+  extractionErrors: number;
+  /**
+   * Up to three examples, as in the target's status.rowIssues.
+   * @maxItems 3
+   */
+  samples?: string[];
+}
+
+/**
+ * Rows a sink refused (docs/sinks.md#poison-rows): the sink skipped them and applied the rest of
+ * the export, and deleted any earlier version of them it held.
+ */
+export interface SinkQuarantine {
+  /**
+   * Rows refused since the sink's last full reconcile (a full reconcile counts afresh; one that
+   * refuses none clears this).
+   * @minimum 0
+   */
+  rows: number;
+  /** One of them: its key (target/uid), object and why, e.g. a NUL character Postgres cannot store. */
+  sample?: string;
+  /**
+   * When the sink last refused a row (RFC 3339).
+   * @format date-time
+   */
+  lastTime?: string;
+}
+
 /** Export state of one sink of the inventory. */
 export interface SinkExportStatus {
   /** Kind of the sink: KollectSnapshotSink, KollectDatabaseSink or KollectEventSink. */
@@ -441,8 +512,9 @@ export interface SinkExportStatus {
   /**
    * Why the sink is not current, when it is not: ExportFailed, Unreachable (the last attempt
    * could not connect to the sink), DeleteHeld (an export would have deleted more than
-   * spec.maxDeletePercent of the sink's rows) or AwaitingResync (a new snapshot lineage waits for
-   * every target's first full resync before it may delete anything).
+   * spec.maxDeletePercent of the sink's rows), SecretNotAllowed (a Secret the sink names lacks
+   * the label kollect.dev/sink-credentials=true) or AwaitingResync (a new snapshot lineage waits
+   * for every target's first full resync before it may delete anything).
    */
   reason?: string;
   /**
@@ -450,6 +522,8 @@ export interface SinkExportStatus {
    * @format date-time
    */
   lastFullReconcileTime?: string;
+  /** Rows the sink refused (poison rows) and skipped; absent when there are none. */
+  quarantine?: SinkQuarantine;
 }
 
 /** Observed state of a KollectInventory, written by the operator. */
@@ -485,6 +559,12 @@ export interface KollectInventoryStatus {
   sinkExports?: SinkExportStatus[];
   /** ID of the Temporal workflow that holds this inventory's snapshot (find its exports in the Temporal UI). */
   workflowId?: string;
+  /**
+   * Per target with any (written by the watcher): objects whose rows are quarantined or have
+   * evaluation errors, as in the target's status.rowIssues.
+   * @maxItems 64
+   */
+  targetRowIssues?: InventoryTargetRowIssues[];
   /**
    * Lineage of the snapshot: the workflow run that began it, carried across continue-as-new. A
    * new lineage (the workflow was terminated, reset or lost its history) makes the watcher resend

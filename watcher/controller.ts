@@ -34,6 +34,7 @@ import { SelectorError } from './selectors.js';
 import { addFinalizer, patchCondition, patchReady, withReady, type ReadyState } from './status.js';
 import { evaluateSink, sinkStatusPatch } from './sink-status.js';
 import { StoreUnavailableError } from '../store/bodies.js';
+import { RowIssueWriter } from './row-issues.js';
 
 /** Condition the watcher writes on inventories (the workflow writes Ready and Synced). */
 export const DELIVERED = 'Delivered';
@@ -123,8 +124,16 @@ export class Controller {
   private readonly retiring = new Set<Outbox>();
   private started = false;
   private stopped = false;
+  /** Quarantined rows and evaluation errors into Target and Inventory status (watcher/row-issues.ts). */
+  private readonly rowIssues: RowIssueWriter;
 
   constructor(private readonly o: ControllerOptions) {
+    this.rowIssues = new RowIssueWriter({
+      transport: o.transport, log: o.log,
+      target: (key) => this.crs.get('KollectTarget')!.get(key),
+      inventories: () => this.crs.get('KollectInventory')!.entries(),
+      summary: (key) => this.targets.get(key)?.active?.issues.summary(),
+    });
     this.limits = o.limits ?? DEFAULT_LIMITS;
     this.sensitive = o.sensitive ?? sensitivePolicyFromEnv({});
     for (const k of Object.keys(KOLLECT_KINDS) as KollectKind[]) this.crs.set(k, new Map());
@@ -146,6 +155,7 @@ export class Controller {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.rowIssues.stop();
     for (const off of this.crOffs) off();
     for (const t of this.targets.values()) { clearTimeout(t.retry); t.active?.release(); }
     await Promise.allSettled([...this.targets.values()].map((t) => t.active?.idle() ?? Promise.resolve()));
@@ -298,6 +308,7 @@ export class Controller {
 
   private deactivate(t: TargetEntry): void {
     t.active?.release();
+    if (t.active?.issues.summary()) this.rowIssues.schedule(t.key);
     t.active = undefined;
   }
 
@@ -364,6 +375,9 @@ export class Controller {
         if (err instanceof ExtractionLimitError) this.disableProfile(profileKey, profile.fingerprint, err);
       },
       (err) => this.o.log('controller_error', { target: t.key, error: errMsg(err) }));
+    t.active.issues.onChange = () => this.rowIssues.schedule(t.key);
+    t.active.issues.onIssue = (issue) => this.o.metrics.extractionError(t.key, issue.kind === 'quarantined' ? 'quarantined' : 'attribute');
+    if (old?.issues.summary()) this.rowIssues.schedule(t.key);
     old?.release();
     this.o.log('target_collecting', { target: t.key, kind: `${compiled.apiVersion}/${compiled.kind}`, informers: t.active.informerIds });
     if (t.active.synced) this.goLive(t, t.active);
@@ -407,6 +421,7 @@ export class Controller {
     for (const inv of this.inventoriesOf(t)) {
       const had = inv.outbox.state.has(a.name, uid);
       if (deleted) {
+        a.forget(uid);
         if (had || a.match(obj)) inv.outbox.delete(a.name, uid);
         continue;
       }

@@ -15,8 +15,12 @@ export interface WatcherMetrics {
   signalSent(kind: SignalKind, bytes: number): void;
   /** `retryable` false: the payload was refused and dropped (logged with the inventory). */
   signalFailed(kind: SignalKind, retryable: boolean): void;
-  /** Rows whose extraction failed (toRow threw), per Target. */
-  extractionError(target: string): void;
+  /**
+   * Per Target: an object whose extraction failed (toRow threw: `failed`, the default), whose row
+   * was quarantined (over the row size or depth cap: `quarantined`), or with an attribute or
+   * filter that failed to evaluate (`attribute`). Counted per evaluation.
+   */
+  extractionError(target: string, reason?: 'failed' | 'quarantined' | 'attribute'): void;
 }
 
 export const noopMetrics: WatcherMetrics = {
@@ -36,13 +40,13 @@ export function promWatcherMetrics(registry: Registry): WatcherMetrics {
   const signals = new Counter({ name: 'kollect_watcher_signals_total', help: 'Signals sent to inventory workflows, by signal.', labelNames: ['signal'], registers });
   const bytes = new Counter({ name: 'kollect_watcher_signal_bytes_total', help: 'Serialized JSON bytes of signals sent to inventory workflows, by signal.', labelNames: ['signal'], registers });
   const failures = new Counter({ name: 'kollect_watcher_signal_failures_total', help: 'Signals that failed, by signal and whether they are retried (true) or were refused and dropped (false).', labelNames: ['signal', 'retryable'], registers });
-  const extraction = new Counter({ name: 'kollect_watcher_extraction_errors_total', help: 'Objects whose row could not be computed, by target (namespace/name).', labelNames: ['target'], registers });
+  const extraction = new Counter({ name: 'kollect_watcher_extraction_errors_total', help: 'Objects whose row could not be computed as they are, by target (namespace/name) and reason (failed: extraction threw; quarantined: over the row size or depth cap; attribute: an attribute or the filter failed to evaluate).', labelNames: ['target', 'reason'], registers });
   return {
     informerObjects: (gvk, scope, n) => objects.set({ gvk, scope }, n),
     informerRemoved: (gvk, scope) => objects.remove({ gvk, scope }),
     watchRestart: (gvk, reason) => restarts.inc({ gvk, reason }),
     signalSent: (signal, n) => { signals.inc({ signal }); bytes.inc({ signal }, n); },
     signalFailed: (signal, retryable) => failures.inc({ signal, retryable: String(retryable) }),
-    extractionError: (target) => extraction.inc({ target }),
+    extractionError: (target, reason = 'failed') => extraction.inc({ target, reason }),
   };
 }

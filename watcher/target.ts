@@ -2,13 +2,14 @@
 // it leases, and the rows it makes from their objects. It knows nothing of inventories; the
 // controller routes its rows.
 import type { Row } from '../api/rows.js';
-import type { ExtractionPool, SandboxProfile } from '../api/extract/index.js';
+import type { ExtractionPool, RowOutcome, SandboxProfile } from '../api/extract/index.js';
 import type { KollectTargetSpec } from '../api/types.js';
 import type { ResolvedKind } from './discovery.js';
 import type { InformerEvent } from './informer.js';
 import type { InformerPool, Lease } from './informer-pool.js';
 import type { KubeObject } from './kube.js';
 import { compileFieldSelector, compileLabelSelector, compileNamespaces, type Matcher } from './selectors.js';
+import { RowIssues, issueOf } from './row-issues.js';
 
 /** Throws SelectorError naming the bad field. */
 export function compileTargetMatcher(spec: KollectTargetSpec, namespaced: boolean): Matcher {
@@ -29,6 +30,8 @@ export class ActiveTarget {
   private queue: Promise<void> = Promise.resolve();
   /** True once every leased informer has listed and the full row set was computed. */
   live = false;
+  /** Objects whose row is quarantined or has evaluation errors (watcher/row-issues.ts), for status. */
+  readonly issues = new RowIssues();
 
   constructor(
     readonly name: string,
@@ -76,13 +79,31 @@ export class ActiveTarget {
   }
 
   async row(obj: KubeObject, cluster: string): Promise<RowResult> {
-    if (!this.match(obj)) return null;
+    const uid = obj.metadata?.uid ?? '';
+    if (!this.match(obj)) { this.issues.forget(uid); return null; }
+    let out: RowOutcome | undefined;
     try {
-      return (await this.extraction.rows(this.profile, [obj], { target: this.name, cluster }))[0] ?? null;
+      out = (await this.extraction.outcomes(this.profile, [obj], { target: this.name, cluster }))[0];
     } catch (err) {
       this.onExtractionError(err, obj);
       return 'error';
     }
+    return this.settle(obj, out);
+  }
+
+  /** Records what one object became; a quarantined row is no row (withdrawn from the sinks). */
+  private settle(obj: KubeObject, out: RowOutcome | undefined): RowResult {
+    const uid = obj.metadata?.uid ?? '';
+    this.issues.set(uid, issueOf(obj, out));
+    if (!out) return null;
+    if ('failed' in out) { this.onExtractionError(new Error(out.failed), obj); return 'error'; }
+    if ('quarantined' in out) return null;
+    return out.row;
+  }
+
+  /** The object is gone: it has no issues any more. */
+  forget(uid: string): void {
+    this.issues.forget(uid);
   }
 
   /** Every row the Target holds for one cluster name, plus uids whose extraction failed. */
@@ -91,8 +112,13 @@ export class ActiveTarget {
     const failed = new Set<string>();
     const objects = [...this.objects()].filter((o) => o.metadata?.uid && this.match(o));
     try {
-      const made = await this.extraction.rows(this.profile, objects, { target: this.name, cluster });
-      objects.forEach((o, i) => { const r = made[i]; if (r) rows.set(o.metadata!.uid!, r); });
+      const made = await this.extraction.outcomes(this.profile, objects, { target: this.name, cluster });
+      this.issues.clear();
+      objects.forEach((o, i) => {
+        const r = this.settle(o, made[i]);
+        if (r === 'error') failed.add(o.metadata!.uid!);
+        else if (r) rows.set(o.metadata!.uid!, r);
+      });
     } catch (err) {
       // Nothing is known of any row: none may be deleted on this pass.
       this.onExtractionError(err, undefined);

@@ -15,6 +15,7 @@ import type { EndpointGuard } from './sinks/endpoints.js';
 import { runExport, sinkSecrets } from './sinks/run.js';
 import { sinkContextOf } from './sink-context.js';
 import { SecretNotAllowedError } from './secret-optin.js';
+import { checkExportSize, exportLimit } from './export-size.js';
 import type { ExportEntries } from '../workflows/state.js';
 import { rowKey, type RowEntry, type Tombstone, type VersionedRow } from '../api/rows.js';
 import { BODY_PAGE, type BodyStore } from '../store/bodies.js';
@@ -26,7 +27,7 @@ export interface ActivityDeps {
   /** Where row bodies are read from. */
   store: BodyStore;
   /** Operator settings the workflow needs (it cannot read the environment). */
-  settings?: { maxRunAgeMs?: number; clusterName?: string };
+  settings?: { maxRunAgeMs?: number; clusterName?: string; maxExportBytes?: number };
   /** Sink types by spec.type (activities/sinks/registry.ts). */
   sinks: Readonly<Record<string, SinkDescriptor<never>>>;
   /** Where sinks may connect; default the process's guard (KOLLECT_ENDPOINT_ALLOW, KOLLECT_CLUSTER_CIDRS). */
@@ -99,12 +100,7 @@ export function createActivities(deps: ActivityDeps) {
       if (!descriptor) throw new SinkConfigError('spec.type', `no backend for sink type ${req.sink.type}`);
       const sink = await kube.get<KollectSink>(req.sink.kind, req.sink.namespace, req.sink.name);
       if (!sink) throw new SinkConfigError('metadata.name', `${req.sink.kind} ${req.sink.namespace}/${req.sink.name} no longer exists`);
-      if (req.maxExportBytes !== undefined) {
-        const bytes = await store.bytes(entries.upserts.map((e) => e.hash));
-        if (bytes > req.maxExportBytes) {
-          throw ApplicationFailure.nonRetryable(`export is ${bytes} bytes, above the inventory's spec.maxExportBytes (${req.maxExportBytes}); raise it or narrow the targets`, 'ExportTooLarge');
-        }
-      }
+      await checkExportSize(store, entries.upserts, exportLimit(req.maxExportBytes, deps.settings?.maxExportBytes));
       const sctx = await sinkContextOf(kube, sink, { log: (event, fields) => log(event, { ...ids, ...fields }), signal: ctx.cancellationSignal, guard: deps.guard });
       credentials = sctx.credentials;
       const input: ExportInput = {

@@ -411,7 +411,11 @@ export interface KollectInventorySpec {
   /** While true, the inventory exports nothing to its sinks. */
   suspend?: boolean;
   /**
-   * Upper bound of one export's serialized size in bytes; larger exports fail with a clear error.
+   * Upper bound of one export's size in bytes (the rows it writes); a larger export fails
+   * (ExportTooLarge) naming its largest targets and objects. The operator's
+   * KOLLECT_MAX_EXPORT_BYTES, when set, caps it: this may only lower the operator's limit. One
+   * oversized object cannot cause this alone: its row is quarantined at extraction
+   * (KOLLECT_EXTRACT_MAX_ROW_BYTES).
    * @minimum 1
    */
   maxExportBytes?: number;

@@ -33,6 +33,8 @@ export interface OperatorConfig {
   clusterName: string;
   /** Where sinks may connect (KOLLECT_ENDPOINT_ALLOW, KOLLECT_CLUSTER_CIDRS); docs/sinks.md#endpoint-guard. */
   endpoints: EndpointPolicy;
+  /** Largest export of any inventory, bytes (KOLLECT_MAX_EXPORT_BYTES); spec.maxExportBytes may only lower it. Unset: no cap. */
+  maxExportBytes?: number;
 }
 
 /**
@@ -138,7 +140,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     watchNamespaces: (env.KOLLECT_WATCH_NAMESPACES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     endpoints: endpointPolicy(env),
     clusterName: clusterName(env.KOLLECT_CLUSTER_NAME),
+    maxExportBytes: positiveInt(env.KOLLECT_MAX_EXPORT_BYTES, 'KOLLECT_MAX_EXPORT_BYTES'),
   };
+}
+
+/** A positive integer setting, undefined when unset or empty. */
+function positiveInt(text: string | undefined, name: string): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new TypeError(`${name} must be a positive integer (bytes), got "${text}"`);
+  return n;
 }
 
 function storeUrl(env: NodeJS.ProcessEnv): string {

@@ -47,7 +47,8 @@ describe('postgres: a row with a NUL character', () => {
   afterAll(async () => { await admin?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined); await admin?.end(); await backend.close?.(); });
 
   it('refuses that row alone (full and delta), reports it, deletes its earlier version, applies the rest', async () => {
-    // Without the refusal this export fails whole: `unsupported Unicode escape sequence` (22P05).
+    // The premise: PostgreSQL's jsonb cannot hold U+0000 at all; unrefused, this row fails the whole export.
+    await expect(admin.query('SELECT $1::jsonb', [JSON.stringify({ blob: 'a\u0000b' })])).rejects.toMatchObject({ code: '22P05', message: 'unsupported Unicode escape sequence' });
     const rows = [row(1, { mode: 'fast' }), row(2, { blob: 'a\u0000b' }), row(3, { mode: 'slow' })];
     const first = await backend.export(exportInput(rows, { sink, inventory, mode: 'full', version: 1 }), ctx());
     expect(first.outcome).toBe('applied');

@@ -564,7 +564,7 @@ export class Controller {
   private async secretLabels(namespace: string, name: string): Promise<{ labels: Record<string, string> } | undefined> {
     try {
       // Only existence and labels: the data is never used here.
-      const s = await this.o.transport.request('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`, {}) as { metadata?: { labels?: Record<string, string> } };
+      const s = await this.o.transport.request<{ metadata?: { labels?: Record<string, string> } } | undefined>('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`, {});
       return { labels: s?.metadata?.labels ?? {} };
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 404) return undefined;

@@ -60,7 +60,8 @@ describe('postgres: a row with a NUL character', () => {
     const changed = [row(3, { mode: 'slow', note: ['ok', 'x\u0000'] }, 2), row(4, { mode: 'new' }, 2)];
     const second = await backend.export(exportInput(changed, { sink, inventory, mode: 'delta', fromVersion: 1, version: 2 }), ctx());
     expect(second.rejected?.count).toBe(1);
-    expect(second.rejected?.samples[0]).toMatchObject({ key: 'configmaps/uid-3', reason: expect.stringMatching(/^attributes\.note\[1\] contains a NUL/) });
+    expect(second.rejected?.samples[0]?.key).toBe('configmaps/uid-3');
+    expect(second.rejected?.samples[0]?.reason).toMatch(/^attributes\.note\[1\] contains a NUL/);
     expect(await names()).toEqual(['cm-1', 'cm-4']);
   });
 });
@@ -78,7 +79,9 @@ describe('git: a row that cannot be rendered', () => {
 
     const rows = [row(1, { mode: 'fast' }), row(2, deep(20_000)), row(3, { mode: 'slow', nul: 'a\u0000b' })];
     const first = await backend.export(exportInput(rows, { sink, inventory, mode: 'full', version: 1 }), ctx);
-    expect(first.rejected).toMatchObject({ count: 1, samples: [{ key: 'configmaps/uid-2', object: 'shop/cm-2', reason: expect.stringMatching(/^cannot be written as yaml: .*call stack.*\(nested too deeply\)$/) }] });
+    expect(first.rejected?.count).toBe(1);
+    expect(first.rejected?.samples.map((r) => [r.key, r.object])).toEqual([['configmaps/uid-2', 'shop/cm-2']]);
+    expect(first.rejected?.samples[0]?.reason).toMatch(/^cannot be written as yaml: .*call stack.*\(nested too deeply\)$/);
     expect(await tree()).toEqual(['configmap-cm-1.yaml', 'configmap-cm-3.yaml']); // git stores a NUL fine (escaped)
 
     const changed = [row(3, deep(20_000), 2), row(4, { mode: 'new' }, 2)];

@@ -1,5 +1,5 @@
-// Poison rows at the sink (docs/sinks.md#poison-rows), against the harness's real PostgreSQL and
-// git server: a row the sink cannot store is refused alone, reported (count + samples) in the
+// Poison rows at the sink (docs/sinks.md#poison-rows), against the harness's real PostgreSQL, git
+// server and S3 (versitygw): a row the sink cannot store is refused alone, reported (count + samples) in the
 // export's reply, any earlier version of it is removed, and every other row is applied.
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -10,11 +10,14 @@ import type { GitSinkSpec, PostgresSinkSpec } from '../../api/types.js';
 import type { SinkDescriptor } from '../../activities/sinks/descriptor.js';
 import { PostgresBackend, postgresSink } from '../../activities/sinks/postgres.js';
 import { GitBackend, gitSink } from '../../activities/sinks/git.js';
+import { ObjectStoreBackend } from '../../activities/sinks/object-store.js';
+import { S3Driver, s3Sink } from '../../activities/sinks/s3.js';
 import type { SinkContext } from '../../activities/sinks/types.js';
 import { service } from '../harness/endpoints.js';
 import { exportInput } from '../support/export-input.js';
 import { bareGit, createBareRepo } from '../support/git.js';
 import { viaSharedPath } from '../support/sinks/shared-path.js';
+import { s3Fixture } from '../support/sinks/s3.js';
 
 const inventory = { namespace: 'team-a', name: 'poison', cluster: 'c1' };
 const logs: { event: string; fields?: Record<string, unknown> }[] = [];
@@ -89,5 +92,29 @@ describe('git: a row that cannot be rendered', () => {
     expect(second.rejected?.samples.map((s) => s.key)).toEqual(['configmaps/uid-3']);
     expect(await tree()).toEqual(['configmap-cm-1.yaml', 'configmap-cm-4.yaml']);
     expect(logs.some((l) => l.event === 'sink.git.rejected')).toBe(true);
+  });
+});
+
+describe('s3 (object stores): a row that cannot be rendered', () => {
+  const sink = { kind: 'KollectSnapshotSink' as const, namespace: 'team-a', name: 's3', type: 's3' };
+  const backend = viaSharedPath(s3Sink as SinkDescriptor<never>, new ObjectStoreBackend(new S3Driver()));
+  afterAll(() => backend.close?.());
+
+  it('refuses it alone (full and delta), reports it, retires its earlier object, writes the rest', async () => {
+    const spec = await s3Fixture.spec(`poison-${randomBytes(3).toString('hex')}`);
+    const ctx = { ...s3Fixture.context(spec, log), format: 'yaml' as const };
+    const held = async () => [...(await s3Fixture.read(spec, inventory)).keys()].sort();
+    try {
+      const first = await backend.export(exportInput([row(1, { mode: 'fast' }), row(2, deep(20_000)), row(3, { mode: 'slow' })], { sink, inventory, mode: 'full', version: 1 }), ctx);
+      expect(first.rejected?.samples.map((r) => [r.key, r.object])).toEqual([['configmaps/uid-2', 'shop/cm-2']]);
+      expect(first.rejected?.samples[0]?.reason).toMatch(/^cannot be written as yaml: .*\(nested too deeply\)$/);
+      expect(await held()).toEqual(['configmaps/uid-1', 'configmaps/uid-3']);
+
+      const second = await backend.export(exportInput([row(3, deep(20_000), 2), row(4, { mode: 'new' }, 2)], { sink, inventory, mode: 'delta', fromVersion: 1, version: 2 }), ctx);
+      expect(second.rejected?.samples.map((r) => r.key)).toEqual(['configmaps/uid-3']);
+      expect(await held()).toEqual(['configmaps/uid-1', 'configmaps/uid-4']);
+    } finally {
+      await s3Fixture.cleanup?.(spec);
+    }
   });
 });

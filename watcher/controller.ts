@@ -482,7 +482,7 @@ export class Controller {
     const before = inv.targets;
     inv.targets = targets;
     inv.cluster = cluster;
-    for (const name of before) if (!targets.has(name)) inv.outbox.forgetTarget(name);
+    for (const name of before) if (!targets.has(name)) { inv.outbox.forgetTarget(name); this.rowIssues.schedule(`${namespace}/${name}`); }
     for (const name of targets) {
       if (before.has(name) && !clusterChanged && !newLineage) continue;
       const a = this.targets.get(`${namespace}/${name}`)?.active;

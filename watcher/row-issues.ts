@@ -114,9 +114,12 @@ export class RowIssueWriter {
     }
     for (const [key, obj] of this.d.inventories()) {
       const inv = obj as unknown as KollectInventory;
-      if ((inv.metadata.namespace ?? '') !== namespace || !(inv.spec?.targetRefs ?? []).some((r) => r.name === name)) continue;
+      // Inventories that reference the Target, or still list it (they stopped referencing it).
+      const refs = inv.spec?.targetRefs ?? [];
+      if ((inv.metadata.namespace ?? '') !== namespace
+        || !(refs.some((r) => r.name === name) || (inv.status?.targetRowIssues ?? []).some((t) => t.target === name))) continue;
       const list: InventoryTargetRowIssues[] = [];
-      for (const r of inv.spec.targetRefs) {
+      for (const r of refs) {
         const s = this.d.summary(`${namespace}/${r.name}`);
         if (s) list.push({ target: r.name, ...s });
       }

@@ -111,7 +111,9 @@ export interface ProfileAttribute {
   /**
    * CEL expression; the watched object is bound as `object`. Exactly one of cel, jsonPath.
    * Example: `object.spec.template.spec.containers.map(c, c.image)`. Guard optional fields with
-   * has(): `has(object.status) ? object.status.readyReplicas : 0`.
+   * has(): `has(object.status) ? object.status.readyReplicas : 0`. An expression that fails on
+   * an object leaves the attribute out of that row (absent, not null) and is counted in the
+   * target's status.rowIssues.
    * @minLength 1
    * @maxLength 4096
    */

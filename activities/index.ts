@@ -16,6 +16,8 @@ import type { SinkDescriptor } from './sinks/descriptor.js';
 import type { EndpointGuard } from './sinks/endpoints.js';
 import { runExport, sinkSecrets } from './sinks/run.js';
 import { sinkContextOf } from './sink-context.js';
+import { SecretNotAllowedError } from './secret-optin.js';
+import { checkExportSize, exportLimit } from './export-size.js';
 import type { ExportEntries } from '../workflows/state.js';
 import { rowKey, type RowEntry, type Tombstone, type VersionedRow } from '../api/rows.js';
 import { BODY_PAGE, type BodyStore } from '../store/bodies.js';
@@ -27,7 +29,7 @@ export interface ActivityDeps {
   /** Where row bodies are read from. */
   store: BodyStore;
   /** Operator settings the workflow needs (it cannot read the environment). */
-  settings?: { maxRunAgeMs?: number; clusterName?: string; /** KOLLECT_TENANT_MODE: sink types bounded by the KollectScope (api/tenancy.ts). */ tenantMode?: boolean };
+  settings?: { maxRunAgeMs?: number; clusterName?: string; /** KOLLECT_TENANT_MODE: sink types bounded by the KollectScope (api/tenancy.ts). */ tenantMode?: boolean; maxExportBytes?: number };
   /** Sink types by spec.type (activities/sinks/registry.ts). */
   sinks: Readonly<Record<string, SinkDescriptor<never>>>;
   /** Where sinks may connect; default the process's guard (KOLLECT_ENDPOINT_ALLOW, KOLLECT_CLUSTER_CIDRS). */
@@ -115,12 +117,7 @@ export function createActivities(deps: ActivityDeps) {
       if (!descriptor) throw new SinkConfigError('spec.type', `no backend for sink type ${req.sink.type}`);
       const sink = await kube.get<KollectSink>(req.sink.kind, req.sink.namespace, req.sink.name);
       if (!sink) throw new SinkConfigError('metadata.name', `${req.sink.kind} ${req.sink.namespace}/${req.sink.name} no longer exists`);
-      if (req.maxExportBytes !== undefined) {
-        const bytes = await store.bytes(entries.upserts.map((e) => e.hash));
-        if (bytes > req.maxExportBytes) {
-          throw ApplicationFailure.nonRetryable(`export is ${bytes} bytes, above the inventory's spec.maxExportBytes (${req.maxExportBytes}); raise it or narrow the targets`, 'ExportTooLarge');
-        }
-      }
+      await checkExportSize(store, entries.upserts, exportLimit(req.maxExportBytes, deps.settings?.maxExportBytes));
       const sctx = await sinkContextOf(kube, sink, { log: (event, fields) => log(event, { ...ids, ...fields }), signal: ctx.cancellationSignal, guard: deps.guard });
       credentials = sctx.credentials;
       const input: ExportInput = {
@@ -209,6 +206,7 @@ export function createActivities(deps: ActivityDeps) {
 
 /** The failure type a sink's error becomes (the catch in exportSink); it names the status reason (failureReason). */
 function failureType(err: unknown): string {
+  if (err instanceof SecretNotAllowedError) return 'SecretNotAllowed';
   if (err instanceof SinkConfigError || err instanceof MissingSecretError) return 'SinkConfigError';
   if (err instanceof DeleteGuardError) return 'DeleteGuard';
   if (err instanceof SinkUnreachableError) return 'SinkUnreachable';

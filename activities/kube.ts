@@ -42,9 +42,15 @@ export class Kube {
 
   /** The Secret's data, decoded; throws a clear error naming the Secret if it is missing. */
   async secretData(namespace: string, name: string): Promise<Record<string, string>> {
+    return (await this.secret(namespace, name)).data;
+  }
+
+  /** The Secret's data, decoded, and its labels; throws MissingSecretError if it is missing. */
+  async secret(namespace: string, name: string): Promise<{ data: Record<string, string>; labels: Record<string, string> }> {
     try {
       const s = await this.core.readNamespacedSecret({ namespace, name });
-      return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+      const data = Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+      return { data, labels: s.metadata?.labels ?? {} };
     } catch (err) {
       if (isNotFound(err)) throw new MissingSecretError(namespace, name);
       throw err;

@@ -43,3 +43,12 @@ export const SCOPE_NAME = 'default';
 
 /** The finalizer the watcher puts on every KollectInventory; the workflow removes it. */
 export const INVENTORY_FINALIZER = 'kollect.dev/inventory';
+
+/**
+ * The label a Secret carries to opt in to being used by Kollect sinks (spec.secretRef,
+ * spec.tls.caSecretRef), with the value SINK_CREDENTIALS_VALUE. A sink naming a Secret without
+ * it is refused (Ready=False, reason SecretNotAllowed), so that whoever may create a sink cannot
+ * have the operator send a Secret they cannot read to a host of their choosing (docs/sinks.md).
+ */
+export const SINK_CREDENTIALS_LABEL = 'kollect.dev/sink-credentials';
+export const SINK_CREDENTIALS_VALUE = 'true';

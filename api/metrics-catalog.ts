@@ -45,7 +45,7 @@ export const METRICS = {
   signalBytes: m('kollect_watcher_signal_bytes_total', 'counter', ['signal'], 'Serialized JSON bytes of signals sent to inventory workflows, by signal.'),
   signalFailures: m('kollect_watcher_signal_failures_total', 'counter', ['signal', 'retryable'], 'Signals that failed, by signal and whether they are retried (true) or were refused and dropped (false).'),
   watcherLag: m('kollect_watcher_lag_seconds', 'histogram', [], 'Time from an informer event to Temporal accepting the signal that carries its change (oldest change of each flush).'),
-  extractionErrors: m('kollect_watcher_extraction_errors_total', 'counter', ['target'], 'Objects whose row could not be computed, by target (namespace/name).'),
+  extractionErrors: m('kollect_watcher_extraction_errors_total', 'counter', ['target', 'reason'], 'Objects whose row could not be computed as they are, by target (namespace/name) and reason (failed: extraction threw; quarantined: over the row size or depth cap; attribute: an attribute or the filter failed to evaluate).'),
   customSeries: m('kollect_custom_metric_series', 'gauge', ['target'], 'Series of the custom resource metrics (KollectProfile spec.metrics) a target exposes.'),
   customDropped: m('kollect_custom_metric_series_dropped', 'gauge', ['target'], 'Series of the custom resource metrics of a target left out because they exceed the per-target series cap.'),
   temporalRequests: m('temporal_request_total', 'counter', ['operation'], 'Requests the Temporal SDK sent to the server.', 'temporal'),

@@ -111,7 +111,9 @@ export interface ProfileAttribute {
   /**
    * CEL expression; the watched object is bound as `object`. Exactly one of cel, jsonPath.
    * Example: `object.spec.template.spec.containers.map(c, c.image)`. Guard optional fields with
-   * has(): `has(object.status) ? object.status.readyReplicas : 0`.
+   * has(): `has(object.status) ? object.status.readyReplicas : 0`. An expression that fails on
+   * an object leaves the attribute out of that row (absent, not null) and is counted in the
+   * target's status.rowIssues.
    * @minLength 1
    * @maxLength 4096
    */
@@ -371,6 +373,34 @@ export interface KollectTargetSpec {
   /** While true, the target collects nothing: its watch is stopped. */
   suspend?: boolean;
 }
+/**
+ * Objects of a target whose rows are not exported as the objects are
+ * (docs/extraction.md#row-limits-and-quarantine): counts of the objects affected now, and a few
+ * examples.
+ */
+export interface TargetRowIssues {
+  /**
+   * Objects whose row is quarantined: over the operator's row size cap
+   * (KOLLECT_EXTRACT_MAX_ROW_BYTES) or nested deeper than its depth cap
+   * (KOLLECT_EXTRACT_MAX_DEPTH). Their rows are not exported, and sinks that held an earlier
+   * version of them delete it; every other object keeps flowing.
+   * @minimum 0
+   */
+  quarantined: number;
+  /**
+   * Objects with an evaluation error: an attribute whose expression failed is left out of the row
+   * (not null), a filter that failed excludes the object.
+   * @minimum 0
+   */
+  extractionErrors: number;
+  /**
+   * Up to three examples: the object, the expression or limit, the message (values of the object
+   * redacted).
+   * @maxItems 3
+   */
+  samples?: string[];
+}
+
 /** Observed state of a KollectTarget, written by the operator. */
 export interface KollectTargetStatus {
   /**
@@ -393,6 +423,8 @@ export interface KollectTargetStatus {
    * @minimum 0
    */
   objects?: number;
+  /** Objects whose rows are quarantined or have evaluation errors; absent when there are none. */
+  rowIssues?: TargetRowIssues;
 }
 /**
  * KollectTarget selects which objects of a KollectProfile's type to collect: namespaces,
@@ -468,7 +500,11 @@ export interface KollectInventorySpec {
   /** While true, the inventory exports nothing to its sinks. */
   suspend?: boolean;
   /**
-   * Upper bound of one export's serialized size in bytes; larger exports fail with a clear error.
+   * Upper bound of one export's size in bytes (the rows it writes); a larger export fails
+   * (ExportTooLarge) naming its largest targets and objects. The operator's
+   * KOLLECT_MAX_EXPORT_BYTES, when set, caps it: this may only lower the operator's limit. One
+   * oversized object cannot cause this alone: its row is quarantined at extraction
+   * (KOLLECT_EXTRACT_MAX_ROW_BYTES).
    * @minimum 1
    */
   maxExportBytes?: number;
@@ -487,6 +523,47 @@ export const SINK_KINDS = ['KollectSnapshotSink', 'KollectDatabaseSink', 'Kollec
 export type SinkKind = (typeof SINK_KINDS)[number];
 /** The inventory field that references sinks of each kind. */
 export const SINK_REF_FIELDS = { KollectSnapshotSink: 'snapshotSinkRefs', KollectDatabaseSink: 'databaseSinkRefs', KollectEventSink: 'eventSinkRefs' } as const satisfies Record<SinkKind, string>;
+
+/** TargetRowIssues of one target of an inventory. */
+export interface InventoryTargetRowIssues {
+  /** Name of the KollectTarget. */
+  target: string;
+  /**
+   * Objects whose row is quarantined (over the row size or depth cap): not exported.
+   * @minimum 0
+   */
+  quarantined: number;
+  /**
+   * Objects with an evaluation error (attribute left out, or filter failed).
+   * @minimum 0
+   */
+  extractionErrors: number;
+  /**
+   * Up to three examples, as in the target's status.rowIssues.
+   * @maxItems 3
+   */
+  samples?: string[];
+}
+
+/**
+ * Rows a sink refused (docs/sinks.md#poison-rows): the sink skipped them and applied the rest of
+ * the export, and deleted any earlier version of them it held.
+ */
+export interface SinkQuarantine {
+  /**
+   * Rows refused since the sink's last full reconcile (a full reconcile counts afresh; one that
+   * refuses none clears this).
+   * @minimum 0
+   */
+  rows: number;
+  /** One of them: its key (target/uid), object and why, e.g. a NUL character Postgres cannot store. */
+  sample?: string;
+  /**
+   * When the sink last refused a row (RFC 3339).
+   * @format date-time
+   */
+  lastTime?: string;
+}
 
 /** Export state of one sink of the inventory. */
 export interface SinkExportStatus {
@@ -530,8 +607,9 @@ export interface SinkExportStatus {
   /**
    * Why the sink is not current, when it is not: ExportFailed, Unreachable (the last attempt
    * could not connect to the sink), DeleteHeld (an export would have deleted more than
-   * spec.maxDeletePercent of the sink's rows) or AwaitingResync (a new snapshot lineage waits for
-   * every target's first full resync before it may delete anything).
+   * spec.maxDeletePercent of the sink's rows), SecretNotAllowed (a Secret the sink names lacks
+   * the label kollect.dev/sink-credentials=true) or AwaitingResync (a new snapshot lineage waits
+   * for every target's first full resync before it may delete anything).
    */
   reason?: string;
   /**
@@ -539,6 +617,8 @@ export interface SinkExportStatus {
    * @format date-time
    */
   lastFullReconcileTime?: string;
+  /** Rows the sink refused (poison rows) and skipped; absent when there are none. */
+  quarantine?: SinkQuarantine;
 }
 
 /** Observed state of a KollectInventory, written by the operator. */
@@ -577,6 +657,12 @@ export interface KollectInventoryStatus {
   sinkExports?: SinkExportStatus[];
   /** ID of the Temporal workflow that holds this inventory's snapshot (find its exports in the Temporal UI). */
   workflowId?: string;
+  /**
+   * Per target with any (written by the watcher): objects whose rows are quarantined or have
+   * evaluation errors, as in the target's status.rowIssues.
+   * @maxItems 64
+   */
+  targetRowIssues?: InventoryTargetRowIssues[];
   /**
    * Lineage of the snapshot: the workflow run that began it, carried across continue-as-new. A
    * new lineage (the workflow was terminated, reset or lost its history) makes the watcher resend

@@ -1,6 +1,7 @@
 // One size of the benchmark: its own namespace, table, stream and repo, fresh operator processes,
 // initial sync, updates at a steady rate, resources and history; then the direct writer.
 import { randomBytes } from 'node:crypto';
+import { SINK_CREDENTIALS_LABEL, SINK_CREDENTIALS_VALUE } from '../api/constants.js';
 import * as k8s from '@kubernetes/client-node';
 import pg from 'pg';
 import type { Endpoints } from '../test/harness/endpoints.js';
@@ -99,6 +100,7 @@ export async function runSize(N: number, ctx: Ctx, into: Partial<SizeResult> = {
   await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-nats']);
   await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git', `--from-literal=username=${ep.git!.username}`, `--from-literal=password=${ep.git!.password}`]);
   await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git-ca', `--from-file=ca.crt=${ep.git!.caFile}`]);
+  await kubectl(['-n', ns, 'label', 'secret', 'kollect-postgres', 'kollect-nats', 'kollect-git', 'kollect-git-ca', `${SINK_CREDENTIALS_LABEL}=${SINK_CREDENTIALS_VALUE}`]); // sinks use only Secrets that opt in
   await kubectl(['-n', ns, 'apply', '-f', renderSamples(['profile-configmaps.yaml', 'target-configmaps.yaml', 'sink-postgres.yaml', 'sink-nats.yaml', 'sink-git.yaml', 'inventory.yaml'], (d) => {
     if (d.spec.type === 'postgres') { d.spec.postgres!.url = `postgres://${pgUrl.username}@${pgUrl.host}${pgUrl.pathname}`; d.spec.postgres!.table = table; d.spec.postgres!.sslMode = 'disable'; }
     if (d.spec.type === 'nats') { d.spec.nats!.url = ep.nats!.url; d.spec.nats!.stream = stream; d.spec.nats!.subjectPrefix = `bench${id}`; }

@@ -3,6 +3,7 @@
 // (a profile, target, inventory and three sinks) in namespace kollect-demo with a few objects to
 // collect; runs the operator in this process; and prints where to look. Ctrl-C stops everything.
 import { execFileSync } from 'node:child_process';
+import { SINK_CREDENTIALS_LABEL, SINK_CREDENTIALS_VALUE } from '../api/constants.js';
 import { startHarness } from '../test/harness/harness.js';
 import { tcpOpen, freePort } from '../test/harness/util.js';
 import { createBareRepo } from '../test/support/git.js';
@@ -37,6 +38,7 @@ await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-postgres', `--f
 await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-nats']);
 await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git', `--from-literal=username=${git.username}`, `--from-literal=password=${git.password}`]);
 await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git-ca', `--from-file=ca.crt=${git.caFile}`]);
+await kubectl(['-n', ns, 'label', 'secret', 'kollect-postgres', 'kollect-nats', 'kollect-git', 'kollect-git-ca', `${SINK_CREDENTIALS_LABEL}=${SINK_CREDENTIALS_VALUE}`]); // sinks use only Secrets that opt in
 await kubectl(['apply', '--server-side', '-f', renderSamples(['widget-crd.yaml'], () => undefined)]);
 await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/widgets.example.kollect.dev']);
 await kubectl(['-n', ns, 'apply', '-f', renderSamples(['profile-deployments.yaml', 'profile-configmaps.yaml', 'profile-widgets.yaml',

@@ -123,6 +123,19 @@ export class BodyStore {
     return total;
   }
 
+  /** Serialized bytes of each of these bodies (to name an oversized export's largest contributors). */
+  async sizes(hashes: readonly string[]): Promise<Map<string, number>> {
+    const want = [...new Set(hashes)];
+    const out = new Map<string, number>();
+    await this.run('sizes', async () => {
+      for (let i = 0; i < want.length; i += BODY_PAGE * 10) {
+        const { rows } = await this.pool.query<[string, string]>({ text: `SELECT hash, bytes FROM ${this.table} WHERE hash = ANY($1)`, values: [want.slice(i, i + BODY_PAGE * 10)], rowMode: 'array' });
+        for (const [hash, bytes] of rows) out.set(hash, Number(bytes));
+      }
+    });
+    return out;
+  }
+
   /** Marks bodies as still referenced (the watcher's periodic mark; see collect()). */
   async touch(hashes: readonly string[]): Promise<void> {
     const want = [...new Set(hashes)];

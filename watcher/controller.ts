@@ -39,6 +39,7 @@ import { evaluateSink, sinkStatusPatch } from './sink-status.js';
 import { GIT_PATHS_DISJOINT, gitPathStates } from './git-paths.js';
 import { StoreUnavailableError } from '../store/bodies.js';
 import { describeDenial, firstDenial, patchForbidden, withAccessGranted } from './access.js';
+import { RowIssueWriter } from './row-issues.js';
 
 /** Condition the watcher writes on inventories (the workflow writes Ready and Synced). */
 export const DELIVERED = 'Delivered';
@@ -135,9 +136,18 @@ export class Controller {
   /** What the Git path check read of each inventory and snapshot sink: status updates alone do not run it again. */
   private readonly gitPathInputs = new Map<string, string>();
 
+  /** Quarantined rows and evaluation errors into Target and Inventory status (watcher/row-issues.ts). */
+  private readonly rowIssues: RowIssueWriter;
+
   constructor(private readonly o: ControllerOptions) {
     this.nsSelection = new NamespaceSelection(o.pool, () => {
       for (const [key, t] of this.crs.get('KollectTarget')!) if ((t.spec as { namespaceSelector?: unknown } | undefined)?.namespaceSelector) this.enqueueTarget(key);
+    });
+    this.rowIssues = new RowIssueWriter({
+      transport: o.transport, log: o.log,
+      target: (key) => this.crs.get('KollectTarget')!.get(key),
+      inventories: () => this.crs.get('KollectInventory')!.entries(),
+      summary: (key) => this.targets.get(key)?.active?.issues.summary(),
     });
     this.limits = o.limits ?? DEFAULT_LIMITS;
     this.sensitive = o.sensitive ?? sensitivePolicyFromEnv({});
@@ -164,6 +174,7 @@ export class Controller {
     this.stopped = true;
     this.nsSelection.stop();
     clearTimeout(this.gitPathsTimer);
+    this.rowIssues.stop();
     for (const off of this.crOffs) off();
     for (const t of this.targets.values()) { clearTimeout(t.retry); t.active?.release(); }
     await Promise.allSettled([...this.targets.values()].map((t) => t.active?.idle() ?? Promise.resolve()));
@@ -331,6 +342,7 @@ export class Controller {
 
   private deactivate(t: TargetEntry): void {
     t.active?.release();
+    if (t.active?.issues.summary()) this.rowIssues.schedule(t.key);
     t.active = undefined;
   }
 
@@ -424,6 +436,9 @@ export class Controller {
       },
       (err) => this.o.log('controller_error', { target: t.key, error: errMsg(err) }),
       (source) => this.o.metrics.customMetrics?.(t.key, source) ?? (() => undefined));
+    t.active.issues.onChange = () => this.rowIssues.schedule(t.key);
+    t.active.issues.onIssue = (issue) => this.o.metrics.extractionError(t.key, issue.kind === 'quarantined' ? 'quarantined' : 'attribute');
+    if (old?.issues.summary()) this.rowIssues.schedule(t.key);
     old?.release();
     this.o.log('target_collecting', { target: t.key, kind: `${compiled.apiVersion}/${compiled.kind}`, informers: t.active.informerIds });
     if (t.active.synced) this.goLive(t, t.active);
@@ -468,6 +483,7 @@ export class Controller {
     for (const inv of this.inventoriesOf(t)) {
       const had = inv.outbox.state.has(a.name, uid);
       if (deleted) {
+        a.forget(uid);
         if (had || a.match(obj)) inv.outbox.delete(a.name, uid, at);
         continue;
       }
@@ -528,7 +544,7 @@ export class Controller {
     const before = inv.targets;
     inv.targets = targets;
     inv.cluster = cluster;
-    for (const name of before) if (!targets.has(name)) inv.outbox.forgetTarget(name);
+    for (const name of before) if (!targets.has(name)) { inv.outbox.forgetTarget(name); this.rowIssues.schedule(`${namespace}/${name}`); }
     for (const name of targets) {
       if (before.has(name) && !clusterChanged && !newLineage) continue;
       const a = this.targets.get(`${namespace}/${name}`)?.active;
@@ -591,13 +607,13 @@ export class Controller {
       const obj = this.crs.get(kind)!.get(key) as unknown as KollectSink | undefined;
       if (!obj || this.stopped) { this.sinkStatus.delete(id); return; }
       const ns = obj.metadata.namespace ?? '';
-      const ev = await evaluateSink(obj, this.o.sinks ?? sinkDescriptors, '<cluster>', (name) => this.secretExists(ns, name));
+      const ev = await evaluateSink(obj, this.o.sinks ?? sinkDescriptors, '<cluster>', (name) => this.secretLabels(ns, name));
       const patch = sinkStatusPatch(obj, ev, (ready) => withReady(obj as unknown as KubeObject, ready));
       if (patch) {
         await this.o.transport.request('PATCH', `/apis/${API_VERSION}/namespaces/${encodeURIComponent(ns)}/${KOLLECT_KINDS[kind]}/${encodeURIComponent(obj.metadata.name)}/status`, { body: { status: patch }, contentType: MERGE_PATCH });
         this.o.log('status_written', { kind, object: key, ready: ev.ready.status, reason: ev.ready.reason });
       }
-      if (ev.ready.reason === 'SecretNotFound' && !this.stopped) entry.retry = setTimeout(() => this.refreshSinkStatus(kind, key), this.o.secretRetryMs ?? 30_000).unref();
+      if ((ev.ready.reason === 'SecretNotFound' || ev.ready.reason === 'SecretNotAllowed') && !this.stopped) entry.retry = setTimeout(() => this.refreshSinkStatus(kind, key), this.o.secretRetryMs ?? 30_000).unref();
     };
     entry.running = run()
       .catch((err: unknown) => { if (!(err instanceof KubeApiError && err.status === 404)) this.o.log('status_failed', { kind, object: key, error: errMsg(err) }); })
@@ -607,13 +623,13 @@ export class Controller {
       });
   }
 
-  private async secretExists(namespace: string, name: string): Promise<boolean> {
+  private async secretLabels(namespace: string, name: string): Promise<{ labels: Record<string, string> } | undefined> {
     try {
-      // Only existence: the data is never read here.
-      await this.o.transport.request('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`, {});
-      return true;
+      // Only existence and labels: the data is never used here.
+      const s = await this.o.transport.request<{ metadata?: { labels?: Record<string, string> } } | undefined>('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`, {});
+      return { labels: s?.metadata?.labels ?? {} };
     } catch (err) {
-      if (err instanceof KubeApiError && err.status === 404) return false;
+      if (err instanceof KubeApiError && err.status === 404) return undefined;
       throw err;
     }
   }

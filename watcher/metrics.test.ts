@@ -24,6 +24,6 @@ describe('promWatcherMetrics', () => {
     expect(text).toContain('kollect_watcher_signal_bytes_total{signal="delta"} 1024');
     expect(text).toContain('kollect_watcher_signal_bytes_total{signal="resync"} 100');
     expect(text).toContain('kollect_watcher_signal_failures_total{signal="delta",retryable="true"} 1');
-    expect(text).toContain('kollect_watcher_extraction_errors_total{target="team-a/cms"} 1');
+    expect(text).toContain('kollect_watcher_extraction_errors_total{target="team-a/cms",reason="failed"} 1');
   });
 });

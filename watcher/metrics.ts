@@ -17,8 +17,12 @@ export interface WatcherMetrics {
   signalSent(kind: SignalKind, bytes: number): void;
   /** `retryable` false: the payload was refused and dropped (logged with the inventory). */
   signalFailed(kind: SignalKind, retryable: boolean): void;
-  /** Rows whose extraction failed (toRow threw), per Target. */
-  extractionError(target: string): void;
+  /**
+   * Per Target: an object whose extraction failed (toRow threw: `failed`, the default), whose row
+   * was quarantined (over the row size or depth cap: `quarantined`), or with an attribute or
+   * filter that failed to evaluate (`attribute`). Counted per evaluation.
+   */
+  extractionError(target: string, reason?: 'failed' | 'quarantined' | 'attribute'): void;
   /** Seconds from the oldest informer event of a flush to Temporal accepting its last signal. */
   signalLag?(seconds: number): void;
   /** A Target (namespace/name) offers custom resource metrics; returns the way to withdraw them. */
@@ -57,7 +61,7 @@ export function promWatcherMetrics(registry: Registry): WatcherMetrics & { rende
     watchRestart: (gvk, reason) => restarts.inc({ gvk, reason }),
     signalSent: (signal, n) => { signals.inc({ signal }); bytes.inc({ signal }, n); },
     signalFailed: (signal, retryable) => failures.inc({ signal, retryable: String(retryable) }),
-    extractionError: (target) => extraction.inc({ target }),
+    extractionError: (target, reason = 'failed') => extraction.inc({ target, reason }),
     signalLag: (s) => lag.observe(s),
     customMetrics: (target, source) => custom.register(target, source),
     renderCustom: () => custom.render(),

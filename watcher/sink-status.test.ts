@@ -3,11 +3,15 @@ import type { KollectSink } from '../api/types.js';
 import { sinkDescriptors } from '../activities/sinks/registry.js';
 import { evaluateSink, MAX_SAMPLE, sinkStatusPatch } from './sink-status.js';
 import { withReady } from './status.js';
+import { SINK_CREDENTIALS_LABEL, SINK_CREDENTIALS_VALUE } from '../api/constants.js';
 import type { KubeObject } from './kube.js';
 
 const sink = (spec: Record<string, unknown>, kind: KollectSink['kind'] = 'KollectDatabaseSink'): KollectSink =>
   ({ apiVersion: 'kollect.dev/v1alpha1', kind, metadata: { name: 'pg', namespace: 'team-a', generation: 2 }, spec } as unknown as KollectSink);
-const secrets = (present: string[]) => (name: string) => Promise.resolve(present.includes(name));
+const OPTED_IN = { [SINK_CREDENTIALS_LABEL]: SINK_CREDENTIALS_VALUE };
+/** Secrets by name: present ones opt in unless listed in `unlabelled`. */
+const secrets = (present: string[], unlabelled: string[] = []) => (name: string) =>
+  Promise.resolve(present.includes(name) ? { labels: unlabelled.includes(name) ? {} : OPTED_IN } : undefined);
 
 describe('sink status from the descriptor', () => {
   it('is Ready with a preview naming endpoint, location and a sample row', async () => {
@@ -25,6 +29,20 @@ describe('sink status from the descriptor', () => {
     expect(bad.ready).toMatchObject({ status: 'False', reason: 'InvalidSpec', message: 'spec.format: sink type git writes yaml or json, not parquet' });
     const unknown = await evaluateSink(sink({ type: 'git', git: { url: 'https://x/y.git' } }, 'KollectDatabaseSink'), sinkDescriptors, 'c', secrets([]));
     expect(unknown.ready).toMatchObject({ status: 'False', reason: 'UnknownType' });
+  });
+
+  it('refuses a Secret (secretRef or tls.caSecretRef) without the opt-in label, naming the Secret and the label to add', async () => {
+    const pg = sink({ type: 'postgres', postgres: { url: 'postgres://kollect@db/inv' }, secretRef: { name: 'pg' } });
+    const refused = await evaluateSink(pg, sinkDescriptors, 'c', secrets(['pg'], ['pg']));
+    expect(refused.ready).toEqual({
+      status: 'False', reason: 'SecretNotAllowed',
+      message: 'spec.secretRef: Secret team-a/pg is not labelled kollect.dev/sink-credentials=true; a sink may only use a Secret that opts in: kubectl -n team-a label secret pg kollect.dev/sink-credentials=true',
+    });
+    expect((await evaluateSink(pg, sinkDescriptors, 'c', secrets(['pg']))).ready.reason).toBe('Resolved');
+    const withCa = sink({ type: 'git', git: { url: 'https://git.example/inv.git' }, secretRef: { name: 'git' }, tls: { caSecretRef: { name: 'ca' } } }, 'KollectSnapshotSink');
+    const ca = await evaluateSink(withCa, sinkDescriptors, 'c', secrets(['git', 'ca'], ['ca']));
+    expect(ca.ready).toMatchObject({ status: 'False', reason: 'SecretNotAllowed' });
+    expect(ca.ready.message).toMatch(/^spec\.tls\.caSecretRef: Secret team-a\/ca is not labelled/);
   });
 
   it('writes only when something changed, and keeps samples short', async () => {

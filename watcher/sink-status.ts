@@ -1,12 +1,13 @@
-// A sink's own status: Ready (its spec resolves through its type's descriptor and its Secret
-// exists) and preview (where it writes, and one made-up row as it would write it). Computed from
-// the spec alone; nothing is written to the sink and no credential is read (the Secret's
-// existence is checked, not its data). Reachability is what a KollectConnectionTest probes.
+// A sink's own status: Ready (its spec resolves through its type's descriptor and its Secrets
+// exist and opt in to Kollect) and preview (where it writes, and one made-up row as it would write it). Computed from
+// the spec alone; nothing is written to the sink and no credential is used (the Secret's
+// existence and labels are checked, not its data). Reachability is what a KollectConnectionTest probes.
 import type { Condition, KollectSink, SinkPreview } from '../api/types.js';
 import type { VersionedRow } from '../api/rows.js';
 import { formatOf, type SinkDescriptor } from '../activities/sinks/descriptor.js';
 import { SinkConfigError } from '../activities/sinks/types.js';
 import type { ReadyState } from './status.js';
+import { secretNotAllowedMessage, secretOptedIn } from '../activities/secret-optin.js';
 
 /** Longest sample written to status.preview.sample (the CRD allows 4 KiB). */
 export const MAX_SAMPLE = 2048;
@@ -22,11 +23,15 @@ export function sampleRow(namespace: string, cluster: string): VersionedRow {
 
 export interface SinkEvaluation { ready: ReadyState; preview?: SinkPreview; secret?: string }
 
+/** What the watcher knows of a Secret a sink names: its labels (never its data), or undefined when missing. */
+export type SecretLookup = (name: string) => Promise<{ labels: Readonly<Record<string, string>> } | undefined>;
+
 /**
- * Ready and preview of a sink, given whether its Secret exists (`secretExists`, only asked when
- * spec.secretRef is set). The preview is for an inventory named `<inventory>` in the sink's namespace.
+ * Ready and preview of a sink, given its Secrets' labels (`secretLookup`, asked for
+ * spec.secretRef and spec.tls.caSecretRef when set). The preview is for an inventory named
+ * `<inventory>` in the sink's namespace.
  */
-export async function evaluateSink(sink: KollectSink, sinks: Readonly<Record<string, SinkDescriptor<never>>>, cluster: string, secretExists: (name: string) => Promise<boolean>): Promise<SinkEvaluation> {
+export async function evaluateSink(sink: KollectSink, sinks: Readonly<Record<string, SinkDescriptor<never>>>, cluster: string, secretLookup: SecretLookup): Promise<SinkEvaluation> {
   const namespace = sink.metadata.namespace ?? '';
   const d = sinks[sink.spec.type];
   if (!d || d.kind !== sink.kind) {
@@ -46,8 +51,14 @@ export async function evaluateSink(sink: KollectSink, sinks: Readonly<Record<str
     return { ready: { status: 'False', reason: 'InvalidSpec', message } };
   }
   const secret = sink.spec.secretRef?.name;
-  if (secret && !(await secretExists(secret))) {
-    return { preview, secret, ready: { status: 'False', reason: 'SecretNotFound', message: `spec.secretRef: Secret ${namespace}/${secret} not found; create it (docs/sinks/${d.docs}) or fix the name` } };
+  const named: [string, string][] = [];
+  if (secret) named.push(['spec.secretRef', secret]);
+  const ca = (sink.spec as { tls?: { caSecretRef?: { name?: string } } }).tls?.caSecretRef?.name;
+  if (ca) named.push(['spec.tls.caSecretRef', ca]);
+  for (const [field, name] of named) {
+    const found = await secretLookup(name);
+    if (!found) return { preview, secret, ready: { status: 'False', reason: 'SecretNotFound', message: `${field}: Secret ${namespace}/${name} not found; create it (docs/sinks/${d.docs}) or fix the name` } };
+    if (!secretOptedIn(found.labels)) return { preview, secret, ready: { status: 'False', reason: 'SecretNotAllowed', message: secretNotAllowedMessage(field, namespace, name) } };
   }
   return { preview, secret, ready: { status: 'True', reason: 'Resolved', message: `${d.type} sink resolves to ${preview.endpoint}; a KollectConnectionTest checks it is reachable` } };
 }

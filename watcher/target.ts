@@ -2,7 +2,7 @@
 // it leases, and the rows it makes from their objects. It knows nothing of inventories; the
 // controller routes its rows.
 import type { Row } from '../api/rows.js';
-import type { ExtractionPool, SandboxProfile } from '../api/extract/index.js';
+import type { ExtractionPool, RowOutcome, SandboxProfile } from '../api/extract/index.js';
 import type { KollectTargetSpec } from '../api/types.js';
 import type { ResolvedKind } from './discovery.js';
 import { DELETE, type InformerEvent } from './informer.js';
@@ -11,6 +11,7 @@ import type { CustomMetricSource } from './custom-metrics.js';
 import type { InformerPool, Lease } from './informer-pool.js';
 import type { KubeObject } from './kube.js';
 import { compileFieldSelector, compileLabelSelector, compileNamespaces, type Matcher } from './selectors.js';
+import { RowIssues, issueOf } from './row-issues.js';
 
 /** Throws SelectorError naming the bad field. */
 export function compileTargetMatcher(spec: KollectTargetSpec, namespaced: boolean): Matcher {
@@ -34,6 +35,8 @@ export class ActiveTarget {
   /** uid → the object's custom metric samples (profile spec.metrics), kept here, never sent to Temporal. */
   private readonly samples = new Map<string, MetricSample[]>();
   private readonly unregister: () => void;
+  /** Objects whose row is quarantined or has evaluation errors (watcher/row-issues.ts), for status. */
+  readonly issues = new RowIssues();
 
   constructor(
     readonly name: string,
@@ -92,17 +95,33 @@ export class ActiveTarget {
   }
 
   async row(obj: KubeObject, cluster: string): Promise<RowResult> {
-    const uid = obj.metadata?.uid;
-    if (!this.match(obj)) { if (uid) this.samples.delete(uid); return null; }
+    const uid = obj.metadata?.uid ?? '';
+    if (!this.match(obj)) { this.issues.forget(uid); this.samples.delete(uid); return null; }
+    let out: RowOutcome | undefined;
     try {
-      const out = await this.extraction.extract(this.profile, [obj], { target: this.name, cluster });
-      const row = out.rows[0] ?? null;
-      if (uid && out.samples) { if (row) this.samples.set(uid, out.samples[0] ?? []); else this.samples.delete(uid); }
-      return row;
+      out = (await this.extraction.outcomes(this.profile, [obj], { target: this.name, cluster }))[0];
     } catch (err) {
       this.onExtractionError(err, obj);
       return 'error';
     }
+    return this.settle(obj, out);
+  }
+
+  /** Records what one object became; a quarantined row is no row (withdrawn from the sinks). */
+  private settle(obj: KubeObject, out: RowOutcome | undefined): RowResult {
+    const uid = obj.metadata?.uid ?? '';
+    this.issues.set(uid, issueOf(obj, out));
+    if (!out || !('row' in out)) this.samples.delete(uid);
+    if (!out) return null;
+    if ('failed' in out) { this.onExtractionError(new Error(out.failed), obj); return 'error'; }
+    if ('quarantined' in out) return null;
+    if (uid) { if (out.row && out.samples) this.samples.set(uid, out.samples); else this.samples.delete(uid); }
+    return out.row;
+  }
+
+  /** The object is gone: it has no issues any more. */
+  forget(uid: string): void {
+    this.issues.forget(uid);
   }
 
   /** Every row the Target holds for one cluster name, plus uids whose extraction failed. */
@@ -111,12 +130,14 @@ export class ActiveTarget {
     const failed = new Set<string>();
     const objects = [...this.objects()].filter((o) => o.metadata?.uid && this.match(o));
     try {
-      const { rows: made, samples } = await this.extraction.extract(this.profile, objects, { target: this.name, cluster });
-      objects.forEach((o, i) => { const r = made[i]; if (r) rows.set(o.metadata!.uid!, r); });
-      if (samples) {
-        this.samples.clear();
-        objects.forEach((o, i) => { if (made[i]) this.samples.set(o.metadata!.uid!, samples[i] ?? []); });
-      }
+      const made = await this.extraction.outcomes(this.profile, objects, { target: this.name, cluster });
+      this.issues.clear();
+      this.samples.clear();
+      objects.forEach((o, i) => {
+        const r = this.settle(o, made[i]);
+        if (r === 'error') failed.add(o.metadata!.uid!);
+        else if (r) rows.set(o.metadata!.uid!, r);
+      });
     } catch (err) {
       // Nothing is known of any row: none may be deleted on this pass.
       this.onExtractionError(err, undefined);

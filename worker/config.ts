@@ -49,6 +49,8 @@ export interface OperatorConfig {
   webhook?: WebhookConfig;
   /** The Temporal UI's codec endpoint (KOLLECT_CODEC_*; worker/codec.ts); absent or no port = not served. */
   codec?: CodecConfig;
+  /** Largest export of any inventory, bytes (KOLLECT_MAX_EXPORT_BYTES); spec.maxExportBytes may only lower it. Unset: no cap. */
+  maxExportBytes?: number;
 }
 
 /**
@@ -160,7 +162,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     leaderElection: leaderElectionFromEnv(env),
     webhook: webhookConfigFromEnv(env),
     codec: codecConfig(env),
+    maxExportBytes: positiveInt(env.KOLLECT_MAX_EXPORT_BYTES, 'KOLLECT_MAX_EXPORT_BYTES'),
   };
+}
+
+/** A positive integer setting, undefined when unset or empty. */
+function positiveInt(text: string | undefined, name: string): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new TypeError(`${name} must be a positive integer (bytes), got "${text}"`);
+  return n;
 }
 
 function storeUrl(env: NodeJS.ProcessEnv): string {

@@ -75,7 +75,7 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
     worker = await Worker.create({
       connection: nativeConnection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, dataConverter, ...workflowCode(config, log),
       activities: {
-        ...createActivities({ kube: new Kube(kc), store: bodies, sinks: sinkDescriptors, guard, log, metrics: telemetry.exports, settings: { maxRunAgeMs: config.maxRunAgeMs, clusterName: config.clusterName, tenantMode: config.tenantMode } }),
+        ...createActivities({ kube: new Kube(kc), store: bodies, sinks: sinkDescriptors, guard, log, metrics: telemetry.exports, settings: { maxRunAgeMs: config.maxRunAgeMs, clusterName: config.clusterName, tenantMode: config.tenantMode, maxExportBytes: config.maxExportBytes } }),
         ...createConnectionTestActivities({ kube: new Kube(kc), sinks: sinkDescriptors, guard, log }),
         ...createCollectorActivities({ client, taskQueue: config.taskQueue, store: bodies, payloads: store, log }),
       },

@@ -12,13 +12,13 @@ export const SETTLE_MS = 1_000;
 /** An export attempt that stops heartbeating for this long is retried (a lost worker costs seconds). */
 export const EXPORT_HEARTBEAT_TIMEOUT = '20 seconds';
 /** Failure types of the export activities that retrying cannot fix. */
-export const NON_RETRYABLE_EXPORT_ERRORS = ['SinkConfigError', 'ExportTooLarge', 'DeleteGuard'];
+export const NON_RETRYABLE_EXPORT_ERRORS = ['SinkConfigError', 'SecretNotAllowed', 'ExportTooLarge', 'DeleteGuard'];
 
 /** One export to start: the activity's options, request and entries. */
 export interface StartedExport { sink: SinkConfig; options: ActivityOptions; request: ExportRequest; entries: ExportEntries; plan: ExportPlan }
 
 /** Status reason of a sink by the failure type its export activity threw (default ExportFailed). */
-export const FAILURE_REASONS: Readonly<Record<string, string>> = { DeleteGuard: 'DeleteHeld', SinkUnreachable: 'Unreachable' };
+export const FAILURE_REASONS: Readonly<Record<string, string>> = { DeleteGuard: 'DeleteHeld', SinkUnreachable: 'Unreachable', SecretNotAllowed: 'SecretNotAllowed' };
 /** The status reason of a failure of `type` (also the reason label of kollect_sink_errors_total). */
 export const failureReason = (type: string | undefined): string => (type && Object.hasOwn(FAILURE_REASONS, type) ? FAILURE_REASONS[type]! : 'ExportFailed');
 

@@ -107,6 +107,26 @@ describe('InventoryState', () => {
     expect(s.plan(c, 3000, DAY).plan.mode).toBe('full');
   });
 
+  it('counts the rows a sink refused since its last full reconcile, with a sample, in status only', () => {
+    const s = synced();
+    const c = sink();
+    const id = sinkId(c);
+    s.syncSinks([c]);
+    const refused = (n: number) => ({ count: n, samples: [{ key: 't1/a', object: 'shop/a', reason: 'attributes.x contains a NUL character' }] });
+    const full = s.plan(c, 0, DAY);
+    s.recordSuccess(id, full.plan, { ...applied(2), rejected: refused(1), nowMs: 0 });
+    expect(s.statusOf(id)!.quarantine).toEqual({ rows: 1, sample: 't1/a (shop/a): attributes.x contains a NUL character', lastTime: new Date(0).toISOString() });
+    s.applyDelta({ target: 't1', upserts: [ref('a', 'h2')], deletes: [] });
+    const delta = s.plan(c, 1000, DAY);
+    s.recordSuccess(id, delta.plan, { ...applied(2), rejected: refused(2), nowMs: 1000 });
+    expect(s.statusOf(id)!.quarantine!.rows).toBe(3); // a delta adds
+    s.applyDelta({ target: 't1', upserts: [ref('a', 'h3')], deletes: [] });
+    s.recordSuccess(id, s.plan(c, 2000, DAY).plan, { ...applied(2), nowMs: 2000 });
+    expect(s.statusOf(id)!.quarantine!.rows).toBe(3); // a delta cannot know an earlier refusal was fixed
+    s.recordSuccess(id, s.plan(c, DAY, DAY).plan, { ...applied(2), nowMs: DAY }); // a full reconcile refusing none
+    expect(s.statusOf(id)!.quarantine).toBeUndefined();
+  });
+
   it('a sink ahead of this lineage (a reset replayed older history) asks for a new lineage', () => {
     const s = synced();
     const c = sink();

@@ -9,6 +9,7 @@ import type { RowEntry } from '../api/rows.js';
 import { rowKey } from '../api/rows.js';
 import type { DeltaBatch, ResyncPart } from '../api/signals.js';
 import type { SinkExportStatus, SinkKind } from '../api/types.js';
+import type { RejectedRows } from '../activities/sinks/types.js';
 
 /** One sink as the resolved inventory configuration names it. */
 export interface SinkConfig {
@@ -48,6 +49,8 @@ export interface SinkState {
   openUntilMs?: number;
   rowsExported?: number;
   detail?: string;
+  /** Rows the sink refused since its last full reconcile (poison rows), with one sample. Status only. */
+  quarantine?: { rows: number; sample?: string; lastMs: number };
 }
 
 export interface BreakerPolicy {
@@ -103,6 +106,8 @@ export interface ExportOutcome {
   aheadVersion?: number;
   rowsExported: number;
   detail: string;
+  /** Rows the sink refused (skipped, the rest applied): a count and a few samples, never every key. */
+  rejected?: RejectedRows;
 }
 
 export const sinkId = (s: { kind: string; name: string }): string => `${s.kind}/${s.name}`;
@@ -335,6 +340,7 @@ export class InventoryState {
     s.lastSuccessMs = r.nowMs;
     s.rowsExported = r.rowsExported;
     s.detail = r.detail;
+    recordRejected(s, plan.mode, r);
     if (plan.mode === 'full') { s.lastFullMs = r.nowMs; s.needsFull = false; }
     this.collectTombstones();
     return false;
@@ -367,6 +373,19 @@ export class InventoryState {
       exportedVersion: s.exportedLineage === this.lineage ? s.exportedVersion : 0, detail: s.detail ?? '',
       ...(reason ? { reason } : {}),
       ...(s.lastFullMs !== undefined ? { lastFullReconcileTime: iso(s.lastFullMs) } : {}),
+      ...(s.quarantine ? { quarantine: { rows: s.quarantine.rows, ...(s.quarantine.sample ? { sample: s.quarantine.sample } : {}), lastTime: iso(s.quarantine.lastMs) } } : {}),
     };
   }
+}
+
+/**
+ * Status only (no command depends on it, so replay is unaffected): a full reconcile counts the
+ * refused rows afresh (none clears the count); a delta adds its refusals to the count since.
+ */
+function recordRejected(s: SinkState, mode: ExportPlan['mode'], r: ExportOutcome & { nowMs: number }): void {
+  const n = r.rejected?.count ?? 0;
+  if (n === 0) { if (mode === 'full') s.quarantine = undefined; return; }
+  const first = r.rejected!.samples[0];
+  const sample = first ? `${first.key} (${first.object}): ${first.reason}`.slice(0, 500) : undefined;
+  s.quarantine = { rows: (mode === 'full' ? 0 : s.quarantine?.rows ?? 0) + n, sample, lastMs: r.nowMs };
 }

@@ -19,7 +19,7 @@ import {
 import type { Row } from '../../api/rows.js';
 import { redactUrl, SinkUnreachableError } from './redact.js';
 import { rowDocument, serialize, type Format } from './serialize.js';
-import { SinkConfigError, checkDeleteGuard, decideWatermark, skipped, type ExportInput, type ExportReply, type ProbeResult, type SinkBackend, type SinkContext } from './types.js';
+import { Rejections, SinkConfigError, checkDeleteGuard, decideWatermark, skipped, type ExportInput, type ExportReply, type ProbeResult, type SinkBackend, type SinkContext } from './types.js';
 import type { SinkDescriptor } from './descriptor.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { defaultEndpointGuard, type EndpointGuard } from './endpoints.js';
@@ -185,11 +185,13 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
           return { reply: skipped(d, stored), tip: await remoteTip() };
         }
         const held = await heldRowFiles(git, c.base, summaryPath);
-        if (input.plan.mode === 'full') await applyFull(work, c, input, held);
+        const rejected = new Rejections();
+        if (input.plan.mode === 'full') await applyFull(work, c, input, held, rejected);
         else {
           checkDeleteGuard(input, input.deletes.length, held.size);
-          await applyDelta(work, c, input, new Set(held.keys()));
+          await applyDelta(work, c, input, new Set(held.keys()), rejected);
         }
+        if (rejected.count) ctx.log('sink.git.rejected', { rows: rejected.count, sample: rejected.samples[0] });
         await writeFile(path.join(work, summaryPath), serialize(summaryDocument(input.inventory, input.plan.rowCount, input.plan.targetCounts, input.plan), c.format));
         step('write');
         await git.raw(['add', '-A', '--', `:(literal)${c.base}`]);
@@ -197,7 +199,7 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
         step('stage');
         if (changes.length === 0) {
           ctx.log('sink.git.export', { branch: c.branch, path: c.base, result: 'no change', ms: Date.now() - t0, steps });
-          return { reply: { outcome: 'applied', rowsExported: input.plan.rowCount, upserts: 0, deletes: 0, detail: 'no change' }, tip: await remoteTip() };
+          return { reply: { outcome: 'applied', rowsExported: input.plan.rowCount, upserts: 0, deletes: 0, detail: 'no change', rejected: rejected.summary() }, tip: await remoteTip() };
         }
         const counts = countChanges(changes, c.base, c.format);
         await git.raw(['commit', '--quiet', '--no-verify', '--cleanup=verbatim', '-m', commitMessage(input.inventory, changes, counts, { exportId: input.exportId, ...input.plan })]);
@@ -220,7 +222,7 @@ export class GitBackend implements SinkBackend<GitSinkSpec> {
         ctx.log('sink.git.export', { branch: c.branch, path: c.base, commit: sha7, ...counts, ms: Date.now() - t0, steps });
         return {
           pushed, tip: pushed,
-          reply: { outcome: 'applied', rowsExported: input.plan.rowCount, upserts: counts.added + counts.updated, deletes: counts.removed, detail: `${input.plan.mode} commit ${sha7}` },
+          reply: { outcome: 'applied', rowsExported: input.plan.rowCount, upserts: counts.added + counts.updated, deletes: counts.removed, detail: `${input.plan.mode} commit ${sha7}`, rejected: rejected.summary() },
         };
       }
     } catch (err) {
@@ -357,10 +359,12 @@ async function heldRowFiles(git: SimpleGit, base: string, summaryPath: string): 
  * index's blob ids tell which files differ without reading them back; unchanged files are not
  * rewritten. The delete guard is checked before anything is removed.
  */
-async function applyFull(work: string, c: GitTarget, input: ExportInput, held: ReadonlyMap<string, string>): Promise<void> {
+async function applyFull(work: string, c: GitTarget, input: ExportInput, held: ReadonlyMap<string, string>, rejected: Rejections): Promise<void> {
   const tree = new TreePlanner(c.base, c.format);
   for await (const page of input.upserts()) {
-    const writes = page.map((row) => tree.place(row)).filter(({ path: p, content }) => {
+    // A row that cannot be rendered is not placed: its earlier file, if any, is stale and removed.
+    const placed = page.flatMap((row) => { try { return [tree.place(row)]; } catch (err) { rejected.add(row, renderFailure(err, c.format)); return []; } });
+    const writes = placed.filter(({ path: p, content }) => {
       const id = held.get(p);
       return id === undefined || id !== blobId(content, id.length);
     });
@@ -374,7 +378,7 @@ async function applyFull(work: string, c: GitTarget, input: ExportInput, held: R
 }
 
 /** Writes the delta's upserts and removes its deletes: only the files that changed are touched. */
-async function applyDelta(work: string, c: GitTarget, input: ExportInput, held: ReadonlySet<string>): Promise<void> {
+async function applyDelta(work: string, c: GitTarget, input: ExportInput, held: ReadonlySet<string>, rejected: Rejections): Promise<void> {
   /** Paths this delta wrote, and the uid each now holds: later rows of the same delta see them. */
   const claimed = new Map<string, string>();
   const uidAt = async (p: string): Promise<string | undefined> =>
@@ -390,8 +394,17 @@ async function applyDelta(work: string, c: GitTarget, input: ExportInput, held: 
     const writes: [string, string][] = [];
     for (const row of page) { // one at a time: two new rows of one delta may want the same name
       const p = await pathOf(row);
+      let content: string;
+      try {
+        content = serialize(rowDocument(row), c.format);
+      } catch (err) {
+        // A poison row: refused, and its earlier version (if this path holds it) removed.
+        rejected.add(row, renderFailure(err, c.format));
+        if ((await uidAt(p)) === row.uid) { await rm(path.join(work, p), { force: true }); claimed.delete(p); }
+        continue;
+      }
       claimed.set(p, row.uid);
-      writes.push([p, serialize(rowDocument(row), c.format)]);
+      writes.push([p, content]);
     }
     for (const dir of new Set(writes.map(([p]) => path.dirname(path.join(work, p))))) await mkdir(dir, { recursive: true });
     await inParallel(writes, ([p, content]) => writeFile(path.join(work, p), content));
@@ -404,6 +417,12 @@ async function applyDelta(work: string, c: GitTarget, input: ExportInput, held: 
     if (p) { await rm(path.join(work, p), { force: true }); claimed.delete(p); removed = true; }
   }
   if (removed) await pruneEmptyDirs(path.join(work, c.base));
+}
+
+/** Why a row could not be rendered, for status (a stack overflow names the nesting). */
+function renderFailure(err: unknown, format: string): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return `cannot be written as ${format}: ${err instanceof RangeError ? `${msg} (nested too deeply)` : msg}`;
 }
 
 /** The git object id of a blob with this content (sha1, or sha256 for a repository using it). */

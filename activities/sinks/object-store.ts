@@ -21,7 +21,7 @@ import { PARQUET_COLUMNS, PARQUET_SCHEMA_VERSION, encodeParquet, parquetColumns,
 import { rowDocument, serialize } from './serialize.js';
 import { KeyedQueue } from './keyed-queue.js';
 import {
-  SinkConfigError, checkDeleteGuard, decideWatermark, skipped,
+  Rejections, SinkConfigError, checkDeleteGuard, decideWatermark, skipped,
   type ExportInput, type ExportReply, type InventoryIdentity, type ProbeResult, type SinkBackend, type SinkContext, type Watermark,
 } from './types.js';
 
@@ -256,7 +256,7 @@ export class ObjectStoreBackend<Spec extends ObjectStoreSpec> implements SinkBac
     const applied = input.plan.mode === 'full' ? await run.full() : await run.delta();
     if (!applied.changed) {
       ctx.log(`sink.${this.type}.export`, { prefix, result: 'no change', ms: Date.now() - t0 });
-      return { outcome: 'applied', rowsExported: input.plan.rowCount, upserts: 0, deletes: 0, detail: 'no change' };
+      return { outcome: 'applied', rowsExported: input.plan.rowCount, upserts: 0, deletes: 0, detail: 'no change', rejected: run.rejected.summary() };
     }
     await this.opts.beforeManifest?.();
     // A cancelled attempt (timed out, heartbeat lost) must not move the watermark over a newer export.
@@ -265,7 +265,7 @@ export class ObjectStoreBackend<Spec extends ObjectStoreSpec> implements SinkBac
     await run.purge();
     const detail = `${input.plan.mode} v${input.plan.version}: wrote ${applied.written}, removed ${applied.removed}${applied.foreign ? `, deleted ${applied.foreign} foreign` : ''}`;
     ctx.log(`sink.${this.type}.export`, { prefix, mode: input.plan.mode, ...applied, ms: Date.now() - t0 });
-    return { outcome: 'applied', rowsExported: input.plan.rowCount, upserts: applied.written, deletes: applied.removed, detail };
+    return { outcome: 'applied', rowsExported: input.plan.rowCount, upserts: applied.written, deletes: applied.removed, detail, rejected: run.rejected.summary() };
   }
 }
 
@@ -309,6 +309,9 @@ class SnapshotWrite {
   /** Objects (whole keys) to delete once the new manifest is written: foreign ones and expired retirees. */
   private readonly doomed: string[] = [];
   private readonly now = new Date();
+  /** Rows the format's writer could not render (poison rows): refused, their earlier object retired. */
+  readonly rejected = new Rejections();
+  private poisonRetired = 0;
 
   constructor(
     private readonly store: ObjectStore, private readonly prefix: string, private readonly format: ObjectFormat, private readonly input: ExportInput,
@@ -342,14 +345,14 @@ class SnapshotWrite {
     const named = new Set(partKeys(this.base, this.deltas));
     for (const k of listedParts.keys()) if (!named.has(k) && !this.retiredParts.has(k)) { this.doomed.push(`${this.prefix}/${k}`); foreign++; }
     const purged = this.expire();
-    return { written: c.written, removed: c.removed, foreign, purged, changed: this.changed(c.touched + foreign + purged) };
+    return { written: c.written, removed: c.removed, foreign, purged, changed: this.changed(c.touched + foreign + purged + this.poisonRetired) };
   }
 
   /** Applies the delta's upserts and deletes; touches only those rows (row objects), or adds one delta (parquet). */
   async delta(): Promise<Applied> {
     const c = this.format === 'parquet' ? await this.deltaParts() : await this.deltaRows(this.format);
     const purged = this.expire();
-    return { written: c.written, removed: c.removed, foreign: 0, purged, changed: this.changed(c.touched + purged) };
+    return { written: c.written, removed: c.removed, foreign: 0, purged, changed: this.changed(c.touched + purged + this.poisonRetired) };
   }
 
   /** The new manifest: this export's watermark and counts, and the rows or parts as they now stand. */
@@ -513,14 +516,24 @@ class SnapshotWrite {
   }
 
   private async writeRows(page: readonly VersionedRow[], format: RowObjectFormat): Promise<number> {
-    const bodies = encodeRows(format, page);
-    await inParallel(page.map((row, i) => [row, bodies[i]!] as const), async ([row, body]) => {
+    const ok: (readonly [VersionedRow, string])[] = [];
+    for (const row of page) {
+      try {
+        ok.push([row, encodeRows(format, [row])[0]!]);
+      } catch (err) {
+        // A poison row: refused alone; its earlier object leaves the snapshot (no stale version).
+        this.rejected.add(row, `cannot be written as ${format}: ${err instanceof RangeError ? `${err.message} (nested too deeply)` : (err as Error).message}`);
+        const key = rowObject(row, format);
+        if (this.rows.has(key)) { this.retireRow(key); this.poisonRetired++; }
+      }
+    }
+    await inParallel(ok, async ([row, body]) => {
       const key = rowObject(row, format);
       const tag = await this.store.put(`${this.rowsDir}${key}`, body, { contentType: CONTENT_TYPES[format] });
       this.rows.set(key, [shortHash(row.hash), tag]);
       this.retired.delete(key); // back in the snapshot: no longer due for deletion
     }, this.opts.concurrency ?? 32);
-    return page.length;
+    return ok.length;
   }
 
   private retireRow(key: string): void {

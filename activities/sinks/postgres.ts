@@ -8,7 +8,7 @@ import type { VersionedRow } from '../../api/rows.js';
 import type { PostgresSinkSpec } from '../../api/types.js';
 import { redact, redactError, redactUrl, secretValues } from './redact.js';
 import {
-  SinkConfigError, checkDeleteGuard, decideWatermark, skipped, type ExportInput, type ExportReply, type ProbeResult, type SinkBackend, type SinkContext, type Watermark,
+  Rejections, SinkConfigError, checkDeleteGuard, decideWatermark, skipped, type ExportInput, type ExportReply, type ProbeResult, type SinkBackend, type SinkContext, type Watermark,
 } from './types.js';
 import type { SinkDescriptor } from './descriptor.js';
 import { defaultEndpointGuard, type EndpointGuard } from './endpoints.js';
@@ -259,6 +259,19 @@ export class PostgresBackend implements SinkBackend<PostgresSinkSpec> {
       const size = this.opts.batchSize ?? 2000;
       let upserted = 0;
       let deleted = 0;
+      const rejected = new Rejections();
+      /** Upserts the rows PostgreSQL can store; a poison row is refused and its earlier version deleted. */
+      const apply = async (page: readonly VersionedRow[]): Promise<void> => {
+        const rows: VersionedRow[] = [];
+        const poison: VersionedRow[] = [];
+        for (const r of dedupe(page)) {
+          const nul = nulPath(r);
+          if (nul === undefined) rows.push(r);
+          else { poison.push(r); rejected.add(r, `${nul} contains a NUL character (\\u0000), which PostgreSQL text and jsonb cannot store`); }
+        }
+        for (let i = 0; i < rows.length; i += size) upserted += await upsert(client, t, inv, rows.slice(i, i + size));
+        if (poison.length) deleted += await deleteKeys(client, t, inv, poison);
+      };
       const count = async (): Promise<number> => Number((await client.query<{ n: string }>(
         `SELECT count(*) AS n FROM ${t} WHERE inventory_namespace = $1 AND inventory_name = $2 AND cluster = $3`, [inv.namespace, inv.name, inv.cluster])).rows[0]?.n ?? 0);
       if (plan.mode === 'full') {
@@ -271,17 +284,11 @@ export class PostgresBackend implements SinkBackend<PostgresSinkSpec> {
         checkDeleteGuard(input, stale.length, existing.rows.length);
         // Only rows whose content differs have their bodies read and written.
         const hashes = new Map(existing.rows.map(([target, uid, hash]) => [`${target}/${uid}`, hash]));
-        for await (const page of input.upserts((e) => hashes.get(`${e.target}/${e.uid}`) !== e.hash)) {
-          const rows = dedupe(page);
-          for (let i = 0; i < rows.length; i += size) upserted += await upsert(client, t, inv, rows.slice(i, i + size));
-        }
+        for await (const page of input.upserts((e) => hashes.get(`${e.target}/${e.uid}`) !== e.hash)) await apply(page);
         for (let i = 0; i < stale.length; i += size) deleted += await deleteKeys(client, t, inv, stale.slice(i, i + size).map(([target, uid]) => ({ target, uid })));
       } else {
         if (input.deletes.length) checkDeleteGuard(input, input.deletes.length, await count());
-        for await (const page of input.upserts()) {
-          const rows = dedupe(page);
-          for (let i = 0; i < rows.length; i += size) upserted += await upsert(client, t, inv, rows.slice(i, i + size));
-        }
+        for await (const page of input.upserts()) await apply(page);
         for (let i = 0; i < input.deletes.length; i += size) deleted += await deleteKeys(client, t, inv, input.deletes.slice(i, i + size));
       }
       await client.query(
@@ -294,7 +301,8 @@ export class PostgresBackend implements SinkBackend<PostgresSinkSpec> {
       signal?.throwIfAborted();
       await client.query('COMMIT');
       const rows = plan.rowCount;
-      return { outcome: 'applied', rowsExported: rows, upserts: upserted, deletes: deleted, detail: `${plan.mode}: upserted ${upserted}, deleted ${deleted}` };
+      const refused = rejected.count ? `, refused ${rejected.count}` : '';
+      return { outcome: 'applied', rowsExported: rows, upserts: upserted, deletes: deleted, detail: `${plan.mode}: upserted ${upserted}, deleted ${deleted}${refused}`, rejected: rejected.summary() };
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
@@ -327,6 +335,27 @@ async function upsert(client: pg.PoolClient, t: string, inv: ExportInput['invent
       rows.map((r) => r.kind), rows.map((r) => r.namespace), rows.map((r) => r.name),
       rows.map((r) => JSON.stringify(r.attributes ?? {})), rows.map((r) => r.hash), rows.map((r) => r.version)]);
   return res.rowCount ?? 0;
+}
+
+/**
+ * Where a row holds a NUL character (U+0000), e.g. `attributes.data.blob`, or undefined. PostgreSQL
+ * text and jsonb cannot store it: one such row would fail every export of the inventory, so it is
+ * refused alone (docs/sinks/postgres.md#poison-rows). Iterative: depth is no concern here.
+ */
+export function nulPath(row: VersionedRow): string | undefined {
+  for (const k of ['target', 'uid', 'cluster', 'apiVersion', 'kind', 'namespace', 'name'] as const) if (row[k].includes('\0')) return k;
+  const stack: [unknown, string][] = [[row.attributes ?? {}, 'attributes']];
+  while (stack.length) {
+    const [v, at] = stack.pop()!;
+    if (typeof v === 'string') { if (v.includes('\0')) return at; continue; }
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) { v.forEach((x, i) => stack.push([x, `${at}[${i}]`])); continue; }
+    for (const [k, x] of Object.entries(v)) {
+      if (k.includes('\0')) return `${at} (a key)`;
+      stack.push([x, `${at}.${k}`]);
+    }
+  }
+  return undefined;
 }
 
 /** Last row wins per (target, uid): one statement must not touch a key twice. */

@@ -22,8 +22,37 @@ export interface ExportRequest {
   maxDeletePercent: number;
 }
 
-/** What an export activity returns to the workflow: no bodies. */
+/** What an export activity returns to the workflow: no bodies, and of refused rows only a count and samples. */
 export interface ExportReply extends ExportOutcome { upserts: number; deletes: number }
+
+/** One row a sink refused: its key (`target/uid`), the object (`namespace/name`) and why. */
+export interface RowRejection { key: string; object: string; reason: string }
+
+/** Rows a sink refused in one export: how many, and the first few (never every key: payloads stay small). */
+export interface RejectedRows { count: number; samples: RowRejection[] }
+
+/** Samples an export reports of its refused rows. */
+export const MAX_REJECTION_SAMPLES = 3;
+
+/**
+ * Poison rows (docs/sinks.md#poison-rows): a row the sink cannot store is skipped, not the whole
+ * export. The backend records it here, removes any earlier version of it it holds (the sink must
+ * not keep a stale version silently), applies the rest, and reports `summary()` in its reply.
+ */
+export class Rejections {
+  count = 0;
+  readonly samples: RowRejection[] = [];
+  add(row: { target: string; uid: string; namespace: string; name: string }, reason: string): void {
+    this.count++;
+    if (this.samples.length < MAX_REJECTION_SAMPLES) {
+      this.samples.push({ key: `${row.target}/${row.uid}`, object: row.namespace ? `${row.namespace}/${row.name}` : row.name, reason: reason.slice(0, 300) });
+    }
+  }
+  /** For the reply: undefined when nothing was refused. */
+  summary(): RejectedRows | undefined {
+    return this.count ? { count: this.count, samples: [...this.samples] } : undefined;
+  }
+}
 
 /** What a backend receives: the plan, and the rows with their bodies read from the store. */
 export interface ExportInput {

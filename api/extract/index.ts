@@ -9,6 +9,6 @@ export { compileJsonPath, toRfc9535, type JsonPathProgram } from './jsonpath.js'
 export { canonicalJson } from './canonical.js';
 export { contentHash } from './hash.js';
 export { ALLOW_FULL_EXPORT, ALWAYS_PRUNE, DEFAULT_PRUNE, LAST_APPLIED } from './prune.js';
-export { DEFAULT_LIMITS, ExtractionLimitError, extractionLimitsFromEnv, type ExtractionLimits } from './limits.js';
-export { ExtractionPool, type SandboxProfile } from './sandbox.js';
+export { DEFAULT_LIMITS, ExtractionLimitError, RowQuarantinedError, extractionLimitsFromEnv, type ExtractionLimits } from './limits.js';
+export { ExtractionPool, type RowOutcome, type SandboxProfile } from './sandbox.js';
 export { sensitivePolicyFromEnv, sensitiveRefusal, type SensitivePolicy } from './sensitive.js';

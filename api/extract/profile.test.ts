@@ -3,7 +3,7 @@ import type { KollectProfileSpec } from '../types.js';
 import { compileProfile, type CompiledProfile } from './index.js';
 import { FILTER_STEP } from './profile.js';
 import { contentHash } from './hash.js';
-import { ExtractionLimitError } from './limits.js';
+import { ExtractionLimitError, RowQuarantinedError } from './limits.js';
 import { configMap, deployment, node, pod, secret } from './testdata/objects.js';
 
 const ctx = { target: 'deployments', cluster: 'prod-eu' };
@@ -128,7 +128,7 @@ describe('toRow in Attributes mode', () => {
     expect(q.stats().lastError?.message).toMatch(/bool/);
   });
 
-  it('a failing attribute is null with an error count; the others and the row survive', () => {
+  it('a failing attribute is left out of the row (not null), reported per row and counted; the others and the row survive', () => {
     const p = compiled({
       apiVersion: 'v1',
       kind: 'Pod',
@@ -140,7 +140,13 @@ describe('toRow in Attributes mode', () => {
       ],
     });
     for (let i = 0; i < 3; i++) {
-      expect(p.toRow(pod(), ctx)?.attributes).toEqual({ node: 'worker-2', missing: null, restarts: [0, 5], cpu: null });
+      const issues: { field: string; message: string }[] = [];
+      const row = p.toRow(pod(), ctx, undefined, issues);
+      expect(row?.attributes).toEqual({ node: 'worker-2', restarts: [0, 5] });
+      expect(Object.hasOwn(row!.attributes, 'missing')).toBe(false);
+      expect(issues.map((e) => e.field)).toEqual(['spec.attributes[1].cel', 'spec.attributes[3].cel']);
+      expect(issues[0]!.message).toMatch(/^attribute 'missing': /);
+      expect(issues[1]!.message).not.toContain('512Mi');
     }
     const stats = p.stats();
     expect(stats.errors).toEqual({ 'spec.attributes[1].cel': 3, 'spec.attributes[3].cel': 3 });
@@ -158,7 +164,7 @@ describe('toRow in Attributes mode', () => {
     expect(p.stats().errors.object).toBe(8);
     // Odd but valid objects: fields of unexpected types only fail their attribute.
     const odd = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'odd', namespace: 'shop' }, spec: 'weird' };
-    expect(p.toRow(odd, ctx)?.attributes.replicas).toBeNull();
+    expect(p.toRow(odd, ctx)?.attributes).not.toHaveProperty('replicas');
   });
 
   it('scrubKeys remove keys anywhere in attribute values, attribute names included', () => {
@@ -286,7 +292,7 @@ describe('issue 9: scrubKeys spelling and output limits', () => {
     expect(compiled(deployments).warnings).toEqual([]);
   });
 
-  it('an attribute over maxAttributeBytes or a row over maxRowBytes throws ExtractionLimitError naming the expression', () => {
+  it('an attribute over maxAttributeBytes throws ExtractionLimitError naming the expression; a row over maxRowBytes or maxDepth is quarantined (RowQuarantinedError)', () => {
     const big = compileProfile({ apiVersion: 'v1', kind: 'ConfigMap', attributes: [{ name: 'ok', cel: '"x"' }, { name: 'blob', cel: '"ab" + object.data.blob' }] }, { maxAttributeBytes: 1000 });
     if (!big.ok) throw new Error(JSON.stringify(big.errors));
     const cm = { ...configMap(), data: { blob: 'x'.repeat(2000) } };
@@ -297,10 +303,17 @@ describe('issue 9: scrubKeys spelling and output limits', () => {
     }
     const row = compileProfile({ apiVersion: 'v1', kind: 'ConfigMap', export: { mode: 'Resource' } }, { maxRowBytes: 1024 });
     if (!row.ok) throw new Error('compile');
-    expect(() => row.profile.toRow(cm, ctx)).toThrow(/^spec\.export: the exported object is \d+ bytes of JSON; limit 1 KiB \(KOLLECT_EXTRACT_MAX_ROW_BYTES\)/);
+    expect(() => row.profile.toRow(cm, ctx)).toThrow(RowQuarantinedError);
+    expect(() => row.profile.toRow(cm, ctx)).toThrow(/^shop\/[a-z-]+ is \d+ bytes of JSON; limit 1 KiB per row \(KOLLECT_EXTRACT_MAX_ROW_BYTES\)$/);
     const many = compileProfile({ apiVersion: 'v1', kind: 'ConfigMap', attributes: [{ name: 'a', jsonPath: '{.data.blob}' }, { name: 'b', jsonPath: '{.data.blob}' }] }, { maxRowBytes: 3000 });
     if (!many.ok) throw new Error('compile');
-    expect(() => many.profile.toRow(cm, ctx)).toThrow(/^spec\.attributes: the attributes of .* are 40\d\d bytes of JSON; limit 3000 bytes per row/);
+    expect(() => many.profile.toRow(cm, ctx)).toThrow(/^the attributes of .* are 40\d\d bytes of JSON; limit 3000 bytes per row/);
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 3000; i++) deep = { d: deep };
+    const shallow = compileProfile({ apiVersion: 'v1', kind: 'ConfigMap', attributes: [{ name: 'n', cel: 'object.metadata.name' }] }, { maxDepth: 100 });
+    if (!shallow.ok) throw new Error('compile');
+    expect(() => shallow.profile.toRow({ ...configMap(), data: deep }, ctx)).toThrow(/^shop\/[a-z-]+ nests deeper than 100 levels; limit 100 levels \(KOLLECT_EXTRACT_MAX_DEPTH\)$/);
+    expect(shallow.profile.toRow(configMap(), ctx)?.attributes.n).toBeTruthy();
     expect(() => many.profile.toRow(configMap(), ctx)).not.toThrow();
   });
 

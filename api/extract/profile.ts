@@ -1,16 +1,18 @@
 // A KollectProfile compiled once (every CEL expression and JSONPath parsed and checked), then
 // applied to each watched object: filter → attributes or pruned resource → scrub → Row.
 // Nothing here throws on user input: bad specs come back as field-named errors, bad objects
-// and failing expressions as nulls plus counters the watcher reports. The one exception is a
-// limit (limits.ts): an attribute or row over its size cap, or a JSONPath selecting too many
-// nodes, throws ExtractionLimitError, because the profile, not the object, must change.
+// and failing expressions as attributes left out of the row, reported per row (toRow's `issues`)
+// and counted. Two exceptions (limits.ts): an attribute over its size cap, or a JSONPath selecting
+// too many nodes, throws ExtractionLimitError, because the profile, not the object, must change;
+// an object whose row is over the row size cap or nested too deeply throws RowQuarantinedError,
+// because that object alone cannot be exported (docs/extraction.md#row-limits-and-quarantine).
 import { EXPORT_MODES, type ExportMode, type KollectProfileSpec } from '../types.js';
 import type { Row } from '../rows.js';
 import { compileCel, evalBool, type CelProgram } from './cel.js';
 import { liftObject, type JsonObjectMap } from './cel-input.js';
 import { contentHash } from './hash.js';
 import { compileJsonPath, type JsonPathProgram } from './jsonpath.js';
-import { DEFAULT_LIMITS, ExtractionLimitError, kib, limitEnv, type ExtractionLimits } from './limits.js';
+import { DEFAULT_LIMITS, ExtractionLimitError, RowQuarantinedError, deeperThan, kib, limitEnv, type ExtractionLimits } from './limits.js';
 import { parsePointer, pruneResource, scrub, toPlainJson, type Json, type ResourcePruning } from './prune.js';
 import { compileMetrics, type CompiledMetrics, type MetricSample, type MetricShape } from './metrics.js';
 
@@ -51,11 +53,13 @@ export interface CompiledProfile {
   readonly warnings: readonly FieldError[];
   /**
    * The row for one watched object, or null when the filter excludes it (or it has no name).
-   * Throws ExtractionLimitError when an output cap is exceeded. `onStep` is told which
-   * expression runs next (FILTER_STEP, then each attribute's index), so that whoever stops a
-   * run that takes too long can name it (fieldOfStep).
+   * Throws ExtractionLimitError when an expression's cap is exceeded, RowQuarantinedError when
+   * this object's row is over the row size cap or the object nests deeper than maxDepth.
+   * `onStep` is told which expression runs next (FILTER_STEP, then each attribute's index), so
+   * that whoever stops a run that takes too long can name it (fieldOfStep). `issues` receives
+   * this object's evaluation errors (the filter, an attribute: left out of the row), redacted.
    */
-  toRow(obj: unknown, ctx: RowContext, onStep?: (step: number) => void): Row | null;
+  toRow(obj: unknown, ctx: RowContext, onStep?: (step: number) => void, issues?: FieldError[]): Row | null;
   /** The profile field evaluated at a step given to toRow's onStep. */
   fieldOfStep(step: number): string;
   /** Custom resource metrics (spec.metrics), in declaration order; empty when none. */
@@ -198,8 +202,15 @@ class Profile implements CompiledProfile {
     return step === FILTER_STEP ? 'spec.filter' : this.extractors[step]?.field ?? 'spec';
   }
 
-  toRow(obj: unknown, ctx: RowContext, onStep?: (step: number) => void): Row | null {
+  toRow(obj: unknown, ctx: RowContext, onStep?: (step: number) => void, issues?: FieldError[]): Row | null {
     this.#stats.objects++;
+    // Before anything recursive runs over it: a 3,000-level object would overflow a stack (the
+    // YAML writer's, or ours) and must not reach a sink.
+    if (deeperThan(obj, this.limits.maxDepth)) {
+      const m = (obj as { metadata?: { namespace?: unknown; name?: unknown } } | null)?.metadata;
+      const name = `${typeof m?.namespace === 'string' && m.namespace ? `${m.namespace}/` : ''}${typeof m?.name === 'string' ? m.name : '<unnamed>'}`;
+      throw new RowQuarantinedError('object', `${this.limits.maxDepth} levels (${limitEnv('maxDepth')})`, `${name} nests deeper than ${this.limits.maxDepth} levels`);
+    }
     const plain = toPlainJson(obj);
     const meta = isObject(plain) && isObject(plain.metadata) ? plain.metadata : undefined;
     if (!isObject(plain) || !meta || typeof meta.name !== 'string' || meta.name === '') {
@@ -212,7 +223,7 @@ class Profile implements CompiledProfile {
     if (this.filter) {
       onStep?.(FILTER_STEP);
       const r = evalBool(this.filter, cel());
-      if (!r.ok) { this.fail('spec.filter', r.message); this.#stats.filtered++; return null; }
+      if (!r.ok) { this.fail('spec.filter', r.message, issues); this.#stats.filtered++; return null; }
       if (r.value !== true) { this.#stats.filtered++; return null; }
     }
 
@@ -225,7 +236,10 @@ class Profile implements CompiledProfile {
     let attributes: Record<string, unknown>;
     if (this.mode === 'Resource') {
       attributes = pruneResource(plain, this.pruning) as Record<string, unknown>;
-      this.checkSize('spec.export', attributes, this.limits.maxRowBytes, 'maxRowBytes', 'the exported object');
+      const n = JSON.stringify(attributes).length;
+      if (n > this.limits.maxRowBytes) {
+        throw new RowQuarantinedError('spec.export', `${kib(this.limits.maxRowBytes)} per row (${limitEnv('maxRowBytes')})`, `${identity.namespace ? `${identity.namespace}/` : ''}${identity.name} is ${n} bytes of JSON`);
+      }
     } else {
       const values: { [k: string]: Json } = {};
       let total = 0;
@@ -234,9 +248,12 @@ class Profile implements CompiledProfile {
         const r = e.kind === 'cel' ? e.program.eval(cel()) : e.program.eval(plain);
         if (r.ok) total += this.checkSize(e.field, (values[e.name] = r.value as Json), this.limits.maxAttributeBytes, 'maxAttributeBytes', `attribute '${e.name}'`);
         else if (typeof (r as { limit?: string }).limit === 'string') throw new ExtractionLimitError(e.field, (r as unknown as { limit: string }).limit, `attribute '${e.name}' ${r.message}`);
-        else { values[e.name] = null; this.fail(e.field, r.message); }
+        // Left out, not null: a real null stays distinguishable from a failed evaluation.
+        else this.fail(e.field, `attribute '${e.name}': ${r.message}`, issues);
       }
-      if (total > this.limits.maxRowBytes) throw new ExtractionLimitError('spec.attributes', `${kib(this.limits.maxRowBytes)} per row (${limitEnv('maxRowBytes')})`, `the attributes of ${identity.namespace}/${identity.name} are ${total} bytes of JSON`);
+      if (total > this.limits.maxRowBytes) {
+        throw new RowQuarantinedError('spec.attributes', `${kib(this.limits.maxRowBytes)} per row (${limitEnv('maxRowBytes')})`, `the attributes of ${identity.namespace ? `${identity.namespace}/` : ''}${identity.name} are ${total} bytes of JSON`);
+      }
       attributes = scrub(values, this.scrubKeys) as Record<string, unknown>;
     }
     this.#stats.rows++;
@@ -261,9 +278,10 @@ class Profile implements CompiledProfile {
     this.#stats = emptyStats();
   }
 
-  private fail(field: string, message: string): void {
+  private fail(field: string, message: string, issues?: FieldError[]): void {
     this.#stats.errors[field] = (this.#stats.errors[field] ?? 0) + 1;
     this.#stats.lastError = { field, message };
+    issues?.push({ field, message });
   }
 }
 

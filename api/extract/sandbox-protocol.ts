@@ -2,7 +2,7 @@
 import type { KollectProfileSpec } from '../types.js';
 import type { Row } from '../rows.js';
 import type { ExtractionLimits } from './limits.js';
-import type { RowContext } from './profile.js';
+import type { FieldError, RowContext } from './profile.js';
 import type { MetricSample } from './metrics.js';
 
 /** Int32 slots of the shared progress buffer. */
@@ -23,8 +23,18 @@ export interface WorkerJob {
   objects: unknown[];
 }
 
+/**
+ * What one object became: its row (null: filtered out) with the evaluation errors of this object,
+ * or quarantined (RowQuarantinedError: over the row size or depth cap), or failed (the
+ * evaluation threw something else; only this object is affected).
+ */
+export type RowOutcome =
+  /** samples: the object's custom metric samples, when the profile has spec.metrics and made a row. */
+  | { row: Row | null; errors?: FieldError[]; samples?: MetricSample[] }
+  | { quarantined: { field: string; limit: string; detail: string } }
+  | { failed: string };
+
 export type WorkerReply =
-  /** samples: per object, its custom metric samples (only when the profile has spec.metrics). */
-  | { id: number; rows: (Row | null)[]; samples?: MetricSample[][] }
+  | { id: number; outcomes: RowOutcome[] }
   | { id: number; limit: { field: string; limit: string; detail: string } }
   | { id: number; error: string };

@@ -2,9 +2,9 @@
 // into rows, and publishes its progress in shared memory so that the main thread can stop it
 // when one object takes longer than the deadline, and name the expression it was stuck in.
 import { parentPort, workerData } from 'node:worker_threads';
-import { compileProfile, type CompiledProfile } from './profile.js';
-import { ExtractionLimitError } from './limits.js';
-import { DONE_STEP, STEP, TICK, type WorkerData, type WorkerJob, type WorkerReply } from './sandbox-protocol.js';
+import { compileProfile, type CompiledProfile, type FieldError } from './profile.js';
+import { ExtractionLimitError, RowQuarantinedError } from './limits.js';
+import { DONE_STEP, STEP, TICK, type RowOutcome, type WorkerData, type WorkerJob, type WorkerReply } from './sandbox-protocol.js';
 
 const { progress: buffer } = workerData as WorkerData;
 const progress = new Int32Array(buffer);
@@ -27,14 +27,22 @@ function run(job: WorkerJob): WorkerReply {
   const p = profileFor(job);
   if (typeof p === 'string') return { id: job.id, error: p };
   const onStep = (s: number): void => { Atomics.store(progress, STEP, s); };
-  const rows = [];
-  const samples = p.metrics.length > 0 ? [] as ReturnType<CompiledProfile['samples']>[] : undefined;
+  const outcomes: RowOutcome[] = [];
   try {
     for (const obj of job.objects) {
       Atomics.add(progress, TICK, 1);
-      const row = p.toRow(obj, job.ctx, onStep);
-      rows.push(row);
-      samples?.push(row ? p.samples(obj, row) : []);
+      const errors: FieldError[] = [];
+      try {
+        const row = p.toRow(obj, job.ctx, onStep, errors);
+        const samples = row && p.metrics.length > 0 ? p.samples(obj, row) : undefined;
+        outcomes.push({ row, ...(errors.length ? { errors } : {}), ...(samples ? { samples } : {}) });
+      } catch (e) {
+        // The profile's fault: the whole job stops and the profile is disabled.
+        if (e instanceof ExtractionLimitError) throw e;
+        // This object's alone: the others of the batch still get their rows.
+        if (e instanceof RowQuarantinedError) outcomes.push({ quarantined: { field: e.field, limit: e.limit, detail: e.detail } });
+        else outcomes.push({ failed: e instanceof Error ? e.message.slice(0, 300) : String(e).slice(0, 300) });
+      }
     }
   } catch (e) {
     if (e instanceof ExtractionLimitError) return { id: job.id, limit: { field: e.field, limit: e.limit, detail: e.detail } };
@@ -44,7 +52,7 @@ function run(job: WorkerJob): WorkerReply {
     Atomics.store(progress, STEP, DONE_STEP);
     Atomics.add(progress, TICK, 1);
   }
-  return samples ? { id: job.id, rows, samples } : { id: job.id, rows };
+  return { id: job.id, outcomes };
 }
 
 parentPort!.on('message', (job: WorkerJob) => parentPort!.postMessage(run(job)));

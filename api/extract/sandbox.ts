@@ -13,8 +13,9 @@ import type { KollectProfileSpec } from '../types.js';
 import type { Row } from '../rows.js';
 import { ExtractionLimitError, limitEnv, type ExtractionLimits } from './limits.js';
 import type { CompiledProfile, RowContext } from './profile.js';
-import type { MetricSample } from './metrics.js';
-import { DONE_STEP, PROGRESS_SLOTS, STEP, TICK, type WorkerJob, type WorkerReply } from './sandbox-protocol.js';
+import { DONE_STEP, PROGRESS_SLOTS, STEP, TICK, type RowOutcome, type WorkerJob, type WorkerReply } from './sandbox-protocol.js';
+
+export type { RowOutcome };
 
 /** A compiled profile as the pool runs it: the spec goes to the workers, `compiled` names fields. */
 export interface SandboxProfile {
@@ -32,16 +33,13 @@ const WORKER_HEAP_MB = 256;
 interface Running {
   job: WorkerJob;
   profile: SandboxProfile;
-  resolve: (out: Extracted) => void;
+  resolve: (outcomes: RowOutcome[]) => void;
   reject: (err: Error) => void;
   /** TICK when the job was posted, when TICK last moved and at what time. */
   startTick: number;
   lastTick: number;
   since: number;
 }
-
-/** Rows of a batch and, when the profile has spec.metrics, each object's custom metric samples. */
-export interface Extracted { rows: (Row | null)[]; samples?: MetricSample[][] }
 
 interface Slot { worker: Worker; progress: Int32Array; running?: Running }
 
@@ -65,16 +63,21 @@ export class ExtractionPool {
    * ExtractionLimitError when the profile exceeds a limit on any of them.
    */
   async rows(profile: SandboxProfile, objects: readonly unknown[], ctx: RowContext): Promise<(Row | null)[]> {
-    return (await this.extract(profile, objects, ctx)).rows;
+    return (await this.outcomes(profile, objects, ctx)).map((o) => {
+      if ('failed' in o) throw new Error(o.failed);
+      return 'row' in o ? o.row : null;
+    });
   }
 
-  /** rows(), plus each object's custom metric samples when the profile has spec.metrics. */
-  async extract(profile: SandboxProfile, objects: readonly unknown[], ctx: RowContext): Promise<Extracted> {
-    const parts: Promise<Extracted>[] = [];
+  /**
+   * What each object became, in order: its row (with this object's evaluation errors), or
+   * quarantined (over the row size or depth cap), or failed. Rejects with ExtractionLimitError
+   * when the profile exceeds an expression's limit on any of them.
+   */
+  async outcomes(profile: SandboxProfile, objects: readonly unknown[], ctx: RowContext): Promise<RowOutcome[]> {
+    const parts: Promise<RowOutcome[]>[] = [];
     for (let i = 0; i < objects.length; i += BATCH) parts.push(this.#submit(profile, objects.slice(i, i + BATCH), ctx));
-    const done = await Promise.all(parts);
-    const rows = done.flatMap((d) => d.rows);
-    return profile.compiled.metrics.length > 0 ? { rows, samples: done.flatMap((d) => d.samples ?? d.rows.map((): MetricSample[] => [])) } : { rows };
+    return (await Promise.all(parts)).flat();
   }
 
   /** Terminates the workers; pending and later calls reject. */
@@ -87,7 +90,7 @@ export class ExtractionPool {
     await Promise.all(this.#slots.splice(0).map((s) => { s.running?.reject(err); return s.worker.terminate(); }));
   }
 
-  async #submit(profile: SandboxProfile, objects: unknown[], ctx: RowContext): Promise<Extracted> {
+  async #submit(profile: SandboxProfile, objects: unknown[], ctx: RowContext): Promise<RowOutcome[]> {
     // A bounded queue: past it, callers wait for room instead of piling up batches.
     while (this.#queue.length >= this.#limits.queue && !this.#closed) await new Promise<void>((r) => this.#room.push(r));
     if (this.#closed) throw new Error('extraction pool closed');
@@ -138,7 +141,7 @@ export class ExtractionPool {
     const r = slot.running;
     if (!r || r.job.id !== reply.id) return;
     slot.running = undefined;
-    if ('rows' in reply) r.resolve({ rows: reply.rows, samples: reply.samples });
+    if ('outcomes' in reply) r.resolve(reply.outcomes);
     else if ('limit' in reply) r.reject(new ExtractionLimitError(reply.limit.field, reply.limit.limit, reply.limit.detail));
     else r.reject(new Error(reply.error));
     this.#dispatch();

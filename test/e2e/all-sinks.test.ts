@@ -16,6 +16,7 @@ import { SINK_FIXTURES } from '../support/sinks/index.js';
 import type { HeldRow, SinkFixture } from '../support/sinks/fixture.js';
 import { sinkDescriptors, SINKS } from '../../activities/sinks/registry.js';
 import type { KollectConnectionTest, KollectInventory, KollectSink } from '../../api/types.js';
+import { SINK_CREDENTIALS_LABEL, SINK_CREDENTIALS_VALUE } from '../../api/constants.js';
 
 const id = randomBytes(3).toString('hex');
 const ns = `all-${id}`;
@@ -91,8 +92,10 @@ describe('one inventory, every sink type', () => {
       specs.set(f.type, spec);
       const ctx = f.context(spec);
       const secret = f.secret();
-      docs.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `sink-${f.type}`, namespace: ns }, stringData: secret });
-      if (ctx.caPem) docs.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `sink-${f.type}-ca`, namespace: ns }, stringData: { 'ca.crt': ctx.caPem } });
+      // Sinks may use only Secrets that opt in (docs/sinks.md#credentials).
+      const labels = { [SINK_CREDENTIALS_LABEL]: SINK_CREDENTIALS_VALUE };
+      docs.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `sink-${f.type}`, namespace: ns, labels }, stringData: secret });
+      if (ctx.caPem) docs.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `sink-${f.type}-ca`, namespace: ns, labels }, stringData: { 'ca.crt': ctx.caPem } });
       docs.push({
         apiVersion: 'kollect.dev/v1alpha1', kind: d.kind, metadata: { name: f.type },
         spec: { type: f.type, [f.type]: spec, secretRef: { name: `sink-${f.type}` }, ...(ctx.caPem ? { tls: { caSecretRef: { name: `sink-${f.type}-ca` } } } : {}), maxAttempts: 3 },

@@ -8,6 +8,7 @@ import { freePort, waitFor } from '../harness/util.js';
 import { runEntry, type Child } from '../support/process.js';
 import { createBareRepo } from '../support/git.js';
 import { kubectl, installCrds, renderSamples, pgQuery, natsEvents, gitTree, gitShow, CORE_SINKS } from '../support/e2e.js';
+import { SINK_CREDENTIALS_LABEL, SINK_CREDENTIALS_VALUE } from '../../api/constants.js';
 import type { KollectInventory } from '../../api/types.js';
 
 const id = randomBytes(3).toString('hex');
@@ -72,6 +73,8 @@ describe('core pipeline end to end', () => {
     await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-nats']);
     await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git', `--from-literal=username=${git.username}`, `--from-literal=password=${git.password}`]);
     await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git-ca', `--from-file=ca.crt=${git.caFile}`]);
+    // Sinks may use only Secrets that opt in (docs/sinks.md#credentials).
+    await kubectl(['-n', ns, 'label', 'secret', 'kollect-postgres', 'kollect-nats', 'kollect-git', 'kollect-git-ca', `${SINK_CREDENTIALS_LABEL}=${SINK_CREDENTIALS_VALUE}`]);
     const dir = renderSamples(KOLLECT_SAMPLES, (d) => {
       if (d.spec.type === 'postgres') { d.spec.postgres!.url = `postgres://${pgUrl.username}@${pgUrl.host}${pgUrl.pathname}`; d.spec.postgres!.table = table; d.spec.postgres!.sslMode = 'disable'; }
       if (d.spec.type === 'nats') { d.spec.nats!.url = service('nats').url; d.spec.nats!.stream = stream; d.spec.nats!.subjectPrefix = prefix; }

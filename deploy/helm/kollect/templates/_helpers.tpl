@@ -140,6 +140,9 @@ spec:
         - { name: KOLLECT_HTTP_HOST, value: "0.0.0.0" }
         - { name: KOLLECT_MAX_RUN_AGE, value: {{ $v.operator.maxRunAge | quote }} }
         - { name: KOLLECT_GC_INTERVAL, value: {{ $v.operator.gcInterval | quote }} }
+        - { name: KOLLECT_EXTRACT_MAX_ROW_BYTES, value: {{ $v.operator.maxRowBytes | int64 | toString | quote }} }
+        {{- with $v.operator.maxExportBytes }}
+        - { name: KOLLECT_MAX_EXPORT_BYTES, value: {{ . | int64 | toString | quote }} }
         {{- if and $v.operator.leaderElection (ne .components "worker") }}
         # Only the holder of this Lease runs the watcher (docs/operations.md#high-availability).
         - { name: KOLLECT_LEADER_ELECTION, value: "true" }

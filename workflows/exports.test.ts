@@ -26,7 +26,7 @@ describe('ExportRounds', () => {
     const { now } = r.due(c, 2_000);
     expect(now.map((s) => s.name)).toEqual(['pg', 'nats']);
     const e = r.begin(ref, now[0]!, c, 2_000);
-    expect(e.options).toMatchObject({ heartbeatTimeout: EXPORT_HEARTBEAT_TIMEOUT, retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['SinkConfigError', 'ExportTooLarge', 'DeleteGuard'] } });
+    expect(e.options).toMatchObject({ heartbeatTimeout: EXPORT_HEARTBEAT_TIMEOUT, retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['SinkConfigError', 'SecretNotAllowed', 'ExportTooLarge', 'DeleteGuard'] } });
     expect(e.request).toMatchObject({ inventory: { namespace: 'ns', name: 'inv', cluster: 'c1' }, plan: { mode: 'full', lineage: 'L' }, exportId: 'L/KollectDatabaseSink/pg/1' });
     expect(e.options.summary).toBe('inventory ns/inv → KollectDatabaseSink ns/pg (postgres): full v0..v1');
     expect(r.due(c, 2_000).now.map((s) => s.name)).toEqual(['nats']); // pg is in flight

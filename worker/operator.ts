@@ -41,7 +41,7 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop(): Pro
   if (config.webhook) {
     webhook = await startWebhook({
       config: config.webhook, transport: kubeTransport(kc), clusterName: config.clusterName, log, registry,
-      tenancy: { tenantMode: config.tenantMode, watchNamespaces: config.watchNamespaces },
+      tenancy: { tenantMode: config.tenantMode, watchNamespaces: config.watchNamespaces }, maxExportBytes: config.maxExportBytes,
       sensitive: sensitivePolicyFromEnv(process.env), limits: extractionLimitsFromEnv(process.env),
       ...(config.watchNamespaces.length ? { namespaces: config.watchNamespaces } : {}),
     });

@@ -143,6 +143,7 @@ spec:
         - { name: KOLLECT_EXTRACT_MAX_ROW_BYTES, value: {{ $v.operator.maxRowBytes | int64 | toString | quote }} }
         {{- with $v.operator.maxExportBytes }}
         - { name: KOLLECT_MAX_EXPORT_BYTES, value: {{ . | int64 | toString | quote }} }
+        {{- end }}
         {{- if and $v.operator.leaderElection (ne .components "worker") }}
         # Only the holder of this Lease runs the watcher (docs/operations.md#high-availability).
         - { name: KOLLECT_LEADER_ELECTION, value: "true" }

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { service } from '../harness/endpoints.js';
 import { freePort, waitFor } from '../harness/util.js';
 import { root, runEntry, type Child } from '../support/process.js';
-import { kubectl, installCrds, renderSamples, pgQuery } from '../support/e2e.js';
+import { kubectl, installCrds, renderSamples, pgQuery, optInSinkSecrets } from '../support/e2e.js';
 import type { Condition } from '../../api/types.js';
 
 const id = randomBytes(3).toString('hex');
@@ -66,6 +66,7 @@ describe('operator with least-privilege RBAC (deploy/rbac, namespaced install)',
     await kubectl(['-n', ns, 'apply', '-f', path.join(RBAC, 'namespaced')]);
     const db = service('postgres');
     await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-postgres', `--from-literal=password=${db.password}`]);
+    await optInSinkSecrets(ns, ['kollect-postgres']);
     const dir = renderSamples(['profile-configmaps.yaml', 'target-configmaps.yaml', 'sink-postgres.yaml', 'inventory.yaml'], (d) => {
       if (d.spec.type === 'postgres') { d.spec.postgres!.url = `postgres://${db.user}@${db.host}:${db.port}/${db.database}`; d.spec.postgres!.table = table; d.spec.postgres!.sslMode = 'disable'; }
       if (d.kind === 'KollectTarget') (d.spec as { namespaces?: string[] }).namespaces = [ns];

@@ -11,7 +11,7 @@ import { Client, Connection } from '@temporalio/client';
 import { service } from '../harness/endpoints.js';
 import { freePort, waitFor, sleep } from '../harness/util.js';
 import { runEntry, type Child } from '../support/process.js';
-import { kubectl, installCrds, renderSamples } from '../support/e2e.js';
+import { kubectl, installCrds, renderSamples, optInSinkSecrets } from '../support/e2e.js';
 import { inventoryWorkflowId, statusQuery } from '../../workflows/definitions.js';
 
 const id = randomBytes(3).toString('hex');
@@ -68,6 +68,7 @@ describe('watcher failover', () => {
     await kubectl(['create', 'namespace', ns]);
     const db = service('postgres');
     await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-postgres', `--from-literal=password=${db.password}`]);
+    await optInSinkSecrets(ns, ['kollect-postgres']);
     await kubectl(['-n', ns, 'apply', '-f', renderSamples(['profile-configmaps.yaml', 'target-configmaps.yaml', 'sink-postgres.yaml', 'inventory.yaml'], (d) => {
       if (d.spec.type === 'postgres') { d.spec.postgres!.url = `postgres://${db.user}@${db.host}:${db.port}/${db.database}`; d.spec.postgres!.table = table; d.spec.postgres!.sslMode = 'disable'; }
       if (d.kind === 'KollectTarget') { (d.spec as { namespaces?: string[] }).namespaces = [ns]; (d.spec as { labelSelector?: unknown }).labelSelector = { matchLabels: { failover: 'member' } }; }

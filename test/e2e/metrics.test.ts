@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { service } from '../harness/endpoints.js';
 import { freePort, waitFor } from '../harness/util.js';
 import { runEntry, type Child } from '../support/process.js';
-import { kubectl, installCrds, renderSamples } from '../support/e2e.js';
+import { kubectl, installCrds, renderSamples, optInSinkSecrets } from '../support/e2e.js';
 import { parsePromText, select, type PromText } from '../support/prom-text.js';
 import { CATALOG, METRICS, sampleNames, type MetricEntry } from '../../api/metrics-catalog.js';
 
@@ -43,6 +43,7 @@ describe('operator metrics', () => {
     await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/widgets.example.kollect.dev']);
     const pgUrl = new URL(service('postgres').url);
     await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-postgres', `--from-literal=password=${pgUrl.password}`]);
+    await optInSinkSecrets(ns, ['kollect-postgres']);
     const dir = renderSamples(['profile-widgets.yaml', 'target-widgets.yaml', 'sink-postgres.yaml', 'inventory.yaml'], (d) => {
       if (d.spec.type === 'postgres') { d.spec.postgres!.url = `postgres://${pgUrl.username}@${pgUrl.host}${pgUrl.pathname}`; d.spec.postgres!.table = table; d.spec.postgres!.sslMode = 'disable'; }
       // Only this namespace's widgets: the sums below are exact.

@@ -12,7 +12,7 @@ import { Client, Connection } from '@temporalio/client';
 import { service } from '../harness/endpoints.js';
 import { freePort, waitFor } from '../harness/util.js';
 import { runEntry, type Child } from '../support/process.js';
-import { kubectl, installCrds, pgQuery } from '../support/e2e.js';
+import { kubectl, installCrds, pgQuery, optInSinkSecrets } from '../support/e2e.js';
 import type { Condition } from '../../api/types.js';
 
 const id = randomBytes(3).toString('hex');
@@ -66,6 +66,7 @@ describe('tenancy end to end', () => {
     }
     const pgUrl = new URL(service('postgres').url);
     await kubectl(['-n', nsA, 'create', 'secret', 'generic', 'kollect-postgres', `--from-literal=password=${decodeURIComponent(pgUrl.password)}`]);
+    await optInSinkSecrets(nsA, ['kollect-postgres']);
     const selector = { matchLabels: LABEL };
     await apply([
       k('KollectProfile', 'cms', { apiVersion: 'v1', kind: 'ConfigMap', attributes: [{ name: 'k', jsonPath: '{.data.k}' }] }),

@@ -1,5 +1,6 @@
 // Helpers the end-to-end tests share: kubectl, rendering the samples for this run, and reading
 // each sink back with its own client.
+import { SINK_CREDENTIALS_LABEL, SINK_CREDENTIALS_VALUE } from '../../api/constants.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readFileSync, readdirSync, writeFileSync, mkdtempSync } from 'node:fs';
@@ -24,6 +25,11 @@ export async function kubectlAt(kube: { kubectl: string; kubeconfig: string }, a
   if (input !== undefined) { p.child.stdin?.end(input); }
   const { stdout } = await p;
   return stdout;
+}
+
+/** Labels Secrets as usable by sinks (docs/sinks.md#credentials): a sink refuses a Secret without it. */
+export async function optInSinkSecrets(ns: string, names: string[], kube: { kubectl: string; kubeconfig: string } = service('kube')): Promise<void> {
+  await kubectlAt(kube, ['-n', ns, 'label', '--overwrite', 'secret', ...names, `${SINK_CREDENTIALS_LABEL}=${SINK_CREDENTIALS_VALUE}`]);
 }
 
 export async function installCrds(kube: { kubectl: string; kubeconfig: string } = service('kube')): Promise<void> {

@@ -6,7 +6,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { kubectl, renderSamples } from './e2e.js';
+import { kubectl, renderSamples, optInSinkSecrets } from './e2e.js';
 
 export interface UiDemo { ns: string; table: string; inventory: string; goodSink: string; badSink: string }
 
@@ -20,6 +20,7 @@ export async function applyUiDemo(opts: { ns: string; postgresUrl: string; deadN
   await kubectl(['create', 'namespace', ns]);
   await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-postgres', `--from-literal=password=${pgUrl.password}`]);
   await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-nats']);
+  await optInSinkSecrets(ns, ['kollect-postgres', 'kollect-nats']);
   const docs = Array.from({ length: opts.objects }, (_, i) => podTemplate(ns, `app-${String(i).padStart(4, '0')}`, i % 2 ? 'web' : 'batch'));
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'kollect-ui-demo-')), 'podtemplates.yaml');
   writeFileSync(file, docs.join('---\n'));

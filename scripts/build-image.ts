@@ -10,7 +10,7 @@
 // 1. base: node, git, the libraries, /etc files; 2. node_modules; 3. dist.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -37,7 +37,9 @@ function libraries(file: string): string[] {
 function copyHost(rootfs: string, file: string): void {
   const dest = path.join(rootfs, file);
   mkdirSync(path.dirname(dest), { recursive: true });
-  cpSync(file, dest, { dereference: true });
+  // The file a symlink points to, copied as a plain file (cpSync's dereference mistakes a symlink
+  // to a file for a directory on Node 24.22).
+  copyFileSync(realpathSync(file), dest);
 }
 
 /** /usr/share/doc/<package>/copyright of each Debian package a copied file belongs to. */

@@ -85,10 +85,10 @@ describe('deploy/rbac is what the chart grants', () => {
   it('the apiserver accepts every file (server-side dry-run)', async () => {
     await kubectl(['create', 'namespace', 'kollect-system']).catch(() => undefined); // the files' namespace
     for (const sub of ['common', 'cluster']) {
-      const out = await kubectl(['apply', '--server-side', '--dry-run=server', '-f', path.join(RBAC, sub)]);
+      const out = await kubectl(['apply', '--server-side', '--force-conflicts', '--dry-run=server', '-f', path.join(RBAC, sub)]);
       expect(out.trim().split('\n')).toHaveLength(files(sub).length);
     }
-    const out = await kubectl(['-n', 'default', 'apply', '--server-side', '--dry-run=server', '-f', path.join(RBAC, 'namespaced')]);
+    const out = await kubectl(['-n', 'default', 'apply', '--server-side', '--force-conflicts', '--dry-run=server', '-f', path.join(RBAC, 'namespaced')]);
     expect(out.trim().split('\n')).toHaveLength(files('namespaced').length);
   });
 });

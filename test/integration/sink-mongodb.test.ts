@@ -267,7 +267,7 @@ describe('mongodb sink', () => {
     expect(await watermark(s)).toMatchObject({ version: 8, state: 'committed' });
   });
 
-  it('lets one of two racing exports hold the lease: the other fails retryably and then finds it done', async () => {
+  it('two racing exports: each applies or fails retryably (never a config error), and a retry converges', async () => {
     const s = spec('race');
     const c = ctx(s);
     await backend().export(full([row(0)], { version: 1 }), c);
@@ -276,8 +276,8 @@ describe('mongodb sink', () => {
       backend({ batchSize: 5 }).export(full(rows, { version: 5, exportId: 'exp-a', pageSize: 5 }), c),
       backend({ batchSize: 5 }).export(full(rows, { version: 6, exportId: 'exp-b', pageSize: 5 }), c),
     ]);
-    const applied = results.filter((r) => r.status === 'fulfilled' && r.value.outcome === 'applied');
-    expect(applied.length).toBeGreaterThanOrEqual(1);
+    // Usually one holds the lease and applies; on FerretDB under load both were also seen to fail
+    // (each losing the lease to the other), which the retry below covers (docs/decisions/0014).
     for (const r of results) {
       // The loser stops with a retryable error: mostly refused the lease (LEASE_HELD); on FerretDB
       // under load it was also seen to lose it mid-way (LEASE_LOST) or to collide on a row insert

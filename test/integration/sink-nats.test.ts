@@ -258,7 +258,7 @@ describe('nats sink against a server that requires a token and goes away', () =>
   });
   afterAll(async () => { await proc?.stop(); });
 
-  it('refuses a wrong token without echoing it, and fails fast while the server is down, then catches up', async () => {
+  it('refuses a wrong token without echoing it (also beside an authenticated connection), and fails fast while the server is down, then catches up', async () => {
     const u = unique();
     const url = `nats://127.0.0.1:${port}`;
     logs.length = 0;
@@ -270,6 +270,10 @@ describe('nats sink against a server that requires a token and goes away', () =>
     const b = backend();
     const c = ctx({ url, ...u }, { credentials: { token } });
     expect((await b.export(input([row(1), row(2)], [], 'exp-a'), c)).upserts).toBe(2);
+    // The same backend, the same server, another (wrong) token: its own connection, refused; the
+    // authenticated connection of the first sink is not shared (connections keyed by credentials).
+    const other = await failure(b.export(input([row(9)], [], 'exp-w'), ctx({ url, ...u }, { credentials: { token: wrong } })));
+    expect(other.message).toMatch(/AUTHORIZATION_VIOLATION|authorization/i);
 
     await proc!.stop();
     const t0 = Date.now();
@@ -287,7 +291,7 @@ describe('nats sink against a server that requires a token and goes away', () =>
       expect((await (await jetstreamManager(probe)).streams.info(u.stream)).state.messages).toBe(3);
     } finally { await probe.close(); }
 
-    for (const text of [denied.message, denied.stack ?? '', down.message, JSON.stringify(logs)]) {
+    for (const text of [denied.message, denied.stack ?? '', other.message, down.message, JSON.stringify(logs)]) {
       expect(text).not.toContain(token);
       expect(text).not.toContain(wrong);
     }

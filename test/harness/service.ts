@@ -1,6 +1,6 @@
 // The contract every service of the harness implements.
 import type { Endpoints } from './endpoints.js';
-import { ManagedProcess, tail } from './util.js';
+import { ManagedProcess, causes, tail } from './util.js';
 
 export interface Ctx {
   /** Fresh directory for this run; each service makes its own subdirectory. */
@@ -49,7 +49,8 @@ export async function launchUntilReady(name: string, logFile: string, launch: ()
         continue;
       }
       const earlier = firstTail ? `\n--- first attempt ---\n${firstTail}` : '';
-      throw new Error(`${name} failed to start: ${(err as Error).message}\n--- last lines of ${logFile} ---\n${tail(logFile)}${earlier}`, { cause: err });
+      const why = causes(logFile);
+      throw new Error(`${name} failed to start: ${(err as Error).message}${why ? `\n--- what the log says went wrong ---\n${why}` : ''}\n--- last lines of ${logFile} ---\n${tail(logFile)}${earlier}`, { cause: err });
     }
   }
 }

@@ -47,6 +47,12 @@ export function tail(file: string, lines = 40): string {
   return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
 }
 
+/** The lines of a log that say why a process died (a Go panic's first line, fatal and error lines), which a tail of its stack trace misses. */
+export function causes(file: string, max = 8): string {
+  if (!existsSync(file)) return '';
+  return readFileSync(file, 'utf8').split('\n').filter((l) => /^panic:|^fatal error:|\bfatal\b|"level":"(error|fatal)"|\bError:/i.test(l)).slice(0, max).join('\n');
+}
+
 export interface ProcSpec {
   cmd: string;
   args: string[];

@@ -12,8 +12,7 @@ import type { Running } from '../harness/service.js';
 import { freePort, waitFor } from '../harness/util.js';
 import { runEntry, type Child } from '../support/process.js';
 import { createBareRepo } from '../support/git.js';
-import { SINK_CREDENTIALS_LABEL, SINK_CREDENTIALS_VALUE } from '../../api/constants.js';
-import { kubectlAt, installCrds, renderSamples, pgQuery, natsEvents, gitTree, gitShow, CORE_SINKS } from '../support/e2e.js';
+import { kubectlAt, installCrds, renderSamples, pgQuery, natsEvents, gitTree, gitShow, CORE_SINKS, optInSinkSecrets } from '../support/e2e.js';
 
 const id = randomBytes(3).toString('hex');
 const ns = `fleet-${id}`;
@@ -49,7 +48,7 @@ async function applyKollect(at: KubeAt): Promise<void> {
   await kubectlAt(at, ['-n', ns, 'create', 'secret', 'generic', 'kollect-nats']);
   await kubectlAt(at, ['-n', ns, 'create', 'secret', 'generic', 'kollect-git', `--from-literal=username=${git.username}`, `--from-literal=password=${git.password}`]);
   await kubectlAt(at, ['-n', ns, 'create', 'secret', 'generic', 'kollect-git-ca', `--from-file=ca.crt=${git.caFile}`]);
-  await kubectlAt(at, ['-n', ns, 'label', 'secret', 'kollect-postgres', 'kollect-nats', 'kollect-git', 'kollect-git-ca', `${SINK_CREDENTIALS_LABEL}=${SINK_CREDENTIALS_VALUE}`]);
+  await optInSinkSecrets(ns, ['kollect-postgres', 'kollect-nats', 'kollect-git', 'kollect-git-ca'], at);
   const dir = renderSamples(['profile-configmaps.yaml', 'target-configmaps.yaml', 'sink-postgres.yaml', 'sink-nats.yaml', 'sink-git.yaml', 'inventory.yaml'], (d) => {
     if (d.spec.type === 'postgres') { d.spec.postgres!.url = `postgres://${pgUrl.username}@${pgUrl.host}${pgUrl.pathname}`; d.spec.postgres!.table = table; d.spec.postgres!.sslMode = 'disable'; }
     if (d.spec.type === 'nats') { d.spec.nats!.url = service('nats').url; d.spec.nats!.stream = stream; d.spec.nats!.subjectPrefix = prefix; }

@@ -14,8 +14,8 @@ import { endpoints, service } from '../harness/endpoints.js';
 import { freePort, waitFor } from '../harness/util.js';
 import { makeCa, issueServerCert } from '../harness/pki.js';
 import { runEntry, type Child } from '../support/process.js';
-import { installCrds, kubectl, kubectlAt, pgQuery } from '../support/e2e.js';
-import { SINK_CREDENTIALS_LABEL, SINK_CREDENTIALS_VALUE } from '../../api/constants.js';
+import { installCrds, kubectl, kubectlAt, pgQuery, optInSinkSecrets } from '../support/e2e.js';
+import { SINK_CREDENTIALS_LABEL } from '../../api/constants.js';
 
 const run = randomBytes(3).toString('hex');
 const TENANTS = ['a', 'b'] as const;
@@ -77,7 +77,7 @@ async function tenantInventory(t: Tenant): Promise<void> {
   const ns = nsOf(t);
   const pg = new URL(service('postgres').url);
   await kubectlAt(tokens[t], ['create', 'secret', 'generic', 'pg', `--from-literal=password=${decodeURIComponent(pg.password)}`]);
-  await kubectlAt(tokens[t], ['label', 'secret', 'pg', `${SINK_CREDENTIALS_LABEL}=${SINK_CREDENTIALS_VALUE}`]);
+  await optInSinkSecrets(ns, ['pg'], tokens[t]);
   await applyAs(t, kollect('KollectProfile', ns, 'configmaps', { apiVersion: 'v1', kind: 'ConfigMap', export: { mode: 'Resource' } }));
   await applyAs(t, kollect('KollectTarget', ns, 'configmaps', { profileRef: { name: 'configmaps' }, fieldSelector: 'metadata.name!=kube-root-ca.crt' }));
   await applyAs(t, kollect('KollectDatabaseSink', ns, 'postgres', {

@@ -7,8 +7,7 @@ import { service, stopService, startService } from '../harness/endpoints.js';
 import { freePort, waitFor } from '../harness/util.js';
 import { runEntry, type Child } from '../support/process.js';
 import { createBareRepo } from '../support/git.js';
-import { kubectl, installCrds, renderSamples, pgQuery, natsEvents, gitTree, gitShow, CORE_SINKS } from '../support/e2e.js';
-import { SINK_CREDENTIALS_LABEL, SINK_CREDENTIALS_VALUE } from '../../api/constants.js';
+import { kubectl, installCrds, renderSamples, pgQuery, natsEvents, gitTree, gitShow, CORE_SINKS, optInSinkSecrets } from '../support/e2e.js';
 import type { KollectInventory } from '../../api/types.js';
 
 const id = randomBytes(3).toString('hex');
@@ -74,7 +73,7 @@ describe('core pipeline end to end', () => {
     await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git', `--from-literal=username=${git.username}`, `--from-literal=password=${git.password}`]);
     await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git-ca', `--from-file=ca.crt=${git.caFile}`]);
     // Sinks may use only Secrets that opt in (docs/sinks.md#credentials).
-    await kubectl(['-n', ns, 'label', 'secret', 'kollect-postgres', 'kollect-nats', 'kollect-git', 'kollect-git-ca', `${SINK_CREDENTIALS_LABEL}=${SINK_CREDENTIALS_VALUE}`]);
+    await optInSinkSecrets(ns, ['kollect-postgres', 'kollect-nats', 'kollect-git', 'kollect-git-ca']);
     const dir = renderSamples(KOLLECT_SAMPLES, (d) => {
       if (d.spec.type === 'postgres') { d.spec.postgres!.url = `postgres://${pgUrl.username}@${pgUrl.host}${pgUrl.pathname}`; d.spec.postgres!.table = table; d.spec.postgres!.sslMode = 'disable'; }
       if (d.spec.type === 'nats') { d.spec.nats!.url = service('nats').url; d.spec.nats!.stream = stream; d.spec.nats!.subjectPrefix = prefix; }

@@ -14,8 +14,7 @@ import type { Running } from '../harness/service.js';
 import { freePort, waitFor, sleep } from '../harness/util.js';
 import { runEntry, type Child } from '../support/process.js';
 import { createBareRepo } from '../support/git.js';
-import { kubectl, installCrds, renderSamples, natsEvents, gitTree, CORE_SINKS } from '../support/e2e.js';
-import { SINK_CREDENTIALS_LABEL, SINK_CREDENTIALS_VALUE } from '../../api/constants.js';
+import { kubectl, installCrds, renderSamples, natsEvents, gitTree, CORE_SINKS, optInSinkSecrets } from '../support/e2e.js';
 import type { KollectInventory } from '../../api/types.js';
 import { inventoryWorkflowId } from '../../workflows/definitions.js';
 
@@ -60,7 +59,7 @@ describe('recovery end to end', () => {
     await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git', `--from-literal=username=${git.username}`, `--from-literal=password=${git.password}`]);
     await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-git-ca', `--from-file=ca.crt=${git.caFile}`]);
     // Sinks may use only Secrets that opt in (docs/sinks.md#credentials).
-    await kubectl(['-n', ns, 'label', 'secret', 'kollect-postgres', 'kollect-nats', 'kollect-git', 'kollect-git-ca', `${SINK_CREDENTIALS_LABEL}=${SINK_CREDENTIALS_VALUE}`]);
+    await optInSinkSecrets(ns, ['kollect-postgres', 'kollect-nats', 'kollect-git', 'kollect-git-ca']);
     await kubectl(['-n', ns, 'apply', '-f', renderSamples(['profile-configmaps.yaml', 'target-configmaps.yaml', 'sink-postgres.yaml', 'sink-nats.yaml', 'sink-git.yaml', 'inventory.yaml'], (d) => {
       if (d.spec.type === 'postgres') { d.spec.postgres!.url = `postgres://${db.endpoint.user}@${db.endpoint.host}:${db.endpoint.port}/${db.endpoint.database}`; d.spec.postgres!.table = table; d.spec.postgres!.sslMode = 'disable'; }
       if (d.spec.type === 'nats') { d.spec.nats!.url = service('nats').url; d.spec.nats!.stream = stream; d.spec.nats!.subjectPrefix = `recovery${id}`; }

@@ -5,7 +5,6 @@
 // arguments and environment the chart renders (service names mapped to the harness's loopback
 // servers, container paths to temp dirs) and export an inventory end to end.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { SINK_CREDENTIALS_LABEL, SINK_CREDENTIALS_VALUE } from '../../api/constants.js';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,7 +19,7 @@ import { freePort, waitFor } from '../harness/util.js';
 import { root, runEntry, type Child } from '../support/process.js';
 import { tools } from '../harness/tools.js';
 import { Connection } from '@temporalio/client';
-import { installCrds, kubectl, pgQuery, renderSamples } from '../support/e2e.js';
+import { installCrds, kubectl, pgQuery, renderSamples, optInSinkSecrets } from '../support/e2e.js';
 
 const exec = promisify(execFile);
 const CHART = path.join(root, 'deploy', 'helm', 'kollect');
@@ -384,7 +383,7 @@ async function operatorExports(objects: Obj[], ns: string, temporal: string): Pr
   await installCrds();
   await kubectl(['create', 'namespace', ns]);
   await kubectl(['-n', ns, 'create', 'secret', 'generic', 'kollect-postgres', `--from-literal=password=${pgEnd.password}`]);
-  await kubectl(['-n', ns, 'label', 'secret', 'kollect-postgres', `${SINK_CREDENTIALS_LABEL}=${SINK_CREDENTIALS_VALUE}`]); // sinks use only Secrets that opt in
+  await optInSinkSecrets(ns, ['kollect-postgres']); // sinks use only Secrets that opt in
   await kubectl(['-n', ns, 'apply', '-f', renderSamples(['profile-configmaps.yaml', 'target-configmaps.yaml', 'sink-postgres.yaml', 'inventory.yaml'], (d) => {
     if (d.kind === 'KollectDatabaseSink') { d.spec.postgres!.url = `postgres://${pgEnd.user}@${pgEnd.host}:${pgEnd.port}/${pgEnd.database}`; d.spec.postgres!.table = table; d.spec.postgres!.sslMode = 'disable'; }
     if (d.kind === 'KollectInventory') {
